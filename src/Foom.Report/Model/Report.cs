@@ -1,0 +1,94 @@
+using System.Text.Json.Serialization;
+
+namespace Foom.Report.Model;
+
+// The report, in the JSON shape of Matrix memstat (WCMemoryStat) so that one server reads both.
+// Foom adds fields and never renames Matrix's. docs/report-format.md describes every field.
+
+/// <summary>A whole report: head, modules, and one item per category.</summary>
+public sealed class Report
+{
+    [JsonPropertyName("head")] public ReportHead Head { get; set; } = new();
+    [JsonPropertyName("modules")] public List<ReportModule> Modules { get; set; } = [];
+    [JsonPropertyName("items")] public List<ReportItem> Items { get; set; } = [];
+}
+
+public sealed class ReportHead
+{
+    [JsonPropertyName("protocol_ver")] public int ProtocolVersion { get; set; } = 1;
+    [JsonPropertyName("report_id")] public string? ReportId { get; set; }
+    /// <summary>"linux" for Foom's recorder, "ios" for Matrix reports.</summary>
+    [JsonPropertyName("platform")] public string? Platform { get; set; }
+    [JsonPropertyName("app_id")] public string? AppId { get; set; }
+    [JsonPropertyName("app_version")] public string? AppVersion { get; set; }
+    /// <summary>The main binary's build-id (LC_UUID on iOS).</summary>
+    [JsonPropertyName("app_uuid")] public string? AppUuid { get; set; }
+    [JsonPropertyName("device_id")] public string? DeviceId { get; set; }
+    [JsonPropertyName("user_id")] public string? UserId { get; set; }
+    /// <summary>Device model (iOS) or host name (Linux).</summary>
+    [JsonPropertyName("phone")] public string? Phone { get; set; }
+    [JsonPropertyName("os_ver")] public string? OsVersion { get; set; }
+    /// <summary>Milliseconds since the Unix epoch.</summary>
+    [JsonPropertyName("launch_time")] public long? LaunchTime { get; set; }
+    /// <summary>Milliseconds since the Unix epoch.</summary>
+    [JsonPropertyName("report_time")] public long? ReportTime { get; set; }
+    /// <summary>One of the names in DESIGN.md's "Exit reasons".</summary>
+    [JsonPropertyName("exit_reason")] public string? ExitReason { get; set; }
+    /// <summary>"observed" or "inferred".</summary>
+    [JsonPropertyName("exit_how")] public string? ExitHow { get; set; }
+    [JsonPropertyName("exit_evidence")] public List<string> ExitEvidence { get; set; } = [];
+    [JsonPropertyName("limit_bytes")] public long? LimitBytes { get; set; }
+    [JsonPropertyName("footprint_bytes")] public long? FootprintBytes { get; set; }
+    [JsonPropertyName("peak_footprint_bytes")] public long? PeakFootprintBytes { get; set; }
+    [JsonPropertyName("live_bytes")] public long LiveBytes { get; set; }
+    [JsonPropertyName("live_count")] public long LiveCount { get; set; }
+    [JsonPropertyName("dropped_events")] public long DroppedEvents { get; set; }
+    [JsonPropertyName("scene")] public string? Scene { get; set; }
+
+    /// <summary>Fields this version does not know (Matrix custom keys, newer Foom fields) are kept.</summary>
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+}
+
+public sealed class ReportModule
+{
+    /// <summary>Build-id (hex) on Linux, LC_UUID on iOS.</summary>
+    [JsonPropertyName("uuid")] public string Uuid { get; set; } = "";
+    [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [JsonPropertyName("path")] public string? Path { get; set; }
+    [JsonPropertyName("base")] public ulong Base { get; set; }
+    [JsonPropertyName("size")] public ulong Size { get; set; }
+}
+
+/// <summary>One category ("Malloc 48 Bytes", "VM: anonymous", a type name) with its totals.</summary>
+public sealed class ReportItem
+{
+    [JsonPropertyName("tag")] public string Tag { get; set; } = "iOS_MemStat";
+    [JsonPropertyName("info")] public string Info { get; set; } = "";
+    [JsonPropertyName("scene")] public string? Scene { get; set; }
+    [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [JsonPropertyName("size")] public long Size { get; set; }
+    [JsonPropertyName("count")] public long Count { get; set; }
+    [JsonPropertyName("stacks")] public List<ReportStack> Stacks { get; set; } = [];
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+}
+
+public sealed class ReportStack
+{
+    /// <summary>The first meaningful frame, written "&lt;uuid&gt;@&lt;offset&gt;" as Matrix writes it.</summary>
+    [JsonPropertyName("caller")] public string Caller { get; set; } = "";
+    [JsonPropertyName("size")] public long Size { get; set; }
+    [JsonPropertyName("count")] public long Count { get; set; }
+    /// <summary>Innermost first.</summary>
+    [JsonPropertyName("frames")] public List<ReportFrame> Frames { get; set; } = [];
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+}
+
+public sealed class ReportFrame
+{
+    [JsonPropertyName("uuid")] public string Uuid { get; set; } = "";
+    /// <summary>Offset of the pc from the module's load base (Matrix: pc − __TEXT start).</summary>
+    [JsonPropertyName("offset")] public ulong Offset { get; set; }
+    [JsonPropertyName("function")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Function { get; set; }
+    [JsonPropertyName("file")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? File { get; set; }
+    [JsonPropertyName("line")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Line { get; set; }
+}

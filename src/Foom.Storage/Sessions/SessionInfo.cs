@@ -1,0 +1,79 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Foom.Storage.Sessions;
+
+/// <summary>
+/// session.json: what the recorder knows about one run besides its allocations. Written when the
+/// run starts and rewritten (atomically: temporary file, then rename) whenever it learns
+/// something that must survive a kill — a warning, the app's state, the end of the run.
+/// A session without <see cref="End"/> is one whose recorder died too: its exit reason is
+/// inferred at the app's next launch.
+/// </summary>
+public sealed class SessionInfo
+{
+    public const int CurrentFormatVersion = 1;
+
+    [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = CurrentFormatVersion;
+    [JsonPropertyName("session_id")] public string SessionId { get; set; } = "";
+    [JsonPropertyName("app_id")] public string AppId { get; set; } = "";
+    [JsonPropertyName("app_version")] public string? AppVersion { get; set; }
+    [JsonPropertyName("pid")] public int Pid { get; set; }
+    [JsonPropertyName("recorder_pid")] public int RecorderPid { get; set; }
+    [JsonPropertyName("command")] public List<string> Command { get; set; } = [];
+    /// <summary>Milliseconds since the Unix epoch.</summary>
+    [JsonPropertyName("start_time")] public long StartTime { get; set; }
+    [JsonPropertyName("host")] public string? Host { get; set; }
+    [JsonPropertyName("device_id")] public string? DeviceId { get; set; }
+    [JsonPropertyName("user_id")] public string? UserId { get; set; }
+    /// <summary>/proc/sys/kernel/random/boot_id at start: a change means the machine rebooted.</summary>
+    [JsonPropertyName("boot_id")] public string? BootId { get; set; }
+    /// <summary>uname -r at start: a change means the OS was upgraded.</summary>
+    [JsonPropertyName("kernel_release")] public string? KernelRelease { get; set; }
+    [JsonPropertyName("os_version")] public string? OsVersion { get; set; }
+    [JsonPropertyName("main_binary")] public string? MainBinary { get; set; }
+    /// <summary>The main binary's build-id: a change means the app was upgraded.</summary>
+    [JsonPropertyName("main_build_id")] public string? MainBuildId { get; set; }
+
+    [JsonPropertyName("limit")] public MemoryLimit? Limit { get; set; }
+    [JsonPropertyName("oom_score")] public int? OomScore { get; set; }
+    [JsonPropertyName("oom_score_adj")] public int? OomScoreAdj { get; set; }
+    [JsonPropertyName("peak_footprint_bytes")] public long? PeakFootprintBytes { get; set; }
+    [JsonPropertyName("last_footprint_bytes")] public long? LastFootprintBytes { get; set; }
+    [JsonPropertyName("warnings")] public List<MemoryWarning> Warnings { get; set; } = [];
+
+    /// <summary>Present once the recorder saw the run end; absent when it died with the target.</summary>
+    [JsonPropertyName("end")] public SessionEnd? End { get; set; }
+
+    [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+public sealed class MemoryLimit
+{
+    [JsonPropertyName("bytes")] public long Bytes { get; set; }
+    /// <summary>Where it came from: "cgroup-v2", "cgroup-v1", "foom" (enforced by the recorder), "memtotal".</summary>
+    [JsonPropertyName("source")] public string Source { get; set; } = "";
+    /// <summary>The memory cgroup the target ran in, when there was one.</summary>
+    [JsonPropertyName("cgroup")] public string? Cgroup { get; set; }
+}
+
+public sealed class MemoryWarning
+{
+    [JsonPropertyName("time")] public long Time { get; set; }
+    [JsonPropertyName("footprint_bytes")] public long FootprintBytes { get; set; }
+    [JsonPropertyName("limit_bytes")] public long? LimitBytes { get; set; }
+    /// <summary>What raised it: "threshold" (--warn-at), "pressure" (PSI or cgroup pressure level).</summary>
+    [JsonPropertyName("source")] public string Source { get; set; } = "";
+}
+
+public sealed class SessionEnd
+{
+    [JsonPropertyName("end_time")] public long EndTime { get; set; }
+    /// <summary>The exit code when the program exited, else 128 + signal (what `foom run` returns).</summary>
+    [JsonPropertyName("exit_status")] public int ExitStatus { get; set; }
+    /// <summary>The signal that ended the program, when one did.</summary>
+    [JsonPropertyName("signal")] public int? Signal { get; set; }
+    [JsonPropertyName("exit_reason")] public string ExitReason { get; set; } = "unknown";
+    [JsonPropertyName("how")] public string How { get; set; } = "observed";
+    [JsonPropertyName("evidence")] public List<string> Evidence { get; set; } = [];
+}
