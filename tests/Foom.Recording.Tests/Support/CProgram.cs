@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Foom.Recording.Tests.Support;
+
+/// <summary>
+/// Compiles the C test programs under Programs/ with the machine's gcc, once per source and
+/// flag set, into a cache folder. Tests run real processes built from real sources; a machine
+/// without gcc fails these tests loudly (.ci/run installs it).
+/// </summary>
+public static class CProgram
+{
+    private static readonly string CacheDirectory =
+        Path.Combine(Path.GetTempPath(), "foom-test-programs", Environment.UserName);
+
+    private static readonly Lock CompileLock = new();
+
+    /// <summary>The folder that holds the C sources copied beside the test assembly.</summary>
+    public static string SourceDirectory => Path.Combine(AppContext.BaseDirectory, "Programs");
+
+    /// <summary>
+    /// Builds Programs/<paramref name="sourceName"/> with <paramref name="flags"/> (for example
+    /// "-O1 -fno-omit-frame-pointer" or "-shared -fPIC") and returns the path of the binary.
+    /// </summary>
+    public static string Build(string sourceName, string flags = "-O1 -g", string? outputSuffix = null)
+    {
+        var source = Path.Combine(SourceDirectory, sourceName);
+        if (!File.Exists(source)) throw new FileNotFoundException($"test program source {source} is missing", source);
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(File.ReadAllText(source) + "\0" + flags)))[..16];
+        var name = Path.GetFileNameWithoutExtension(sourceName) + (outputSuffix ?? "") + "-" + key;
+        var output = Path.Combine(CacheDirectory, name);
+        lock (CompileLock)
+        {
+            if (File.Exists(output)) return output;
+            Directory.CreateDirectory(CacheDirectory);
+            var temporary = output + ".tmp" + Environment.ProcessId;
+            var arguments = $"{flags} -o \"{temporary}\" \"{source}\" -lpthread -ldl";
+            var start = new ProcessStartInfo("gcc", arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
+            using var gcc = Process.Start(start) ?? throw new InvalidOperationException("gcc could not be started");
+            var errors = gcc.StandardError.ReadToEnd();
+            gcc.WaitForExit();
+            if (gcc.ExitCode != 0) throw new InvalidOperationException($"gcc {arguments} failed:\n{errors}");
+            File.Move(temporary, output, overwrite: true);
+            return output;
+        }
+    }
+}
