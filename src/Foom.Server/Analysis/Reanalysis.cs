@@ -1,0 +1,70 @@
+using Dapper;
+using Foom.Server.Data;
+using Foom.Server.Ingest;
+
+namespace Foom.Server.Analysis;
+
+/// <summary>
+/// Re-analyses every stored report of an app from its raw upload: after symbols arrive, after
+/// the rules change, or to judge early reports against the baseline their version has now.
+/// Each version's baseline is its whole current window, so the result no longer depends on the
+/// order in which the reports came in.
+/// </summary>
+public sealed class Reanalysis(Database database, ReportAnalyzer analyzer, BaselineCache baselines)
+{
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+
+    public async Task<(int Reports, int Changed)> RunAsync(string app, CancellationToken cancellationToken)
+    {
+        await _oneAtATime.WaitAsync(cancellationToken);
+        try
+        {
+            return await Task.Run(() => Run(app, cancellationToken), cancellationToken);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    private (int Reports, int Changed) Run(string app, CancellationToken cancellationToken)
+    {
+        baselines.Clear();
+        int reports = 0, changed = 0;
+        List<string> versions;
+        using (var connection = database.Open())
+            versions = connection.Query<string>("SELECT DISTINCT app_version FROM reports WHERE app_id = @app", new { app }).ToList();
+        foreach (var version in versions)
+        {
+            var baseline = baselines.For(app, version).Current;
+            long after = 0;
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var connection = database.Open();
+                var batch = connection.Query<(long Id, byte[] Raw, string Source, string IssueKey)>(
+                    "SELECT id, raw_gzip, source, issue_key FROM reports WHERE app_id = @app AND app_version = @version AND id > @after ORDER BY id LIMIT 200",
+                    new { app, version, after }).ToList();
+                if (batch.Count == 0) break;
+                using var transaction = connection.BeginTransaction();
+                foreach (var (id, raw, _, oldKey) in batch)
+                {
+                    after = id;
+                    var report = ReportParser.Deserialize(UploadBody.Gunzip(raw));
+                    var row = new StoredReport { Id = id };
+                    ReportIngest.Apply(row, analyzer.Analyze(report, baseline));
+                    connection.Execute("""
+                        UPDATE reports SET caller1 = @Caller1, caller1_key = @Caller1Key, caller2 = @Caller2, category = @Category,
+                            reason_kind = @ReasonKind, reason = @Reason, severity = @Severity, suspect_size = @SuspectSize,
+                            level1_key = @Level1Key, issue_key = @IssueKey, suspects_json = @SuspectsJson, analysis_version = @AnalysisVersion
+                        WHERE id = @Id
+                        """, row, transaction);
+                    reports++;
+                    if (row.IssueKey != oldKey) changed++;
+                }
+                transaction.Commit();
+            }
+        }
+        return (reports, changed);
+    }
+}

@@ -1,0 +1,190 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Foom.Server.Auth;
+using Foom.Server.Data;
+using Foom.Server.Ingest;
+using Foom.Storage.Sessions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Foom.Server.Api;
+
+/// <summary>
+/// The upload side, all behind `Authorization: Bearer &lt;ingest key&gt;`: 401 without a valid
+/// key, 400 naming what is malformed, 413 for too large or a decompression bomb, 415 for a body
+/// that is not JSON, 429 over the rate, and 202 only after the upload is durable (200 when the
+/// same id was stored before).
+/// </summary>
+public static class IngestEndpoints
+{
+    public const string RatePolicy = "ingest";
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/v1/reports", PostReport).RequireRateLimiting(RatePolicy);
+        app.MapPost("/api/v1/matrix/memstat", PostMatrix).RequireRateLimiting(RatePolicy);
+        app.MapPost("/api/v1/launches", PostLaunches).RequireRateLimiting(RatePolicy);
+        app.MapGet("/api/v1/policy", GetPolicy).RequireRateLimiting(RatePolicy);
+    }
+
+    private static async Task<IResult> PostReport(HttpContext context, IngestKeys keys, FoomServerOptions options, ReportIngest ingest)
+    {
+        var grant = keys.Check(context.Request.Headers.Authorization);
+        if (grant is null) return Unauthorized();
+        RequireJson(context.Request);
+        var body = await UploadBody.ReadAsync(context.Request, options.ReportLimits, context.RequestAborted);
+        var parsed = ReportParser.ParseFoom(body.Content);
+        if (!grant.Allows(parsed.AppId)) return Error(401, $"this ingest key is not valid for app '{parsed.AppId}'");
+        return Stored(await ingest.StoreAsync(parsed, body, context.RequestAborted));
+    }
+
+    private static async Task<IResult> PostMatrix(HttpContext context, IngestKeys keys, FoomServerOptions options, ReportIngest ingest)
+    {
+        var grant = keys.Check(context.Request.Headers.Authorization);
+        if (grant is null) return Unauthorized();
+        RequireJson(context.Request);
+        var query = context.Request.Query;
+        var app = Single(query, "app");
+        if (app is not null && !grant.Allows(app)) return Error(401, $"this ingest key is not valid for app '{app}'");
+        var body = await UploadBody.ReadAsync(context.Request, options.ReportLimits, context.RequestAborted);
+        var parsed = ReportParser.ParseMatrix(body.Content, app, Single(query, "version"), Single(query, "device"), Single(query, "user"));
+        return Stored(await ingest.StoreAsync(parsed, body, context.RequestAborted));
+    }
+
+    private static IResult Stored((bool Inserted, StoredReport Row) result) =>
+        Results.Json(new
+        {
+            report_id = result.Row.ReportId,
+            status = result.Inserted ? "stored" : "duplicate",
+            issue = result.Inserted ? result.Row.IssueKey : null,
+        }, statusCode: result.Inserted ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+
+    /// <summary>A launch record: one per start, with how the previous run of the app ended.</summary>
+    public sealed class LaunchRecord
+    {
+        [JsonPropertyName("launch_id")] public string? LaunchId { get; set; }
+        [JsonPropertyName("app_id")] public string? AppId { get; set; }
+        [JsonPropertyName("app_version")] public string? AppVersion { get; set; }
+        [JsonPropertyName("device_id")] public string? DeviceId { get; set; }
+        [JsonPropertyName("user_id")] public string? UserId { get; set; }
+        [JsonPropertyName("phone")] public string? Phone { get; set; }
+        [JsonPropertyName("os_ver")] public string? OsVersion { get; set; }
+        /// <summary>Milliseconds since the Unix epoch.</summary>
+        [JsonPropertyName("launch_time")] public long? LaunchTime { get; set; }
+        [JsonPropertyName("prev_exit_reason")] public string? PrevExitReason { get; set; }
+        [JsonPropertyName("prev_exit_how")] public string? PrevExitHow { get; set; }
+        [JsonPropertyName("prev_app_version")] public string? PrevAppVersion { get; set; }
+    }
+
+    private static async Task<IResult> PostLaunches(HttpContext context, IngestKeys keys, FoomServerOptions options, GroupCommitWriter writer)
+    {
+        var grant = keys.Check(context.Request.Headers.Authorization);
+        if (grant is null) return Unauthorized();
+        RequireJson(context.Request);
+        var body = await UploadBody.ReadAsync(context.Request, options.SmallLimits, context.RequestAborted);
+        List<LaunchRecord?> records;
+        var isArray = body.Content.AsSpan().TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
+        try
+        {
+            records = isArray
+                ? JsonSerializer.Deserialize<List<LaunchRecord?>>(body.Content, ReportParser.JsonOptions) ?? []
+                : [JsonSerializer.Deserialize<LaunchRecord?>(body.Content, ReportParser.JsonOptions)];
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            return Error(400, $"not a valid launch record: {e.Message}");
+        }
+        if (records.Count is 0 or > 1000) return Error(400, "send one launch record, or an array of 1 to 1000");
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var rows = new List<LaunchRow>(records.Count);
+        for (var i = 0; i < records.Count; i++)
+        {
+            var field = isArray ? $"[{i}]." : "";
+            var record = records[i] ?? throw new UploadRejectedException(400, $"{field}the launch record is null");
+            if (string.IsNullOrEmpty(record.AppId)) return Error(400, $"{field}app_id is missing");
+            var app = ReportParser.CheckAppId(record.AppId, field + "app_id");
+            if (!grant.Allows(app)) return Error(401, $"this ingest key is not valid for app '{app}'");
+            if (!ExitReasonNames.TryParse(record.PrevExitReason, out _))
+                return Error(400, $"{field}prev_exit_reason '{record.PrevExitReason}' is not one of: {string.Join(", ", ExitReasonNames.All)}");
+            if (record.PrevExitHow is not null and not "observed" and not "inferred")
+                return Error(400, $"{field}prev_exit_how must be observed or inferred");
+            var launchTime = ReportParser.ToMilliseconds(record.LaunchTime) ?? now;
+            if (launchTime < 0) return Error(400, $"{field}launch_time is negative");
+            var launchId = record.LaunchId is null
+                ? ReportParser.ContentId(JsonSerializer.SerializeToUtf8Bytes(record))
+                : ReportParser.CheckId(record.LaunchId, field + "launch_id");
+            rows.Add(new LaunchRow
+            {
+                LaunchId = launchId,
+                AppId = app,
+                AppVersion = string.IsNullOrEmpty(record.AppVersion) ? "unknown" : ReportParser.CheckField(record.AppVersion, field + "app_version"),
+                DeviceId = Optional(record.DeviceId, field + "device_id"),
+                UserId = Optional(record.UserId, field + "user_id"),
+                Phone = Optional(record.Phone, field + "phone"),
+                OsVer = Optional(record.OsVersion, field + "os_ver"),
+                LaunchTime = launchTime,
+                Day = launchTime / 86_400_000,
+                PrevExitReason = record.PrevExitReason!,
+                PrevExitHow = record.PrevExitHow,
+                PrevAppVersion = Optional(record.PrevAppVersion, field + "prev_app_version"),
+                ReceivedAt = now,
+            });
+        }
+        var inserted = await writer.WriteAsync((connection, transaction) => LaunchStore.Insert(connection, transaction, rows), context.RequestAborted);
+        return Results.Json(new { received = rows.Count, stored = inserted, duplicates = rows.Count - inserted },
+            statusCode: inserted > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+    }
+
+    private static IResult GetPolicy(HttpContext context, IngestKeys keys, FoomServerOptions options, Database database)
+    {
+        var grant = keys.Check(context.Request.Headers.Authorization);
+        if (grant is null && !Bearer.Matches(context.Request.Headers.Authorization, options.AdminToken)) return Unauthorized();
+        var query = context.Request.Query;
+        var app = Single(query, "app");
+        if (string.IsNullOrEmpty(app)) return Error(400, "the query parameter app is missing (GET /api/v1/policy?app=ID&device=&user=&version=)");
+        app = ReportParser.CheckAppId(app, "app");
+        if (grant is not null && !grant.Allows(app)) return Error(401, $"this ingest key is not valid for app '{app}'");
+        var device = Optional(Single(query, "device"), "device");
+        var user = Optional(Single(query, "user"), "user");
+        var version = Optional(Single(query, "version"), "version");
+        using var connection = database.Open();
+        var policy = PolicyStore.Get(connection, app);
+        var (upload, why) = policy.Decide(device, user, version);
+        return Results.Json(new
+        {
+            app,
+            upload,
+            why,
+            sample_rate = policy.SampleRate,
+            whitelist_users = policy.WhitelistUsers,
+            whitelist_devices = policy.WhitelistDevices,
+            gray_versions = policy.GrayVersions,
+            updated_at = policy.UpdatedAt,
+        });
+    }
+
+    private static void RequireJson(HttpRequest request)
+    {
+        var type = request.ContentType;
+        if (string.IsNullOrEmpty(type)) return;
+        var media = type.Split(';')[0].Trim().ToLowerInvariant();
+        if (media is "application/json" or "text/json" or "application/gzip" or "application/x-gzip" || media.EndsWith("+json", StringComparison.Ordinal)) return;
+        throw new UploadRejectedException(415, $"Content-Type '{(media.Length > 60 ? media[..60] : media)}' is not accepted; send application/json (gzip allowed with Content-Encoding: gzip)");
+    }
+
+    public static string? Single(IQueryCollection query, string name)
+    {
+        var values = query[name];
+        if (values.Count > 1) throw new UploadRejectedException(400, $"the query parameter {name} is given {values.Count} times");
+        var value = values.Count == 1 ? values[0] : null;
+        return string.IsNullOrEmpty(value) ? null : value;
+    }
+
+    private static string? Optional(string? value, string field) => value is null ? null : ReportParser.CheckField(value, field);
+
+    public static IResult Unauthorized() =>
+        Error(401, "missing or unknown ingest key: send Authorization: Bearer <key> (FOOM_INGEST_KEY, or a key from the Keys page)");
+
+    public static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+}

@@ -1,0 +1,192 @@
+using System.Data.Common;
+using Dapper;
+using Foom.Server.Analysis;
+
+namespace Foom.Server.Data;
+
+/// <summary>One report as the server files it: identity, head figures, the raw upload and its analysis.</summary>
+public sealed class StoredReport
+{
+    public long Id { get; set; }
+    public string ReportId { get; set; } = "";
+    public string Source { get; set; } = "";
+    public string AppId { get; set; } = "";
+    public string? Platform { get; set; }
+    public string AppVersion { get; set; } = "";
+    public string? AppUuid { get; set; }
+    public string? DeviceId { get; set; }
+    public string? UserId { get; set; }
+    public string? Phone { get; set; }
+    public string? OsVer { get; set; }
+    public string? ExitReason { get; set; }
+    public string? Scene { get; set; }
+    public long? LaunchTime { get; set; }
+    public long? ReportTime { get; set; }
+    public long ReceivedAt { get; set; }
+    public long Day { get; set; }
+    public long? LimitBytes { get; set; }
+    public long? FootprintBytes { get; set; }
+    public long LiveBytes { get; set; }
+    public long LiveCount { get; set; }
+    public long ItemCount { get; set; }
+    public long RawSize { get; set; }
+    public byte[] RawGzip { get; set; } = [];
+    public string? Caller1 { get; set; }
+    public string? Caller1Key { get; set; }
+    public string? Caller2 { get; set; }
+    public string Category { get; set; } = "";
+    public string ReasonKind { get; set; } = "";
+    public string Reason { get; set; } = "";
+    public double Severity { get; set; }
+    public long SuspectSize { get; set; }
+    public string Level1Key { get; set; } = "";
+    public string IssueKey { get; set; } = "";
+    public string SuspectsJson { get; set; } = "[]";
+    public long AnalysisVersion { get; set; }
+}
+
+/// <summary>A second-level group (an issue): one eigenvalue and who it hit.</summary>
+public sealed class IssueRow
+{
+    public string IssueKey { get; set; } = "";
+    public string Level1Key { get; set; } = "";
+    public string? Caller1 { get; set; }
+    public string? Caller2 { get; set; }
+    public string Category { get; set; } = "";
+    public string ReasonKind { get; set; } = "";
+    /// <summary>The reason of the group's latest report (figures differ per report; the kind is shared).</summary>
+    public string Reason { get; set; } = "";
+    public long Reports { get; set; }
+    public long Devices { get; set; }
+    public long Users { get; set; }
+    public long Bytes { get; set; }
+    public long FirstSeen { get; set; }
+    public long LastSeen { get; set; }
+    public List<string> Versions { get; set; } = [];
+}
+
+/// <summary>The report table's queries. SQL only through parameters.</summary>
+public static class ReportStore
+{
+    /// <summary>The categories kept per report for the baselines: the largest by size and by count.</summary>
+    public const int CategoriesPerReport = 48;
+
+    private const string InsertSql = """
+        INSERT INTO reports (report_id, source, app_id, platform, app_version, app_uuid, device_id, user_id, phone, os_ver,
+            exit_reason, scene, launch_time, report_time, received_at, day, limit_bytes, footprint_bytes, live_bytes, live_count,
+            item_count, raw_size, raw_gzip, caller1, caller1_key, caller2, category, reason_kind, reason, severity, suspect_size,
+            level1_key, issue_key, suspects_json, analysis_version)
+        VALUES (@ReportId, @Source, @AppId, @Platform, @AppVersion, @AppUuid, @DeviceId, @UserId, @Phone, @OsVer,
+            @ExitReason, @Scene, @LaunchTime, @ReportTime, @ReceivedAt, @Day, @LimitBytes, @FootprintBytes, @LiveBytes, @LiveCount,
+            @ItemCount, @RawSize, @RawGzip, @Caller1, @Caller1Key, @Caller2, @Category, @ReasonKind, @Reason, @Severity, @SuspectSize,
+            @Level1Key, @IssueKey, @SuspectsJson, @AnalysisVersion)
+        ON CONFLICT (report_id) DO NOTHING
+        RETURNING id
+        """;
+
+    /// <summary>Inserts the report and its baseline categories; false when its id was already stored.</summary>
+    public static bool Insert(DbConnection connection, DbTransaction transaction, StoredReport report, IReadOnlyList<CategoryAmount> categories)
+    {
+        var id = connection.ExecuteScalar<long?>(InsertSql, report, transaction);
+        if (id is null) return false;
+        report.Id = id.Value;
+        InsertCategories(connection, transaction, report, categories);
+        return true;
+    }
+
+    private static void InsertCategories(DbConnection connection, DbTransaction transaction, StoredReport report, IReadOnlyList<CategoryAmount> categories)
+    {
+        if (categories.Count == 0) return;
+        // One statement per report: a round trip per row would cost PostgreSQL dearly.
+        var parameters = new DynamicParameters();
+        parameters.Add("r", report.Id);
+        parameters.Add("a", report.AppId);
+        parameters.Add("v", report.AppVersion);
+        var sql = new System.Text.StringBuilder("INSERT INTO report_categories (report_row, app_id, app_version, name, size, count) VALUES ");
+        for (var i = 0; i < categories.Count; i++)
+        {
+            if (i > 0) sql.Append(',');
+            sql.Append($"(@r, @a, @v, @n{i}, @s{i}, @c{i})");
+            parameters.Add($"n{i}", categories[i].Name);
+            parameters.Add($"s{i}", categories[i].Size);
+            parameters.Add($"c{i}", categories[i].Count);
+        }
+        connection.Execute(sql.ToString(), parameters, transaction);
+    }
+
+    /// <summary>The categories a report contributes to its version's baseline (distinct names).</summary>
+    public static List<CategoryAmount> BaselineCategories(IEnumerable<CategoryAmount> all)
+    {
+        var list = all.ToList();
+        var chosen = new Dictionary<string, CategoryAmount>(StringComparer.Ordinal);
+        foreach (var c in list.OrderByDescending(c => c.Size).Take(CategoriesPerReport)) chosen.TryAdd(c.Name, c);
+        foreach (var c in list.OrderByDescending(c => c.Count).Take(CategoriesPerReport / 2)) chosen.TryAdd(c.Name, c);
+        foreach (var c in list.Where(c => ReportAnalyzer.UiRules.Any(r => r.Pattern.IsMatch(c.Name)))) chosen.TryAdd(c.Name, c);
+        return chosen.Values.ToList();
+    }
+
+    public static IEnumerable<CategoryAmount[]> LoadBaseline(Database database, string app, string version)
+    {
+        using var connection = database.Open();
+        var rows = connection.Query<(long Row, string Name, long Size, long Count)>("""
+            SELECT c.report_row, c.name, c.size, c.count FROM report_categories c
+            WHERE c.app_id = @app AND c.app_version = @version AND c.report_row IN (
+                SELECT r.id FROM reports r WHERE r.app_id = @app AND r.app_version = @version ORDER BY r.id DESC LIMIT @window)
+            ORDER BY c.report_row
+            """, new { app, version, window = BaselineCache.Window }).ToList();
+        return rows.GroupBy(r => r.Row).Select(g => g.Select(r => new CategoryAmount(r.Name, r.Size, r.Count)).ToArray()).ToList();
+    }
+
+    /// <summary>The second-level groups of an app, by report count and then bytes.</summary>
+    public static List<IssueRow> Issues(DbConnection connection, string app, int limit = 500)
+    {
+        var issues = connection.Query<IssueRow>("""
+            SELECT issue_key AS IssueKey, MIN(level1_key) AS Level1Key, MIN(caller1) AS Caller1, MIN(caller2) AS Caller2,
+                   MIN(category) AS Category, MIN(reason_kind) AS ReasonKind,
+                   COUNT(*) AS Reports, COUNT(DISTINCT device_id) AS Devices, COUNT(DISTINCT user_id) AS Users,
+                   CAST(SUM(suspect_size) AS BIGINT) AS Bytes, MIN(received_at) AS FirstSeen, MAX(received_at) AS LastSeen, MAX(id) AS LatestId
+            FROM reports WHERE app_id = @app
+            GROUP BY issue_key
+            ORDER BY COUNT(*) DESC, SUM(suspect_size) DESC, issue_key
+            LIMIT @limit
+            """, new { app, limit }).ToList();
+        if (issues.Count == 0) return issues;
+        // Versions and the latest reason for all the app's issues at once: no IN-lists, which
+        // Dapper expands differently per provider.
+        var byKey = issues.ToDictionary(i => i.IssueKey);
+        var versions = connection.Query<(string Key, string Version)>(
+            "SELECT DISTINCT issue_key, app_version FROM reports WHERE app_id = @app ORDER BY app_version", new { app });
+        foreach (var (key, version) in versions)
+            if (byKey.TryGetValue(key, out var issue)) issue.Versions.Add(version);
+        var reasons = connection.Query<(string Key, string Reason)>("""
+            SELECT r.issue_key, r.reason FROM reports r
+            WHERE r.id IN (SELECT MAX(id) FROM reports WHERE app_id = @app GROUP BY issue_key)
+            """, new { app });
+        foreach (var (key, reason) in reasons)
+            if (byKey.TryGetValue(key, out var issue)) issue.Reason = reason;
+        return issues;
+    }
+
+    public static StoredReport? Find(DbConnection connection, string reportId) =>
+        connection.QuerySingleOrDefault<StoredReport>(SelectColumns + " WHERE report_id = @reportId", new { reportId });
+
+    public static List<StoredReport> OfIssue(DbConnection connection, string app, string issueKey, int limit = 200) =>
+        connection.Query<StoredReport>(SelectSummary + " WHERE app_id = @app AND issue_key = @issueKey ORDER BY id DESC LIMIT @limit",
+            new { app, issueKey, limit }).ToList();
+
+    public static List<StoredReport> Latest(DbConnection connection, string app, int limit = 50) =>
+        connection.Query<StoredReport>(SelectSummary + " WHERE app_id = @app ORDER BY id DESC LIMIT @limit", new { app, limit }).ToList();
+
+    private const string SummaryColumns = """
+        id AS Id, report_id AS ReportId, source AS Source, app_id AS AppId, platform AS Platform, app_version AS AppVersion,
+        app_uuid AS AppUuid, device_id AS DeviceId, user_id AS UserId, phone AS Phone, os_ver AS OsVer, exit_reason AS ExitReason,
+        scene AS Scene, launch_time AS LaunchTime, report_time AS ReportTime, received_at AS ReceivedAt, day AS Day,
+        limit_bytes AS LimitBytes, footprint_bytes AS FootprintBytes, live_bytes AS LiveBytes, live_count AS LiveCount,
+        item_count AS ItemCount, raw_size AS RawSize, caller1 AS Caller1, caller1_key AS Caller1Key, caller2 AS Caller2,
+        category AS Category, reason_kind AS ReasonKind, reason AS Reason, severity AS Severity, suspect_size AS SuspectSize,
+        level1_key AS Level1Key, issue_key AS IssueKey, suspects_json AS SuspectsJson, analysis_version AS AnalysisVersion
+        """;
+
+    private const string SelectSummary = "SELECT " + SummaryColumns + " FROM reports";
+    private const string SelectColumns = "SELECT " + SummaryColumns + ", raw_gzip AS RawGzip FROM reports";
+}
