@@ -11,6 +11,7 @@ public sealed class Report
     [JsonPropertyName("head")] public ReportHead Head { get; set; } = new();
     [JsonPropertyName("modules")] public List<ReportModule> Modules { get; set; } = [];
     [JsonPropertyName("items")] public List<ReportItem> Items { get; set; } = [];
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 
 public sealed class ReportHead
@@ -45,7 +46,50 @@ public sealed class ReportHead
     [JsonPropertyName("dropped_events")] public long DroppedEvents { get; set; }
     [JsonPropertyName("scene")] public string? Scene { get; set; }
 
+    // Foom's additions (docs/report-format.md, "Head").
+    /// <summary>The session the report was made from (Foom reports only).</summary>
+    [JsonPropertyName("session_id")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? SessionId { get; set; }
+    /// <summary>True when the report describes a session that was still being recorded: a snapshot, not the end.</summary>
+    [JsonPropertyName("live_snapshot")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool LiveSnapshot { get; set; }
+    /// <summary>What had to be recovered to read the session (torn tree links after a SIGKILL, ...); empty when it was read whole.</summary>
+    [JsonPropertyName("recovery")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? Recovery { get; set; }
+    /// <summary>What the selection rules and the size budget left out; absent when nothing was.</summary>
+    [JsonPropertyName("trimmed")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportTrimmed? Trimmed { get; set; }
+    /// <summary>The footprint over time: [milliseconds since the Unix epoch, bytes] pairs, oldest first.</summary>
+    [JsonPropertyName("footprint_samples")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<long[]>? FootprintSamples { get; set; }
+    /// <summary>The memory warnings of the run, as session.json has them.</summary>
+    [JsonPropertyName("warnings")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ReportWarning>? Warnings { get; set; }
+
     /// <summary>Fields this version does not know (Matrix custom keys, newer Foom fields) are kept.</summary>
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+}
+
+/// <summary>What a report leaves out, so that a reader never takes a part for the whole.</summary>
+public sealed class ReportTrimmed
+{
+    /// <summary>Stacks in the session (distinct category and stack pairs) that the report does not list.</summary>
+    [JsonPropertyName("unlisted_stacks")] public long UnlistedStacks { get; set; }
+    /// <summary>Stacks the selection rules chose but the size budget dropped (least important first).</summary>
+    [JsonPropertyName("budget_stacks")] public int BudgetStacks { get; set; }
+    /// <summary>Live bytes of the stacks the budget dropped.</summary>
+    [JsonPropertyName("budget_bytes")] public long BudgetBytes { get; set; }
+    /// <summary>Stacks cut to the frame limit, and the frames cut from them.</summary>
+    [JsonPropertyName("deep_stacks")] public int DeepStacks { get; set; }
+    [JsonPropertyName("deep_frames")] public long DeepFrames { get; set; }
+    /// <summary>The budget the report was fitted to, in gzip'ed bytes, and whether even its categories alone exceed it.</summary>
+    [JsonPropertyName("budget_gzip_bytes")] public long BudgetGzipBytes { get; set; }
+    [JsonPropertyName("over_budget")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool OverBudget { get; set; }
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+}
+
+public sealed class ReportWarning
+{
+    /// <summary>Milliseconds since the Unix epoch.</summary>
+    [JsonPropertyName("time")] public long Time { get; set; }
+    [JsonPropertyName("footprint_bytes")] public long FootprintBytes { get; set; }
+    [JsonPropertyName("limit_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? LimitBytes { get; set; }
+    /// <summary>"threshold" or "pressure", as session.json says.</summary>
+    [JsonPropertyName("source")] public string Source { get; set; } = "";
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 
@@ -57,6 +101,7 @@ public sealed class ReportModule
     [JsonPropertyName("path")] public string? Path { get; set; }
     [JsonPropertyName("base")] public ulong Base { get; set; }
     [JsonPropertyName("size")] public ulong Size { get; set; }
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 
 /// <summary>One category ("Malloc 48 Bytes", "VM: anonymous", a type name) with its totals.</summary>
@@ -69,6 +114,18 @@ public sealed class ReportItem
     [JsonPropertyName("size")] public long Size { get; set; }
     [JsonPropertyName("count")] public long Count { get; set; }
     [JsonPropertyName("stacks")] public List<ReportStack> Stacks { get; set; } = [];
+    /// <summary>How many distinct stacks the category has, listed or not (Foom reports).</summary>
+    [JsonPropertyName("distinct_stacks")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? DistinctStacks { get; set; }
+    /// <summary>Single-stack categories folded into this one (docs/report-format.md, "Folding"), with their own totals.</summary>
+    [JsonPropertyName("folded")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<FoldedCategory>? Folded { get; set; }
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+}
+
+public sealed class FoldedCategory
+{
+    [JsonPropertyName("name")] public string Name { get; set; } = "";
+    [JsonPropertyName("size")] public long Size { get; set; }
+    [JsonPropertyName("count")] public long Count { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 
@@ -80,6 +137,10 @@ public sealed class ReportStack
     [JsonPropertyName("count")] public long Count { get; set; }
     /// <summary>Innermost first.</summary>
     [JsonPropertyName("frames")] public List<ReportFrame> Frames { get; set; } = [];
+    /// <summary>The caller frame's function name, when the frame is symbolicated.</summary>
+    [JsonPropertyName("caller_function")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CallerFunction { get; set; }
+    /// <summary>Frames cut beyond the frame limit (outermost ones), when any were.</summary>
+    [JsonPropertyName("frames_cut")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FramesCut { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 
@@ -87,8 +148,9 @@ public sealed class ReportFrame
 {
     [JsonPropertyName("uuid")] public string Uuid { get; set; } = "";
     /// <summary>Offset of the pc from the module's load base (Matrix: pc − __TEXT start).</summary>
-    [JsonPropertyName("offset")] public ulong Offset { get; set; }
+    [JsonPropertyName("offset")] [JsonConverter(typeof(Foom.Report.IO.OffsetConverter))] public ulong Offset { get; set; }
     [JsonPropertyName("function")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Function { get; set; }
     [JsonPropertyName("file")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? File { get; set; }
     [JsonPropertyName("line")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Line { get; set; }
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }

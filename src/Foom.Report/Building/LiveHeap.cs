@@ -1,0 +1,85 @@
+using System.Runtime.InteropServices;
+
+namespace Foom.Report.Building;
+
+/// <summary>What kind of thing a live block is, which decides how its category is named.</summary>
+public enum BlockKind : byte
+{
+    /// <summary>A heap block (malloc family, operator new): named by its size.</summary>
+    Malloc,
+    /// <summary>A mapping (mmap): named "VM: kind" after the kind's name.</summary>
+    Mapping,
+    /// <summary>An object of a runtime type (.NET, Objective-C): named after the type.</summary>
+    Type,
+}
+
+/// <summary>
+/// A category before it has a name: the kind, and for mappings and types the id in the session's
+/// category table (for heap blocks the name comes from the size, so the id is unused).
+/// </summary>
+public readonly record struct CategoryKey(BlockKind Kind, int Id);
+
+/// <summary>The totals of the live blocks that one stack holds in one category.</summary>
+public readonly record struct CellTotals(long Size, long Count);
+
+/// <summary>
+/// The live heap summed by category and stack: the report builder's intermediate form between
+/// the session's storage (one record per live block) and the report (named categories, merged
+/// stacks). One dictionary lookup per live block; sizes are rounded up to 16 as they are added.
+/// </summary>
+public sealed class LiveHeap
+{
+    private readonly Dictionary<CellKey, CellTotals> _cells = new();
+    private readonly Dictionary<long, int> _mallocIdsBySize = new();
+    private readonly Dictionary<string, int> _mallocIdsByName = new(StringComparer.Ordinal);
+    private readonly List<string> _mallocIdNames = [];
+
+    public long LiveBytes { get; private set; }
+    public long LiveCount { get; private set; }
+
+    /// <summary>Adds one live block. Heap blocks are keyed by their category name, so blocks of 1.00 MiB and of 1.00 MiB + 16 share one.</summary>
+    public void Add(BlockKind kind, int categoryId, uint stackId, long size)
+    {
+        var rounded = CategoryNames.RoundUp16(size);
+        var key = kind == BlockKind.Malloc
+            ? new CellKey(BlockKind.Malloc, MallocCategoryId(rounded), stackId)
+            : new CellKey(kind, categoryId, stackId);
+        ref var cell = ref CollectionsMarshal.GetValueRefOrAddDefault(_cells, key, out _);
+        cell = new CellTotals(cell.Size + rounded, cell.Count + 1);
+        LiveBytes += rounded;
+        LiveCount++;
+    }
+
+    /// <summary>Every (category, stack) cell with its totals.</summary>
+    public IEnumerable<(CategoryKey Category, uint StackId, CellTotals Totals)> Cells()
+    {
+        foreach (var (key, totals) in _cells)
+            yield return (new CategoryKey(key.Kind, key.CategoryId), key.StackId, totals);
+    }
+
+    public int CellCount => _cells.Count;
+
+    /// <summary>The name of a heap-block category made by <see cref="Add"/>.</summary>
+    public string MallocName(int id) => _mallocIdNames[id];
+
+    // Sizes below 1 MiB each have their own name; above, many sizes share one ("Malloc 2.00 MiB").
+    // A name is made once per distinct size, not once per block.
+    private int MallocCategoryId(long roundedSize)
+    {
+        ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(_mallocIdsBySize, roundedSize, out var known);
+        if (!known)
+        {
+            var name = CategoryNames.Malloc(roundedSize);
+            ref var byName = ref CollectionsMarshal.GetValueRefOrAddDefault(_mallocIdsByName, name, out var named);
+            if (!named)
+            {
+                byName = _mallocIdNames.Count;
+                _mallocIdNames.Add(name);
+            }
+            id = byName;
+        }
+        return id;
+    }
+
+    private readonly record struct CellKey(BlockKind Kind, int CategoryId, uint StackId);
+}

@@ -1,0 +1,32 @@
+using Foom.Report.Model;
+
+namespace Foom.Report.Building;
+
+/// <summary>The index of a stack's caller frame (innermost first), given a module-name lookup by uuid.</summary>
+public delegate int CallerFinder(IReadOnlyList<ReportFrame> frames, Func<string, string?> moduleNameOfUuid);
+
+/// <summary>
+/// Gives names to frames: called once per report with every distinct frame the report lists
+/// (each paired with the raw module id and offset it came from); fills Function, File and Line
+/// where it can.
+/// </summary>
+public delegate void FrameSymbolizer(IReadOnlyList<ModuleRecord> modules, IReadOnlyList<(RawFrame Raw, ReportFrame Frame)> frames);
+
+public sealed class ReportOptions
+{
+    public static ReportOptions Default { get; } = new();
+
+    public SelectionRules Selection { get; init; } = SelectionRules.Default;
+
+    /// <summary>The whole report, compact JSON gzip'ed, is at most this many bytes (the seed's "about 300 K").</summary>
+    public long BudgetGzipBytes { get; init; } = 300_000;
+
+    /// <summary>Fold single-stack heap-block categories that list no stacks into a bigger one holding the stack (docs/report-format.md, "Folding").</summary>
+    public bool FoldSingleStackCategories { get; init; } = true;
+
+    /// <summary>Finds each stack's caller; <see cref="Callers.CallerRules.Default"/> (allocator and runtime frames skipped) when null.</summary>
+    public CallerFinder? FindCaller { get; init; }
+
+    /// <summary>Names frames; none by default (frames stay uuid@offset for the server to symbolicate).</summary>
+    public FrameSymbolizer? Symbolize { get; init; }
+}

@@ -1,0 +1,46 @@
+using Foom.Report.Model;
+
+namespace Foom.Report.Views;
+
+/// <summary>
+/// The report as weighted call paths, outermost frame first, with the category as the last
+/// (leaf) frame, e.g. "main;load;read_file;malloc;[Malloc 48 Bytes]". A category's bytes in
+/// stacks the report does not list appear under one "[stacks not listed]" root, so that the
+/// weights add up to the report's live bytes and a flame graph never shows a part as the whole.
+/// </summary>
+public static class FoldedStacks
+{
+    public const string UnlistedRoot = "[stacks not listed]";
+
+    public readonly record struct CallPath(IReadOnlyList<string> Frames, long Bytes, long Count);
+
+    /// <summary>Every path, in report order (categories by size, then their stacks).</summary>
+    public static IEnumerable<CallPath> Of(Model.Report report)
+    {
+        var labels = new FrameLabels(report);
+        foreach (var item in report.Items)
+        {
+            var category = Leaf(item.Name);
+            long listedBytes = 0, listedCount = 0;
+            foreach (var stack in item.Stacks)
+            {
+                var frames = new List<string>(stack.Frames.Count + 1);
+                for (var i = stack.Frames.Count - 1; i >= 0; i--) frames.Add(labels.Label(stack.Frames[i]));
+                frames.Add(category);
+                listedBytes += stack.Size;
+                listedCount += stack.Count;
+                yield return new CallPath(frames, stack.Size, stack.Count);
+            }
+            var restBytes = item.Size - listedBytes;
+            var restCount = item.Count - listedCount;
+            if (restBytes > 0 || restCount > 0)
+                yield return new CallPath([UnlistedRoot, category], Math.Max(0, restBytes), Math.Max(0, restCount));
+        }
+    }
+
+    public static string Leaf(string category) => "[" + category + "]";
+
+    /// <summary>One frame name as collapsed-stack tools need it: no ';' (the separator) and no line breaks.</summary>
+    public static string Clean(string name) =>
+        name.Replace(';', ',').Replace('\n', ' ').Replace('\r', ' ');
+}

@@ -1,0 +1,213 @@
+using System.Globalization;
+using Foom.Report.Model;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Foom.Report.Views;
+
+/// <summary>How much of a report the terminal view shows.</summary>
+public sealed record TextViewOptions
+{
+    public int Categories { get; init; } = 25;
+    public int StackCategories { get; init; } = 5;
+    public int StacksPerCategory { get; init; } = 3;
+    public int FramesPerStack { get; init; } = 12;
+    public int ChartRows { get; init; } = 12;
+}
+
+/// <summary>
+/// The report for a person at a terminal: the verdict and the run's numbers, a chart of the
+/// footprint against the limit, the categories as a table with bars, and the top stacks as a
+/// tree. Whatever the report leaves out (trimmed stacks, recovered storage, a live snapshot) is
+/// said, never hidden.
+/// </summary>
+public static class TextView
+{
+    public static void Render(Model.Report report, IAnsiConsole console, TextViewOptions? options = null)
+    {
+        options ??= new TextViewOptions();
+        var labels = new FrameLabels(report);
+        console.Write(Summary(report));
+        if (Footprint(report, options) is { } chart) console.Write(chart);
+        console.Write(Categories(report, options));
+        if (Stacks(report, labels, options) is { } tree) console.Write(tree);
+        foreach (var note in Notes(report)) console.MarkupLine($"[yellow]note:[/] {Markup.Escape(note)}");
+    }
+
+    private static Panel Summary(Model.Report report)
+    {
+        var head = report.Head;
+        var grid = new Grid().AddColumn(new GridColumn().NoWrap()).AddColumn();
+        void Row(string name, string? value)
+        {
+            if (!string.IsNullOrEmpty(value)) grid.AddRow(new Markup($"[grey]{Markup.Escape(name)}[/]"), new Text(value));
+        }
+        var verdict = head.ExitReason is null ? null : head.ExitReason + (head.ExitHow is null ? "" : $" ({head.ExitHow})");
+        Row("app", string.Join(" ", new[] { head.AppId, head.AppVersion }.Where(s => !string.IsNullOrEmpty(s))));
+        Row("platform", head.Platform ?? "ios (Matrix)");
+        Row("report", head.ReportId);
+        Row("session", head.SessionId);
+        Row("exit", verdict);
+        foreach (var evidence in head.ExitEvidence) Row("  evidence", evidence);
+        Row("limit", head.LimitBytes is long limit ? FrameLabels.Bytes(limit) : null);
+        Row("footprint", head.FootprintBytes is long footprint ? FrameLabels.Bytes(footprint) : null);
+        Row("peak footprint", head.PeakFootprintBytes is long peak ? FrameLabels.Bytes(peak) : null);
+        Row("live", $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count} categories");
+        if (head.DroppedEvents > 0) Row("dropped events", head.DroppedEvents.ToString(CultureInfo.InvariantCulture));
+        Row("scene", head.Scene);
+        Row("launched", Time(head.LaunchTime));
+        Row("reported", Time(head.ReportTime));
+        var colour = head.ExitReason is "foreground_oom" or "background_oom" or "suspended_oom" or "watchdog" ? "red" : "blue";
+        return new Panel(grid).Header(new PanelHeader($" [bold]{Markup.Escape(Title(head))}[/] ")).BorderColor(Color.FromConsoleColor(colour == "red" ? ConsoleColor.Red : ConsoleColor.Blue));
+    }
+
+    private static string Title(ReportHead head) => head.ExitReason switch
+    {
+        "foreground_oom" => "Killed for memory (foreground OOM)",
+        "background_oom" => "Killed for memory in the background",
+        "suspended_oom" => "Killed for memory while suspended",
+        "watchdog" => "Killed by the watchdog",
+        null => "Memory report",
+        var other => "Ended: " + other,
+    };
+
+    private static IRenderable? Footprint(Model.Report report, TextViewOptions options)
+    {
+        var samples = report.Head.FootprintSamples;
+        if (samples is null || samples.Count == 0) return null;
+        var start = samples[0][0];
+        var end = samples[^1][0];
+        var rows = Math.Min(options.ChartRows, samples.Count);
+        var span = Math.Max(1, end - start);
+        var buckets = new long[rows];
+        var bucketTimes = new long[rows];
+        foreach (var sample in samples)
+        {
+            if (sample.Length < 2) continue;
+            var row = (int)Math.Min(rows - 1, (sample[0] - start) * rows / span);
+            buckets[row] = Math.Max(buckets[row], sample[1]);
+            bucketTimes[row] = start + span * row / rows;
+        }
+        var limit = report.Head.LimitBytes;
+        var max = Math.Max(limit ?? 0, buckets.Max());
+        var chart = new BarChart()
+            .Width(72)
+            .Label(limit is long l
+                ? $"[bold]Footprint[/] (highest in each interval; the full width is the limit, {Markup.Escape(FrameLabels.Bytes(l))})"
+                : "[bold]Footprint[/] (highest in each interval; no limit known)")
+            .WithMaxValue(max / (double)CategoryMiB)
+            .ShowValues(true);
+        for (var row = 0; row < rows; row++)
+        {
+            if (buckets[row] == 0) continue;
+            var share = limit is long lim && lim > 0 ? buckets[row] / (double)lim : 0;
+            var colour = share >= 0.9 ? Color.Red : share >= 0.75 ? Color.Yellow : Color.Green;
+            var at = (bucketTimes[row] - start) / 1000.0;
+            chart.AddItem(string.Create(CultureInfo.InvariantCulture, $"+{at,7:0.0}s MiB"), Math.Round(buckets[row] / (double)CategoryMiB, 1), colour);
+        }
+        return chart;
+    }
+
+    private const long CategoryMiB = 1024 * 1024;
+
+    private static Table Categories(Model.Report report, TextViewOptions options)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]Live memory by category[/]")
+            .AddColumn(new TableColumn("#").RightAligned())
+            .AddColumn("category")
+            .AddColumn(new TableColumn("size").RightAligned())
+            .AddColumn(new TableColumn("blocks").RightAligned())
+            .AddColumn(new TableColumn("share").RightAligned())
+            .AddColumn("");
+        var total = Math.Max(1, report.Items.Sum(i => i.Size));
+        var biggest = Math.Max(1, report.Items.Count == 0 ? 1 : report.Items.Max(i => i.Size));
+        var shown = report.Items.Take(options.Categories).ToList();
+        for (var i = 0; i < shown.Count; i++)
+        {
+            var item = shown[i];
+            var bar = new string('█', (int)Math.Round(24.0 * item.Size / biggest));
+            var name = Markup.Escape(item.Name) + (item.Folded is { Count: > 0 } folded ? $" [grey](+{folded.Count} folded)[/]" : "");
+            table.AddRow(
+                new Text((i + 1).ToString(CultureInfo.InvariantCulture)),
+                new Markup(name),
+                new Text(FrameLabels.Bytes(item.Size)),
+                new Text(item.Count.ToString("N0", CultureInfo.InvariantCulture)),
+                new Text(string.Create(CultureInfo.InvariantCulture, $"{100.0 * item.Size / total:0.0}%")),
+                new Markup($"[blue]{bar}[/]"));
+        }
+        var rest = report.Items.Skip(options.Categories).ToList();
+        if (rest.Count > 0)
+            table.AddRow(new Text(""), new Markup($"[grey]{rest.Count} more categories[/]"),
+                new Text(FrameLabels.Bytes(rest.Sum(i => i.Size))),
+                new Text(rest.Sum(i => i.Count).ToString("N0", CultureInfo.InvariantCulture)),
+                new Text(string.Create(CultureInfo.InvariantCulture, $"{100.0 * rest.Sum(i => i.Size) / total:0.0}%")),
+                new Text(""));
+        return table;
+    }
+
+    private static Tree? Stacks(Model.Report report, FrameLabels labels, TextViewOptions options)
+    {
+        var withStacks = report.Items.Where(i => i.Stacks.Count > 0).Take(options.StackCategories).ToList();
+        if (withStacks.Count == 0) return null;
+        var tree = new Tree("[bold]Top stacks[/] (innermost frame first; [green]>[/] marks the caller)");
+        foreach (var item in withStacks)
+        {
+            var node = tree.AddNode($"[bold]{Markup.Escape(item.Name)}[/]  {Markup.Escape(FrameLabels.Bytes(item.Size))} in {item.Count.ToString("N0", CultureInfo.InvariantCulture)} blocks");
+            foreach (var stack in item.Stacks.Take(options.StacksPerCategory))
+            {
+                var stackNode = node.AddNode($"{Markup.Escape(FrameLabels.Bytes(stack.Size))} in {stack.Count.ToString("N0", CultureInfo.InvariantCulture)} blocks from [green]{Markup.Escape(CallerLabel(stack, labels))}[/]");
+                var callerIndex = CallerIndex(stack);
+                for (var f = 0; f < stack.Frames.Count && f < options.FramesPerStack; f++)
+                {
+                    var mark = f == callerIndex ? "[green]>[/] " : "  ";
+                    stackNode.AddNode(mark + Markup.Escape(labels.LabelWithSource(stack.Frames[f])));
+                }
+                var more = stack.Frames.Count - options.FramesPerStack + (stack.FramesCut ?? 0);
+                if (more > 0) stackNode.AddNode($"[grey]... {more} more frames[/]");
+            }
+            if (item.Stacks.Count > options.StacksPerCategory)
+                node.AddNode($"[grey]{item.Stacks.Count - options.StacksPerCategory} more stacks in the report[/]");
+        }
+        return tree;
+    }
+
+    private static string CallerLabel(ReportStack stack, FrameLabels labels)
+    {
+        var index = CallerIndex(stack);
+        if (index >= 0) return labels.Label(stack.Frames[index]);
+        return stack.Caller.Length > 0 ? stack.Caller : "(no frames)";
+    }
+
+    private static int CallerIndex(ReportStack stack)
+    {
+        if (stack.Caller.Length == 0) return -1;
+        for (var i = 0; i < stack.Frames.Count; i++)
+            if ($"{stack.Frames[i].Uuid}@{stack.Frames[i].Offset}" == stack.Caller) return i;
+        return -1;
+    }
+
+    /// <summary>What a reader must know not to take a part for the whole.</summary>
+    public static IEnumerable<string> Notes(Model.Report report)
+    {
+        var head = report.Head;
+        if (head.LiveSnapshot) yield return "the session was still being recorded: this is a snapshot, not the end of the run.";
+        if (head.Recovery is { Count: > 0 } recovery)
+            yield return "the session's storage needed recovery (" + string.Join("; ", recovery) + ").";
+        if (head.DroppedEvents > 0)
+            yield return $"{head.DroppedEvents} events were dropped while recording: live totals may be off by as many blocks.";
+        if (head.Trimmed is { } trimmed)
+        {
+            if (trimmed.BudgetStacks > 0)
+                yield return $"{trimmed.BudgetStacks} stacks ({FrameLabels.Bytes(trimmed.BudgetBytes)}) were left out to fit the report into {FrameLabels.Bytes(trimmed.BudgetGzipBytes)} gzip'ed; every category's totals are complete.";
+            if (trimmed.OverBudget)
+                yield return $"the categories alone exceed the {FrameLabels.Bytes(trimmed.BudgetGzipBytes)} budget; no stack could be kept.";
+            if (trimmed.DeepStacks > 0)
+                yield return $"{trimmed.DeepStacks} stacks were deeper than the frame limit ({trimmed.DeepFrames} outer frames cut).";
+        }
+    }
+
+    private static string? Time(long? milliseconds) =>
+        milliseconds is long ms && ms > 0
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)
+            : null;
+}

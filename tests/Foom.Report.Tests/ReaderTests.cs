@@ -1,0 +1,175 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Foom.Report.IO;
+using Foom.Report.Tests.Support;
+
+namespace Foom.Report.Tests;
+
+/// <summary>Reading reports back, and every way a report file can be wrong.</summary>
+public class ReaderTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("foom-reader-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    internal static Model.Report FoomReport()
+    {
+        var heap = new TestHeap();
+        var a = heap.Stack(0x10, 0x20);
+        heap.Malloc(a, 100, 50);
+        heap.Malloc(heap.Stack(0x30), 5000, 2);
+        heap.Mapping(a, 1, "anonymous", 1 << 20);
+        var report = heap.Build();
+        report.Head.Platform = "linux";
+        report.Head.ReportId = "s-20250101-0001";
+        report.Head.AppId = "chat";
+        return report;
+    }
+
+    private string Save(string text, string name = "report.json")
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static JsonObject AsNode(Model.Report report) => JsonNode.Parse(ReportJson.ToUtf8(report))!.AsObject();
+
+    [Fact]
+    public void AFoomReportReadsBackTheSame()
+    {
+        var report = FoomReport();
+        var path = Path.Combine(_dir, "r.json");
+        ReportWriter.Save(report, path);
+        var back = ReportReader.Read(path);
+        Assert.Equal(Encoding.UTF8.GetString(ReportJson.ToUtf8(report)), Encoding.UTF8.GetString(ReportJson.ToUtf8(back)));
+    }
+
+    [Fact]
+    public void AGzipedReportReadsToo()
+    {
+        var report = FoomReport();
+        var path = Path.Combine(_dir, "r.json.gz");
+        File.WriteAllBytes(path, ReportJson.ToGzip(report));
+        Assert.Equal(report.Head.LiveBytes, ReportReader.Read(path).Head.LiveBytes);
+    }
+
+    [Fact]
+    public void ATruncatedReportIsAnErrorNamingTheFile()
+    {
+        var bytes = ReportJson.ToUtf8(FoomReport());
+        var path = Path.Combine(_dir, "cut.json");
+        File.WriteAllBytes(path, bytes[..(bytes.Length * 2 / 3)]);
+        var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("truncated", error.Message);
+    }
+
+    [Fact]
+    public void ATruncatedGzipIsAnErrorToo()
+    {
+        var bytes = ReportJson.ToGzip(FoomReport());
+        var path = Path.Combine(_dir, "cut.json.gz");
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
+        Assert.Contains(path, error.Message);
+    }
+
+    [Fact]
+    public void AnotherProtocolVersionIsRefusedByName()
+    {
+        var node = AsNode(FoomReport());
+        node["head"]!["protocol_ver"] = 2;
+        var path = Save(node.ToJsonString());
+        var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
+        Assert.Equal("head.protocol_ver", error.Field);
+        Assert.Contains("is 2", error.Message);
+        Assert.Contains(path, error.Message);
+    }
+
+    [Theory]
+    [InlineData("head", "head")]
+    [InlineData("head.protocol_ver", "head.protocol_ver")]
+    [InlineData("items", "items")]
+    [InlineData("items[0].name", "items[0].name")]
+    [InlineData("items[0].size", "items[0].size")]
+    [InlineData("items[0].stacks[0].frames", "items[0].stacks[0].frames")]
+    [InlineData("items[0].stacks[0].frames[0].offset", "items[0].stacks[0].frames[0].offset")]
+    [InlineData("head.report_id", "head.report_id")]
+    [InlineData("head.live_bytes", "head.live_bytes")]
+    [InlineData("modules", "modules")]
+    public void AMissingRequiredFieldIsNamed(string remove, string field)
+    {
+        var node = AsNode(FoomReport());
+        Remove(node, remove);
+        var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(Save(node.ToJsonString())));
+        Assert.Equal(field, error.Field);
+        Assert.Contains("missing", error.Message);
+    }
+
+    [Fact]
+    public void AMistypedFieldIsNamed()
+    {
+        var node = AsNode(FoomReport());
+        node["items"]![1]!["count"] = "many";
+        var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(Save(node.ToJsonString())));
+        Assert.Equal("items[1].count", error.Field);
+        Assert.Contains("the string \"many\"", error.Message);
+    }
+
+    [Fact]
+    public void AFoomReportWhoseCategoriesDoNotAddUpIsRefused()
+    {
+        var node = AsNode(FoomReport());
+        node["items"]!.AsArray().RemoveAt(1);   // a category cut out: a part is not the whole
+        var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(Save(node.ToJsonString())));
+        Assert.Equal("head.live_bytes", error.Field);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("[]")]
+    [InlineData("null")]
+    [InlineData("{\"head\":{\"protocol_ver\":1},\"items\":{}}")]
+    public void OtherShapesAreRefusedWithoutACrash(string text) =>
+        Assert.Throws<ReportFormatException>(() => ReportReader.Read(Save(text)));
+
+    [Fact]
+    public void AMissingFileIsNamed()
+    {
+        var path = Path.Combine(_dir, "nope.json");
+        var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
+        Assert.Contains(path, error.Message);
+    }
+
+    [Fact]
+    public void HexStringOffsetsAreRead()
+    {
+        var node = AsNode(FoomReport());
+        node["items"]![0]!["stacks"]![0]!["frames"]![0]!["offset"] = "0x9a0e0";
+        var report = ReportReader.Read(Save(node.ToJsonString()));
+        Assert.Equal(0x9a0e0UL, report.Items[0].Stacks[0].Frames[0].Offset);
+    }
+
+    private static void Remove(JsonObject root, string path)
+    {
+        JsonNode node = root;
+        var parts = path.Split('.');
+        foreach (var part in parts[..^1]) node = Step(node, part);
+        var last = parts[^1];
+        var bracket = last.IndexOf('[');
+        if (bracket >= 0) throw new ArgumentException("the last part must be a name");
+        node.AsObject().Remove(last);
+    }
+
+    private static JsonNode Step(JsonNode node, string part)
+    {
+        var bracket = part.IndexOf('[');
+        if (bracket < 0) return node[part]!;
+        var name = part[..bracket];
+        var index = int.Parse(part[(bracket + 1)..^1]);
+        return node[name]![index]!;
+    }
+}
