@@ -25,6 +25,7 @@ public static class IngestEndpoints
         app.MapPost("/api/v1/reports", PostReport).RequireRateLimiting(RatePolicy);
         app.MapPost("/api/v1/matrix/memstat", PostMatrix).RequireRateLimiting(RatePolicy);
         app.MapPost("/api/v1/launches", PostLaunches).RequireRateLimiting(RatePolicy);
+        app.MapPost("/api/v1/jetsam", PostJetsam).RequireRateLimiting(RatePolicy);
         app.MapGet("/api/v1/policy", GetPolicy).RequireRateLimiting(RatePolicy);
     }
 
@@ -135,6 +136,60 @@ public static class IngestEndpoints
         return Results.Json(new { received = rows.Count, stored = inserted, duplicates = rows.Count - inserted },
             statusCode: inserted > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
     }
+
+    /// <summary>
+    /// A JetsamEvent log (.ips: a one-line JSON header, then the JSON body), parsed by Foom.Ios.
+    /// Logs are per device, so the app is optional (?app= to tie it to one).
+    /// </summary>
+    private static async Task<IResult> PostJetsam(HttpContext context, IngestKeys keys, FoomServerOptions options, GroupCommitWriter writer)
+    {
+        var grant = keys.Check(context.Request.Headers.Authorization);
+        if (grant is null) return Unauthorized();
+        var app = Single(context.Request.Query, "app");
+        if (app is not null) app = ReportParser.CheckAppId(app, "app");
+        else if (grant.AppId is not null) app = grant.AppId;
+        if (app is not null && !grant.Allows(app)) return Error(401, $"this ingest key is not valid for app '{app}'");
+        var media = (context.Request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
+        if (media is not ("" or "application/json" or "text/plain" or "application/octet-stream" or "application/gzip" or "application/x-gzip"))
+            return Error(415, "send the .ips file as application/json, text/plain or application/octet-stream");
+        var body = await UploadBody.ReadAsync(context.Request, options.SmallLimits with { MaxBodyBytes = 8 << 20, MaxDecompressedBytes = 32 << 20 }, context.RequestAborted);
+        var parsed = Foom.Ios.Jetsam.JetsamParser.Parse(body.Content);
+        if (!parsed.Succeeded) return Error(400, $"not a JetsamEvent log: {parsed.Error.Message}");
+        var jetsam = parsed.Event;
+        var killed = jetsam.Killed.FirstOrDefault(p => p.States.Contains("frontmost")) ?? jetsam.Killed.MaxBy(p => p.FootprintBytes ?? 0);
+        var limit = jetsam.Killed.Where(p => p.LimitBytes is not null).OrderByDescending(p => p.States.Contains("frontmost")).ThenByDescending(p => p.LimitBytes).FirstOrDefault();
+        var row = new JetsamRow
+        {
+            EventKey = jetsam.Incident is { Length: > 0 and <= 128 } incident ? "incident:" + incident : ReportParser.ContentId(body.Content),
+            AppId = app,
+            DeviceModel = Clip(jetsam.Product),
+            OsVersion = Clip(jetsam.OsVersion),
+            EventTime = jetsam.Time?.ToUnixTimeMilliseconds(),
+            PageSize = jetsam.PageSize,
+            LargestProcess = Clip(jetsam.LargestProcess),
+            KilledProcess = Clip(killed?.Name),
+            KillReason = Clip(killed?.Reason),
+            KilledFootprintBytes = killed?.FootprintBytes,
+            LimitBytes = limit?.LimitBytes,
+            Processes = jetsam.Processes.Count,
+            ReceivedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            RawGzip = body.WasGzip ? body.Raw : UploadBody.Gzip(body.Content),
+        };
+        var inserted = await writer.WriteAsync((connection, transaction) => JetsamStore.Insert(connection, transaction, row), context.RequestAborted);
+        return Results.Json(new
+        {
+            status = inserted ? "stored" : "duplicate",
+            device_model = row.DeviceModel,
+            killed_process = row.KilledProcess,
+            kill_reason = row.KillReason,
+            footprint_bytes = row.KilledFootprintBytes,
+            limit_bytes = row.LimitBytes,
+        }, statusCode: inserted ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+    }
+
+    private static string? Clip(string? text) => text is { Length: > MaxClip } ? text[..MaxClip] : text;
+
+    private const int MaxClip = 256;
 
     private static IResult GetPolicy(HttpContext context, IngestKeys keys, FoomServerOptions options, Database database)
     {

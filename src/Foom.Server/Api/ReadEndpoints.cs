@@ -82,6 +82,15 @@ public static class ReadEndpoints
             if (raw == true) return Results.Bytes(UploadBody.Gunzip(report.RawGzip), "application/json");
             return Results.Json(Summary(report));
         });
+        api.MapGet("/device-limits", (Database database) =>
+        {
+            using var connection = database.Open();
+            return Results.Json(JetsamStore.DeviceLimits(connection).Select(d => new
+            {
+                device_model = d.DeviceModel, source = d.Source, observations = d.Observations,
+                min_bytes = d.MinBytes, max_bytes = d.MaxBytes, latest_bytes = d.LatestBytes, last_seen = d.LastSeen,
+            }));
+        });
         api.MapPost("/apps/{app}/reanalyze", async (string app, Reanalysis reanalysis, CancellationToken cancellationToken) =>
         {
             app = ReportParser.CheckAppId(app, "app");

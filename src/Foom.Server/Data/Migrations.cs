@@ -107,6 +107,25 @@ public static class Migrations
                 gray_versions TEXT NOT NULL,
                 updated_at BIGINT NOT NULL);
             """),
+        new(3, "JetsamEvent logs", """
+            CREATE TABLE jetsam_events (
+                id {id},
+                event_key TEXT NOT NULL UNIQUE,
+                app_id TEXT NULL,
+                device_model TEXT NULL,
+                os_version TEXT NULL,
+                event_time BIGINT NULL,
+                page_size BIGINT NOT NULL,
+                largest_process TEXT NULL,
+                killed_process TEXT NULL,
+                kill_reason TEXT NULL,
+                killed_footprint_bytes BIGINT NULL,
+                limit_bytes BIGINT NULL,
+                processes BIGINT NOT NULL,
+                received_at BIGINT NOT NULL,
+                raw_gzip {blob} NOT NULL);
+            CREATE INDEX jetsam_events_model ON jetsam_events (device_model);
+            """),
     ];
 
     public static int Latest => All[^1].Version;
