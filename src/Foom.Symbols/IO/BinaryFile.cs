@@ -10,7 +10,7 @@ namespace Foom.Symbols.IO;
 /// <see cref="SymbolFileException"/> that names the file and the structure being read, so a
 /// truncated or corrupt binary gives a clear error instead of an exception from deep inside.
 /// </summary>
-internal sealed partial class BinaryFile : IDisposable
+internal sealed class BinaryFile : IDisposable
 {
     /// <summary>No single table Foom reads (a symbol table, a string table) is allowed to be larger.</summary>
     public const long MaxTableBytes = 1L << 30;
@@ -42,7 +42,7 @@ internal sealed partial class BinaryFile : IDisposable
     public static BinaryFile Open(string path)
     {
         if (string.IsNullOrEmpty(path)) throw new SymbolFileException("(no path)", "no file path was given");
-        var fd = OpenNonBlocking(path, OpenReadOnly | OpenNonBlock | OpenCloseOnExec);
+        var fd = Posix.Open(path, Posix.OpenReadOnly | Posix.OpenNonBlock | Posix.OpenCloseOnExec);
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -145,11 +145,4 @@ internal sealed partial class BinaryFile : IDisposable
     {
         if (_ownsHandle) _handle.Dispose();
     }
-
-    private const int OpenReadOnly = 0;
-    private const int OpenNonBlock = 0x800;      // O_NONBLOCK on x86-64 and arm64 Linux
-    private const int OpenCloseOnExec = 0x80000; // O_CLOEXEC
-
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int OpenNonBlocking(string path, int flags);
 }

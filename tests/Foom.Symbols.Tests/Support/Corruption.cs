@@ -8,7 +8,7 @@ namespace Foom.Symbols.Tests.Support;
 /// </summary>
 public static class Corruption
 {
-    public static void Check(string original, Action<string> read, int flips = 1500, int seed = 1)
+    public static void Check(string original, Action<string> read, int flips = 1000, int seed = 1)
     {
         var bytes = File.ReadAllBytes(original);
         var folder = Directory.CreateTempSubdirectory("foom-corrupt-");
