@@ -234,3 +234,61 @@ public class LiveAllocationsTests : IDisposable
         return list;
     }
 }
+
+public class LiveReadWhileWritingTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>
+    /// The hardest case for a reader beside a running writer: one address freed, reused and
+    /// replaced over and over, so the same slot changes constantly. Every record the writer makes
+    /// has size = stack × 8 and category = stack % 1000: a record torn between two writes breaks it.
+    /// </summary>
+    [Fact]
+    public void ASlotRewrittenConstantlyIsNeverReadTorn()
+    {
+        var path = _dir.File(LiveAllocations.FileName);
+        using var live = LiveAllocations.Create(path, 16);
+        using var stop = new CancellationTokenSource();
+        var writer = new Thread(() =>
+        {
+            var stack = 1;
+            while (!stop.IsCancellationRequested)
+            {
+                for (ulong a = 0; a < 4; a++)
+                {
+                    stack = stack % 100_000 + 1;
+                    live.InsertHeap(0x1000 + a * 16, (ulong)stack * 8, stack, stack % 1000);
+                    stack = stack % 100_000 + 1;
+                    live.InsertHeap(0x1000 + a * 16, (ulong)stack * 8, stack, stack % 1000); // replaces in place
+                }
+                for (ulong a = 0; a < 4; a++) live.RemoveHeap(0x1000 + a * 16);
+            }
+        });
+        writer.Start();
+        try
+        {
+            using var file = Mapping.MappedFile.OpenReadOnly(path, Mapping.TableKind.Live);
+            var records = 0;
+            var deadline = DateTime.UtcNow.AddSeconds(2);
+            while (DateTime.UtcNow < deadline)
+            {
+                var snapshot = LiveSnapshot.Read(file, writerRunning: true);
+                foreach (var a in snapshot.Allocations)
+                {
+                    Assert.Equal(a.StackId % 1000, a.CategoryId);
+                    Assert.Equal((ulong)a.StackId * 8, a.Size);
+                    records++;
+                }
+            }
+            Assert.True(records > 1000, $"only {records} records read");
+        }
+        finally
+        {
+            stop.Cancel();
+            writer.Join();
+        }
+    }
+}

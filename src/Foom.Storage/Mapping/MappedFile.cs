@@ -151,7 +151,8 @@ internal sealed unsafe class MappedFile : IDisposable
             throw Fault($"the header says there is room for {capacity} records ({TableKind.HeaderSize + capacity * RecordSize} bytes) " +
                         $"but the file is {MappedLength} bytes: truncated");
         var count = Volatile.Read(ref header.Count);
-        if (count < 0 || count > capacity)
+        // A circular log counts every record ever appended; every other table counts records held.
+        if (count < 0 || (count > capacity && _kind != TableKind.CircularLog))
             throw Fault($"the header says {count} records are in use but there is room for {capacity}: corrupt header");
     }
 

@@ -1,0 +1,148 @@
+using Foom.Storage.Categories;
+using Foom.Storage.Live;
+using Foom.Storage.Logs;
+using Foom.Storage.Modules;
+using Foom.Storage.Stacks;
+
+namespace Foom.Storage;
+
+/// <summary>
+/// The storage engine's tables in a session directory, for the one writer (the recorder's
+/// draining thread). Files, all memory-mapped and surviving a SIGKILL of the writer:
+/// <list type="table">
+/// <item><term>live.foom</term><description>live allocations: 24-byte splay-tree nodes (<see cref="LiveAllocations"/>)</description></item>
+/// <item><term>stacks.foom</term><description>stack nodes, 8 bytes each (<see cref="StackTable"/>)</description></item>
+/// <item><term>frames.foom</term><description>distinct frames, 8 bytes each: module id and offset</description></item>
+/// <item><term>modules.foom</term><description>module load and unload records (<see cref="ModuleTable"/>)</description></item>
+/// <item><term>categories.foom</term><description>category names (<see cref="CategoryTable"/>)</description></item>
+/// <item><term>NAME.log.foom</term><description>circular logs of fixed-size records (<see cref="CircularLog{T}"/>)</description></item>
+/// <item><term>writer.lock</term><description>held (exclusively) while the writer runs; the kernel drops it when the writer dies</description></item>
+/// </list>
+/// Every table file starts with a 4096-byte header page: magic, format version, record size,
+/// capacity, published count, commit counter, writer state (see Mapping/FileHeader.cs).
+/// </summary>
+public sealed class SessionTables : IDisposable
+{
+    public const string LockFileName = "writer.lock";
+    public const string LogSuffix = ".log.foom";
+
+    private readonly FileStream _lock;
+    private readonly List<IDisposable> _logs = [];
+    private bool _disposed;
+
+    private SessionTables(string directory, FileStream writerLock, LiveAllocations live, StackTable stacks, ModuleTable modules, CategoryTable categories)
+    {
+        Directory = directory;
+        _lock = writerLock;
+        Live = live;
+        Stacks = stacks;
+        Modules = modules;
+        Categories = categories;
+    }
+
+    public string Directory { get; }
+    public LiveAllocations Live { get; }
+    public StackTable Stacks { get; }
+    public ModuleTable Modules { get; }
+    public CategoryTable Categories { get; }
+
+    /// <summary>
+    /// Creates the tables in <paramref name="directory"/> (created if missing; it must not hold
+    /// tables already) and takes the writer lock. The files are created and first touched here, in
+    /// the recorder, so their pages are charged to the recorder and not to the target.
+    /// </summary>
+    public static SessionTables Create(string directory, int initialLiveSlots = LiveAllocations.DefaultInitialSlots, int initialStackNodes = 1 << 16)
+    {
+        directory = Path.GetFullPath(directory);
+        System.IO.Directory.CreateDirectory(directory);
+        if (File.Exists(Path.Combine(directory, LiveAllocations.FileName)))
+            throw new IOException($"{directory} already holds session tables; a session is written once");
+        var writerLock = TakeWriterLock(directory);
+        var opened = new List<IDisposable>();
+        try
+        {
+            var live = LiveAllocations.Create(Path.Combine(directory, LiveAllocations.FileName), initialLiveSlots);
+            opened.Add(live);
+            var stacks = StackTable.Create(directory, initialStackNodes);
+            opened.Add(stacks);
+            var modules = ModuleTable.Create(directory);
+            opened.Add(modules);
+            var categories = CategoryTable.Create(directory);
+            return new SessionTables(directory, writerLock, live, stacks, modules, categories);
+        }
+        catch
+        {
+            foreach (var table in opened) table.Dispose();
+            writerLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Opens a session's tables for reading, whether its writer closed them, died (SIGKILL) or is
+    /// still running; <see cref="SessionReader.Recovery"/> says which and what recovery did. A
+    /// damaged session throws <see cref="SessionFormatException"/> naming the file and the fault.
+    /// </summary>
+    public static SessionReader Open(string directory) => SessionReader.Open(directory);
+
+    public static string LogFileName(string name) => name + LogSuffix;
+
+    /// <summary>Creates the circular log NAME.log.foom in the session (see <see cref="CircularLog{T}"/>).</summary>
+    public CircularLog<T> CreateLog<T>(string name, int capacity, ulong typeTag) where T : unmanaged
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (string.IsNullOrEmpty(name) || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+            throw new ArgumentException($"log name '{name}' must be letters, digits, '-' and '_'", nameof(name));
+        var log = CircularLog<T>.Create(Path.Combine(Directory, LogFileName(name)), capacity, typeTag);
+        _logs.Add(log);
+        return log;
+    }
+
+    private static FileStream TakeWriterLock(string directory)
+    {
+        var path = Path.Combine(directory, LockFileName);
+        try
+        {
+            // FileShare.None is an exclusive advisory lock (flock) on Linux: readers probe it, and
+            // the kernel releases it the instant the writer dies.
+            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            stream.SetLength(0);
+            var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId + "\n");
+            stream.Write(pid);
+            stream.Flush();
+            return stream;
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{directory} is being written by another recorder ({e.Message})", e);
+        }
+    }
+
+    /// <summary>
+    /// For tests: leaves the session as a killed writer would (live.foom not marked closed) and
+    /// releases the lock, as the kernel does when the writer dies.
+    /// </summary>
+    internal void Abandon()
+    {
+        _disposed = true;
+        Live.Abandon();
+        Stacks.Dispose();
+        Modules.Dispose();
+        Categories.Dispose();
+        _lock.Dispose();
+    }
+
+    /// <summary>Closes every table cleanly (marking each file closed), then releases the writer lock.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var log in _logs) log.Dispose();
+        Live.Dispose();
+        Stacks.Dispose();
+        Modules.Dispose();
+        Categories.Dispose();
+        // Last: a reader that can take the lock must find every file marked closed.
+        _lock.Dispose();
+    }
+}
