@@ -27,7 +27,10 @@ public static class CProgram
     {
         var source = Path.Combine(SourceDirectory, sourceName);
         if (!File.Exists(source)) throw new FileNotFoundException($"test program source {source} is missing", source);
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(File.ReadAllText(source) + "\0" + flags)))[..16];
+        // Headers beside the sources (foom_ring.h, foom.h) are part of every program's identity.
+        var headers = Directory.GetFiles(SourceDirectory, "*.h").Order(StringComparer.Ordinal).Select(File.ReadAllText);
+        var identity = string.Join("\0", [File.ReadAllText(source), flags, .. headers]);
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
         var name = Path.GetFileNameWithoutExtension(sourceName) + (outputSuffix ?? "") + "-" + key;
         var output = Path.Combine(CacheDirectory, name);
         lock (CompileLock)

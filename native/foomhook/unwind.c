@@ -1,0 +1,164 @@
+/*
+ * Backtraces: a frame-pointer walk where the chain can be trusted, libunwind's unw_backtrace
+ * (DWARF unwind tables) where it cannot.
+ *
+ * A frame-pointer walk is only as good as the code it walks through: a function built without
+ * frame pointers leaves rbp holding anything (then the walk runs off into garbage) or its
+ * caller's frame (then the walk silently skips a frame). So each return address the walk finds
+ * must lie in a module whose code keeps frame pointers (modules.c estimates that when the module
+ * loads); the walk stops, trusted, at the thread's first frame (the return address into
+ * __libc_start_call_main or start_thread, learned by wrapping main and the first thread) or at a
+ * zero frame pointer; anything else (a pc in code without frame pointers or in JIT code, a
+ * frame pointer outside this thread's stack or not increasing, a stack other than the thread's
+ * own such as a signal stack) sends the whole capture to libunwind. Both produce the same frames
+ * for the same stack: return addresses minus one, innermost first, the hook's own frames left
+ * out, ending at the thread's first frame.
+ */
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+extern void *__libc_stack_end;
+
+/*
+ * libunwind is loaded with dlopen(RTLD_LOCAL) rather than linked: linked, libunwind.so.8 would
+ * join the program's global symbol scope and its _Unwind_RaiseException & co. would take over
+ * C++ exceptions from libgcc_s in programs that load libgcc_s later (a C++ extension in
+ * Python), and Debian's libunwind.a is not position-independent. It is loaded from the hook's
+ * constructor, the first point where dlopen is safe; calls before that get frame-pointer stacks.
+ */
+static int (*unwind_backtrace)(void **, int);
+
+void unwind_load(void) {
+    if (unwind_backtrace != NULL || foom_real.dlopen == NULL) return;
+    void *library = foom_real.dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) return;
+    typedef int (*set_caching_policy)(void *, int);
+    set_caching_policy set_policy = (set_caching_policy)dlsym(library, "_ULx86_64_set_caching_policy");
+    void **local_space = (void **)dlsym(library, "_ULx86_64_local_addr_space");
+    if (set_policy != NULL && local_space != NULL) set_policy(*local_space, 2 /* UNW_CACHE_PER_THREAD */);
+    unwind_backtrace = (int (*)(void **, int))dlsym(library, "unw_backtrace");
+}
+
+static inline int in_hook(uintptr_t pc) { return pc - foom_hook_start < foom_hook_end - foom_hook_start; }
+
+static inline int is_root(uintptr_t return_address) {
+    return return_address == foom_main_root || return_address == foom_thread_root;
+}
+
+/* The main thread's stack; other threads' bounds are recorded as they start (hook.c). */
+static void find_thread_stack(struct thread_state *t) {
+    t->stack_high = 1; /* unknown for good unless found below */
+    if ((pid_t)foom_thread_id(t) != getpid()) return;
+    uintptr_t high = (uintptr_t)__libc_stack_end;
+    struct rlimit limit;
+    uintptr_t reach = 8u << 20;
+    if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur > reach)
+        reach = (uintptr_t)limit.rlim_cur;
+    if (high > reach) {
+        t->stack_low = high - reach;
+        t->stack_high = high;
+    }
+}
+
+__attribute__((noinline)) static int walk_frame_pointers(struct thread_state *t, uint64_t *frames,
+                                                         struct stack_info *info) {
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t high = t->stack_high;
+    if (fp < t->stack_low || fp >= high) return 0;
+    uint32_t sequence = modules_sequence_begin();
+    if (sequence & 1) return 0;
+    uint32_t hint = 0;
+    uint32_t n = 0;
+    for (;;) {
+        if ((fp & 7) != 0 || fp + 16 > high) return 0;
+        uintptr_t next = ((const uintptr_t *)fp)[0];
+        uintptr_t return_address = ((const uintptr_t *)fp)[1];
+        if (!in_hook(return_address)) {
+            if (n == FOOM_RING_MAX_FRAMES) {
+                info->flags |= FOOM_FLAG_TRUNCATED;
+                break;
+            }
+            frames[n++] = return_address - 1;
+            if (is_root(return_address)) break;
+            if (!modules_frame_pointer_code(return_address, &hint)) return 0;
+        }
+        if (next == 0) break;
+        if (next <= fp) return 0;
+        fp = next;
+    }
+    if (!modules_sequence_valid(sequence)) return 0;
+    info->count = n;
+    info->flags |= FOOM_FLAG_FRAME_POINTERS;
+    return 1;
+}
+
+#define UNWIND_EXTRA 16 /* room for the hook's own frames */
+
+__attribute__((noinline)) static void unwind_with_tables(uint64_t *frames, struct stack_info *info) {
+    void *pcs[FOOM_RING_MAX_FRAMES + UNWIND_EXTRA];
+    int got = unwind_backtrace(pcs, FOOM_RING_MAX_FRAMES + UNWIND_EXTRA);
+    uint32_t n = 0;
+    int ended = 0;
+    for (int i = 0; i < got; i++) {
+        uintptr_t pc = (uintptr_t)pcs[i];
+        if (in_hook(pc)) continue;
+        if (n == FOOM_RING_MAX_FRAMES) {
+            info->flags |= FOOM_FLAG_TRUNCATED;
+            ended = 1;
+            break;
+        }
+        frames[n++] = pc - 1;
+        if (is_root(pc)) {
+            ended = 1;
+            break;
+        }
+    }
+    if (!ended && got == FOOM_RING_MAX_FRAMES + UNWIND_EXTRA) info->flags |= FOOM_FLAG_TRUNCATED;
+    info->count = n;
+    info->flags |= FOOM_FLAG_UNWIND_TABLES;
+}
+
+static inline uint64_t hash_frames(const uint64_t *frames, uint32_t count, uint32_t epoch) {
+    uint64_t h = 0x9e3779b97f4a7c15ull * ((uint64_t)epoch + 1) ^ count;
+    for (uint32_t i = 0; i < count; i++) {
+        h ^= frames[i];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    h ^= h >> 29;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 32;
+    return h ? h : 1;
+}
+
+void stack_capture(struct thread_state *t, uint64_t *frames, struct stack_info *info) {
+    info->count = 0;
+    info->flags = 0;
+    if (unlikely(t->stack_high == 0)) find_thread_stack(t);
+    /* A module was unloaded since this thread last looked: its addresses may now mean another
+       module's code, so forget which stacks the consumer has. The epoch is part of the hash too. */
+    uint32_t epoch = __atomic_load_n(&foom_stack_epoch, __ATOMIC_ACQUIRE);
+    if (unlikely(t->stack_epoch != epoch)) {
+        memset(t->stack_cache, 0, sizeof t->stack_cache);
+        t->stack_epoch = epoch;
+    }
+    int walked = 0;
+    if (!(foom_options & FOOM_OPTION_UNWIND_ONLY) && t->stack_high > 1) walked = walk_frame_pointers(t, frames, info);
+    if (!walked) {
+        info->flags = 0;
+        if (!(foom_options & FOOM_OPTION_FP_ONLY) && unwind_backtrace != NULL) unwind_with_tables(frames, info);
+    }
+    info->hash = hash_frames(frames, info->count, epoch);
+}
+
+int stack_cache_contains(struct thread_state *t, uint64_t hash) {
+    return t->stack_cache[hash & (STACK_CACHE_SLOTS - 1)] == hash;
+}
+
+void stack_cache_insert(struct thread_state *t, uint64_t hash) {
+    t->stack_cache[hash & (STACK_CACHE_SLOTS - 1)] = hash;
+}

@@ -1,0 +1,16 @@
+using System.Runtime.InteropServices;
+
+namespace Foom.Ring;
+
+/// <summary>Shared (not process-private) futex operations on words of the ring file, which the
+/// hook's watcher thread waits on from its own mapping of the same file.</summary>
+internal static unsafe partial class Futex
+{
+    private const long SysFutex = 202; // x86-64
+    private const int FutexWake = 1;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial long syscall(long number, void* address, int operation, int value, void* timeout, void* address2, int value3);
+
+    public static void WakeAll(uint* word) => syscall(SysFutex, word, FutexWake, int.MaxValue, null, null, 0);
+}

@@ -1,0 +1,231 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Foom.Ring;
+
+/// <summary>
+/// The ring's one consumer. <see cref="TryRead"/> returns a view of the next committed record and
+/// keeps it valid until the next call, which zeroes it and moves past it; the tail is published
+/// to the producers every 64 KiB and whenever the ring runs empty. Stacks sent by hash only are
+/// resolved through <see cref="Stacks"/>. Not thread-safe: one thread reads.
+/// </summary>
+public sealed unsafe class RingConsumer
+{
+    private const ulong PublishEvery = 64 * 1024;
+
+    private readonly RingHeader* header;
+    private readonly byte* data;
+    private readonly ulong size;
+    private readonly ulong mask;
+    private readonly string path;
+    private readonly byte* wrapCopy; // pinned: a record that wraps is copied here, whole
+    private readonly ulong[] keepAlive;
+    private ulong tail;
+    private ulong publishedTail;
+    private ulong knownHead;
+    private uint pendingLength;
+    private long stuckSince;
+
+    public RingConsumer(EventRing ring, StackTable? stacks = null)
+    {
+        header = ring.HeaderPointer;
+        data = ring.Data;
+        size = ring.DataSize;
+        mask = size - 1;
+        path = ring.Path;
+        var pinned = GC.AllocateArray<ulong>(RingLayout.MaxRecord / 8, pinned: true);
+        wrapCopy = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
+        keepAlive = pinned;
+        tail = publishedTail = Volatile.Read(ref header->Tail);
+        Stacks = stacks ?? new StackTable();
+    }
+
+    /// <summary>Stack hash → frames of every stack sent in full so far (this generation).</summary>
+    public StackTable Stacks { get; }
+
+    /// <summary>Records read.</summary>
+    public long EventsRead { get; private set; }
+
+    /// <summary>Hash-only records whose stack this consumer did not know.</summary>
+    public long UnknownStacks { get; private set; }
+
+    /// <summary>Bytes skipped because a process exec'ed with a reservation it never committed.</summary>
+    public ulong SkippedBytes { get; private set; }
+
+    /// <summary>How long a record reserved before the latest attach may stay uncommitted before
+    /// the consumer decides its writer died in an exec and skips to the attach.</summary>
+    public TimeSpan SkipAbandonedAfter { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Bytes reserved by producers and not consumed yet (committed or not).</summary>
+    public ulong PendingBytes => Volatile.Read(ref header->Head) - tail;
+
+    /// <summary>The next committed record, or false when there is none yet.</summary>
+    public bool TryRead(out RingEvent next)
+    {
+        Release();
+        var offset = tail & mask;
+        var word = Volatile.Read(ref *(ulong*)(data + offset));
+        if (word == 0)
+        {
+            OnEmpty();
+            next = default;
+            return false;
+        }
+        stuckSince = 0;
+        var length = (uint)word;
+        if (length < 8 || (length & 7) != 0 || length > RingLayout.MaxRecord)
+            throw Corrupt($"record length {length} (it must be a multiple of 8 between 8 and {RingLayout.MaxRecord})");
+        if (tail + length > knownHead)
+        {
+            knownHead = Volatile.Read(ref header->Head);
+            if (tail + length > knownHead) throw Corrupt($"record length {length} runs past the head at {knownHead}");
+        }
+        var record = data + offset;
+        if (offset + length > size)
+        {
+            var first = (int)(size - offset);
+            new ReadOnlySpan<byte>(record, first).CopyTo(new Span<byte>(wrapCopy, first));
+            new ReadOnlySpan<byte>(data, (int)length - first).CopyTo(new Span<byte>(wrapCopy + first, (int)length - first));
+            record = wrapCopy;
+        }
+        var frames = ReadOnlySpan<ulong>.Empty;
+        var known = true;
+        var kind = (RecordKind)record[4];
+        var frameCount = record[6];
+        var full = ((RecordFlags)record[7]).HasFlag(RecordFlags.FullStack);
+        if (frameCount > RingLayout.MaxFrames) throw Corrupt($"{frameCount} frames (at most {RingLayout.MaxFrames})");
+        switch (kind)
+        {
+            case RecordKind.Alloc:
+                Require(length, sizeof(AllocRecord) + (full ? frameCount * 8 : 0), kind);
+                known = ResolveStack(record, sizeof(AllocRecord), ((AllocRecord*)record)->StackHash, frameCount, full, out frames);
+                break;
+            case RecordKind.Map:
+                Require(length, sizeof(MapRecord) + (full ? frameCount * 8 : 0) + ((MapRecord*)record)->PathLength, kind);
+                known = ResolveStack(record, sizeof(MapRecord), ((MapRecord*)record)->StackHash, frameCount, full, out frames);
+                break;
+            case RecordKind.Free:
+                Require(length, sizeof(FreeRecord), kind);
+                break;
+            case RecordKind.Unmap:
+                Require(length, sizeof(UnmapRecord), kind);
+                break;
+            case RecordKind.ModuleLoad:
+            case RecordKind.ModuleUnload:
+                Require(length, sizeof(ModuleRecord) + ((ModuleRecord*)record)->BuildIdLength + ((ModuleRecord*)record)->PathLength, kind);
+                break;
+            case RecordKind.Attach:
+                Require(length, sizeof(AttachRecord) + ((AttachRecord*)record)->PathLength, kind);
+                // A new program image: its addresses mean something else, its threads start with
+                // empty caches, so the stacks of the old one go.
+                if (((AttachFlags)((AttachRecord*)record)->AttachFlags).HasFlag(AttachFlags.Exec)) Stacks.Clear();
+                break;
+            default:
+                throw Corrupt($"record kind {(int)kind} is not one this consumer knows");
+        }
+        pendingLength = length;
+        EventsRead++;
+        next = new RingEvent(record, tail, frames, known);
+        return true;
+    }
+
+    /// <summary>Waits until a record is committed, polling (a spin, then 1 ms sleeps).</summary>
+    public bool WaitForEvent(TimeSpan timeout)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        var spinner = new SpinWait();
+        while (true)
+        {
+            if (pendingLength != 0 || Volatile.Read(ref *(ulong*)(data + (tail & mask))) != 0) return true;
+            if (Stopwatch.GetTimestamp() >= deadline) return false;
+            if (spinner.Count < 20) spinner.SpinOnce(sleep1Threshold: -1);
+            else
+            {
+                OnEmpty();
+                Thread.Sleep(1);
+            }
+        }
+    }
+
+    private bool ResolveStack(byte* record, int framesAt, ulong hash, int frameCount, bool full, out ReadOnlySpan<ulong> frames)
+    {
+        if (full)
+        {
+            frames = new ReadOnlySpan<ulong>(record + framesAt, frameCount);
+            Stacks.Add(hash, frames);
+            return true;
+        }
+        if (Stacks.TryGet(hash, out frames)) return true;
+        UnknownStacks++;
+        Interlocked.Increment(ref header->UnknownStacks);
+        return false;
+    }
+
+    private void Require(uint length, int needed, RecordKind kind)
+    {
+        if (length < needed) throw Corrupt($"{kind} record of {length} bytes, its fields need {needed}");
+    }
+
+    private RingFormatException Corrupt(string problem) => new(path, $"record at position {tail}: {problem}");
+
+    /// <summary>Zeroes the record handed out last and moves past it.</summary>
+    private void Release()
+    {
+        if (pendingLength == 0) return;
+        Zero(tail, pendingLength);
+        tail += pendingLength;
+        pendingLength = 0;
+        if (tail - publishedTail >= PublishEvery) PublishTail();
+    }
+
+    private void Zero(ulong position, ulong length)
+    {
+        while (length > 0)
+        {
+            var offset = position & mask;
+            var chunk = Math.Min(length, Math.Min(size - offset, int.MaxValue));
+            new Span<byte>(data + offset, (int)chunk).Clear();
+            position += chunk;
+            length -= chunk;
+        }
+    }
+
+    private void PublishTail()
+    {
+        if (publishedTail == tail) return;
+        Volatile.Write(ref header->Tail, tail);
+        publishedTail = tail;
+    }
+
+    private void OnEmpty()
+    {
+        PublishTail();
+        var head = Volatile.Read(ref header->Head);
+        knownHead = head;
+        if (head == tail)
+        {
+            stuckSince = 0;
+            return;
+        }
+        // Reserved but not committed: normally a producer between its reservation and its commit.
+        // A thread of a program image that has since exec'ed never commits; everything before
+        // the new image's attach record belongs to the old image, which is gone.
+        var now = Stopwatch.GetTimestamp();
+        if (stuckSince == 0)
+        {
+            stuckSince = now;
+            return;
+        }
+        if (Stopwatch.GetElapsedTime(stuckSince, now) < SkipAbandonedAfter) return;
+        var attach = Volatile.Read(ref header->AttachPosition);
+        if (attach > tail && attach <= head)
+        {
+            Zero(tail, attach - tail);
+            SkippedBytes += attach - tail;
+            tail = attach;
+            PublishTail();
+        }
+        stuckSince = 0;
+    }
+}
