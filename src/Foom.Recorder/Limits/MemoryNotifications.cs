@@ -1,0 +1,221 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace Foom.Recorder.Limits;
+
+/// <summary>
+/// A kernel notification the recorder can wait on: a memory warning in the making. Each has a
+/// file descriptor that becomes ready when the event happens, so the recorder can wait for
+/// several at once (poll) or simply check between footprint samples.
+/// </summary>
+public interface IMemoryNotification : IDisposable
+{
+    /// <summary>What it watches, for the warning's source and the evidence.</summary>
+    string Description { get; }
+
+    /// <summary>Waits up to <paramref name="timeout"/>; true when the event happened (and consumes it).</summary>
+    bool Wait(TimeSpan timeout);
+}
+
+/// <summary>
+/// cgroup v1 notifications through cgroup.event_control and an eventfd: memory.pressure_level
+/// (low, medium, critical: the kernel's vmpressure, the closest thing Linux has to
+/// didReceiveMemoryWarning), usage thresholds on memory.usage_in_bytes (the kernel's own
+/// --warn-at), and OOM on memory.oom_control. The eventfd also fires when the group is removed.
+/// </summary>
+public sealed class CgroupNotification : IMemoryNotification
+{
+    private int _eventFd;
+    private int _watchedFd;
+
+    private CgroupNotification(int eventFd, int watchedFd, string description) =>
+        (_eventFd, _watchedFd, Description) = (eventFd, watchedFd, description);
+
+    public string Description { get; }
+
+    /// <summary>Pressure at <paramref name="level"/> (low, medium, critical); mode default (this group and below, passed up), hierarchy or local.</summary>
+    public static CgroupNotification OnPressureLevel(MemoryCgroup group, string level, string mode = "default")
+    {
+        if (level is not ("low" or "medium" or "critical")) throw new ArgumentException($"pressure level '{level}' is not low, medium or critical", nameof(level));
+        if (mode is not ("default" or "hierarchy" or "local")) throw new ArgumentException($"pressure mode '{mode}' is not default, hierarchy or local", nameof(mode));
+        return Register(group, "memory.pressure_level", mode == "default" ? level : $"{level},{mode}", $"memory pressure {level}");
+    }
+
+    /// <summary>The group's usage crossing <paramref name="bytes"/> (either way).</summary>
+    public static CgroupNotification OnUsageThreshold(MemoryCgroup group, long bytes) =>
+        Register(group, "memory.usage_in_bytes", bytes.ToString(CultureInfo.InvariantCulture),
+            string.Create(CultureInfo.InvariantCulture, $"usage crossed {bytes} bytes"));
+
+    /// <summary>The group hitting OOM (the OOM killer is about to act, or acted).</summary>
+    public static CgroupNotification OnOom(MemoryCgroup group) => Register(group, "memory.oom_control", null, "out of memory in the group");
+
+    private static CgroupNotification Register(MemoryCgroup group, string file, string? arguments, string description)
+    {
+        if (group.Version != CgroupVersion.V1)
+            throw new NotSupportedException($"{file} notifications through cgroup.event_control exist in cgroup v1 only; use PsiTrigger or FileChangeWatch on v2");
+        var eventFd = LinuxCalls.eventfd(0, LinuxCalls.EFD_CLOEXEC | LinuxCalls.EFD_NONBLOCK);
+        if (eventFd < 0) throw new IOException($"eventfd failed: {LinuxCalls.ErrorText(Marshal.GetLastPInvokeError())}");
+        var watchedFd = LinuxCalls.open(group.File(file), LinuxCalls.O_RDONLY | LinuxCalls.O_CLOEXEC);
+        if (watchedFd < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            LinuxCalls.close(eventFd);
+            throw new IOException($"cannot open {group.File(file)}: {LinuxCalls.ErrorText(errno)}");
+        }
+        var line = arguments is null ? $"{eventFd} {watchedFd}" : $"{eventFd} {watchedFd} {arguments}";
+        var error = CgroupFiles.Write(group.File("cgroup.event_control"), line);
+        if (error != 0)
+        {
+            LinuxCalls.close(watchedFd);
+            LinuxCalls.close(eventFd);
+            throw new IOException($"cannot register for {file} notifications in {group.Directory}: {LinuxCalls.ErrorText(error)}");
+        }
+        return new CgroupNotification(eventFd, watchedFd, description);
+    }
+
+    public int FileDescriptor => _eventFd;
+
+    public bool Wait(TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(_eventFd < 0, this);
+        return (TryConsume() > 0) || (LinuxCalls.PollOne(_eventFd, LinuxCalls.POLLIN, timeout) && TryConsume() > 0);
+    }
+
+    /// <summary>How many events arrived since the last call (0 when none), without blocking.</summary>
+    public unsafe long TryConsume()
+    {
+        ObjectDisposedException.ThrowIf(_eventFd < 0, this);
+        ulong count;
+        var read = LinuxCalls.read(_eventFd, (byte*)&count, sizeof(ulong));
+        return read == sizeof(ulong) ? (long)count : 0;
+    }
+
+    public void Dispose()
+    {
+        if (_eventFd < 0) return;
+        LinuxCalls.close(_watchedFd);
+        LinuxCalls.close(_eventFd);
+        _eventFd = _watchedFd = -1;
+    }
+}
+
+/// <summary>
+/// A PSI trigger: the kernel wakes us when tasks stalled on memory for more than
+/// <c>stall</c> within a <c>window</c> (e.g. "some 150 ms in 1 s"), on /proc/pressure/memory
+/// (the machine) or a cgroup v2 group's memory.pressure.
+/// </summary>
+public sealed class PsiTrigger : IMemoryNotification
+{
+    private int _fd;
+
+    private PsiTrigger(int fd, string description) => (_fd, Description) = (fd, description);
+
+    public string Description { get; }
+
+    /// <param name="kind">"some" (at least one task stalled) or "full" (all stalled).</param>
+    /// <param name="stall">Stall time within the window that fires the trigger.</param>
+    /// <param name="window">
+    /// The window, 500 ms to 10 s. Without CAP_SYS_RESOURCE the kernel accepts only whole
+    /// multiples of 2 s; a window it refuses is then widened to the next one, the stall scaled
+    /// with it (the same share of time), and <see cref="Description"/> says so.
+    /// </param>
+    public static PsiTrigger Open(string pressureFile, string kind, TimeSpan stall, TimeSpan window)
+    {
+        if (kind is not ("some" or "full")) throw new ArgumentException($"PSI kind '{kind}' is not some or full", nameof(kind));
+        var stallMicroseconds = (long)stall.TotalMicroseconds;
+        var windowMicroseconds = (long)window.TotalMicroseconds;
+        var (fd, error) = TryOpen(pressureFile, kind, stallMicroseconds, windowMicroseconds);
+        var adjusted = "";
+        const long unprivilegedGranule = 2_000_000;
+        if (error == LinuxCalls.EINVAL && windowMicroseconds % unprivilegedGranule != 0)
+        {
+            var widened = (windowMicroseconds / unprivilegedGranule + 1) * unprivilegedGranule;
+            var scaledStall = stallMicroseconds * widened / windowMicroseconds;
+            (fd, error) = TryOpen(pressureFile, kind, scaledStall, widened);
+            if (error == 0)
+            {
+                adjusted = string.Create(CultureInfo.InvariantCulture,
+                    $" (widened from {stallMicroseconds / 1000} ms in {windowMicroseconds / 1000} ms: without CAP_SYS_RESOURCE windows are whole 2 s)");
+                (stallMicroseconds, windowMicroseconds) = (scaledStall, widened);
+            }
+        }
+        if (error != 0)
+            throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                $"cannot set the PSI trigger '{kind} {(long)stall.TotalMicroseconds} {(long)window.TotalMicroseconds}' on {pressureFile}: {LinuxCalls.ErrorText(error)}"));
+        return new PsiTrigger(fd, string.Create(CultureInfo.InvariantCulture,
+            $"memory stall ({kind}) over {stallMicroseconds / 1000} ms in {windowMicroseconds / 1000} ms ({pressureFile}){adjusted}"));
+    }
+
+    private static (int Fd, int Error) TryOpen(string pressureFile, string kind, long stallMicroseconds, long windowMicroseconds)
+    {
+        var fd = LinuxCalls.open(pressureFile, LinuxCalls.O_RDWR | LinuxCalls.O_NONBLOCK | LinuxCalls.O_CLOEXEC);
+        if (fd < 0) return (-1, Marshal.GetLastPInvokeError());
+        // The kernel reads the trigger up to its terminating NUL.
+        var error = LinuxCalls.WriteAll(fd, string.Create(CultureInfo.InvariantCulture, $"{kind} {stallMicroseconds} {windowMicroseconds}\0"));
+        if (error == 0) return (fd, 0);
+        LinuxCalls.close(fd);
+        return (-1, error);
+    }
+
+    public int FileDescriptor => _fd;
+
+    public bool Wait(TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(_fd < 0, this);
+        return LinuxCalls.PollOne(_fd, LinuxCalls.POLLPRI, timeout);
+    }
+
+    public void Dispose()
+    {
+        if (_fd < 0) return;
+        LinuxCalls.close(_fd);
+        _fd = -1;
+    }
+}
+
+/// <summary>
+/// A cgroup v2 file the kernel announces changes of (memory.events, cgroup.events): poll
+/// wakes with POLLPRI when it was modified — how the recorder hears of a new oom_kill at once.
+/// </summary>
+public sealed class FileChangeWatch : IMemoryNotification
+{
+    private int _fd;
+
+    private FileChangeWatch(int fd, string description) => (_fd, Description) = (fd, description);
+
+    public string Description { get; }
+
+    public static FileChangeWatch Open(string path)
+    {
+        var fd = LinuxCalls.open(path, LinuxCalls.O_RDONLY | LinuxCalls.O_CLOEXEC);
+        if (fd < 0) throw new IOException($"cannot open {path}: {LinuxCalls.ErrorText(Marshal.GetLastPInvokeError())}");
+        var watch = new FileChangeWatch(fd, $"changes of {path}");
+        watch.Rearm();
+        return watch;
+    }
+
+    public bool Wait(TimeSpan timeout)
+    {
+        ObjectDisposedException.ThrowIf(_fd < 0, this);
+        if (!LinuxCalls.PollOne(_fd, LinuxCalls.POLLPRI, timeout)) return false;
+        Rearm();
+        return true;
+    }
+
+    /// <summary>kernfs reports a change until the file is read again from its start.</summary>
+    private unsafe void Rearm()
+    {
+        var buffer = stackalloc byte[4096];
+        LinuxCalls.lseek(_fd, 0, 0);
+        while (LinuxCalls.read(_fd, buffer, 4096) > 0)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_fd < 0) return;
+        LinuxCalls.close(_fd);
+        _fd = -1;
+    }
+}
