@@ -138,30 +138,35 @@ public static class ReportStore
     }
 
     /// <summary>The second-level groups of an app, by report count and then bytes.</summary>
-    public static List<IssueRow> Issues(DbConnection connection, string app, int limit = 500)
+    public static List<IssueRow> Issues(DbConnection connection, string app, int limit = 500, string? issueKey = null)
     {
+        var onlyOne = issueKey is null ? "" : " AND issue_key = @issueKey";
         var issues = connection.Query<IssueRow>("""
             SELECT issue_key AS IssueKey, MIN(level1_key) AS Level1Key, MIN(caller1) AS Caller1, MIN(caller2) AS Caller2,
                    MIN(category) AS Category, MIN(reason_kind) AS ReasonKind,
                    COUNT(*) AS Reports, COUNT(DISTINCT device_id) AS Devices, COUNT(DISTINCT user_id) AS Users,
                    CAST(SUM(suspect_size) AS BIGINT) AS Bytes, MIN(received_at) AS FirstSeen, MAX(received_at) AS LastSeen, MAX(id) AS LatestId
             FROM reports WHERE app_id = @app
+            """ + onlyOne + """
+
             GROUP BY issue_key
             ORDER BY COUNT(*) DESC, SUM(suspect_size) DESC, issue_key
             LIMIT @limit
-            """, new { app, limit }).ToList();
+            """, new { app, limit, issueKey }).ToList();
         if (issues.Count == 0) return issues;
         // Versions and the latest reason for all the app's issues at once: no IN-lists, which
         // Dapper expands differently per provider.
         var byKey = issues.ToDictionary(i => i.IssueKey);
         var versions = connection.Query<(string Key, string Version)>(
-            "SELECT DISTINCT issue_key, app_version FROM reports WHERE app_id = @app ORDER BY app_version", new { app });
+            "SELECT DISTINCT issue_key, app_version FROM reports WHERE app_id = @app" + onlyOne + " ORDER BY app_version", new { app, issueKey });
         foreach (var (key, version) in versions)
             if (byKey.TryGetValue(key, out var issue)) issue.Versions.Add(version);
         var reasons = connection.Query<(string Key, string Reason)>("""
             SELECT r.issue_key, r.reason FROM reports r
-            WHERE r.id IN (SELECT MAX(id) FROM reports WHERE app_id = @app GROUP BY issue_key)
-            """, new { app });
+            WHERE r.id IN (SELECT MAX(id) FROM reports WHERE app_id = @app
+            """ + onlyOne + """
+             GROUP BY issue_key)
+            """, new { app, issueKey });
         foreach (var (key, reason) in reasons)
             if (byKey.TryGetValue(key, out var issue)) issue.Reason = reason;
         return issues;
