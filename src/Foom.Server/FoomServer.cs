@@ -61,6 +61,10 @@ public static class FoomServer
         services.AddSingleton(CallerRules.LoadOrDefault(Path.Combine(options.ServerDirectory, "caller-rules.json")));
         services.AddSingleton(sp => new ReportAnalyzer(sp.GetRequiredService<CallerRules>()));
         services.AddSingleton(new BaselineCache((app, version) => ReportStore.LoadBaseline(database, app, version)));
+        var symbols = new Foom.Symbols.SymbolStore(Path.Combine(options.ServerDirectory, "symbols"));
+        services.AddSingleton(symbols);
+        services.AddSingleton(new Foom.Symbols.Symbolizer(new Foom.Symbols.SymbolizerOptions { Store = symbols }));
+        services.AddSingleton<ReportSymbolication>();
         services.AddSingleton<ReportIngest>();
         services.AddSingleton<Reanalysis>();
         services.AddSingleton(new HintStore(Path.Combine(options.ServerDirectory, "hints.json")));

@@ -10,7 +10,7 @@ namespace Foom.Server.Analysis;
 /// Each version's baseline is its whole current window, so the result no longer depends on the
 /// order in which the reports came in.
 /// </summary>
-public sealed class Reanalysis(Database database, ReportAnalyzer analyzer, BaselineCache baselines)
+public sealed class Reanalysis(Database database, ReportAnalyzer analyzer, BaselineCache baselines, ReportSymbolication symbolication)
 {
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
@@ -51,6 +51,7 @@ public sealed class Reanalysis(Database database, ReportAnalyzer analyzer, Basel
                 {
                     after = id;
                     var report = ReportParser.Deserialize(UploadBody.Gunzip(raw));
+                    symbolication.ApplyAsync(report, cancellationToken).GetAwaiter().GetResult();
                     var row = new StoredReport { Id = id };
                     ReportIngest.Apply(row, analyzer.Analyze(report, baseline));
                     connection.Execute("""

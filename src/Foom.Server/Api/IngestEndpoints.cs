@@ -26,6 +26,7 @@ public static class IngestEndpoints
         app.MapPost("/api/v1/matrix/memstat", PostMatrix).RequireRateLimiting(RatePolicy);
         app.MapPost("/api/v1/launches", PostLaunches).RequireRateLimiting(RatePolicy);
         app.MapPost("/api/v1/jetsam", PostJetsam).RequireRateLimiting(RatePolicy);
+        app.MapPost("/api/v1/symbols", PostSymbols).RequireRateLimiting(RatePolicy);
         app.MapGet("/api/v1/policy", GetPolicy).RequireRateLimiting(RatePolicy);
     }
 
@@ -185,6 +186,93 @@ public static class IngestEndpoints
             footprint_bytes = row.KilledFootprintBytes,
             limit_bytes = row.LimitBytes,
         }, statusCode: inserted ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// A symbol file (an ELF binary or debug file, a Mach-O image or a dSYM's DWARF companion) as
+    /// the raw body, gzip allowed; ?name= names it in messages. It is filed by its build-id or
+    /// LC_UUID, durably, before the answer; reports of apps whose main binary it is are then
+    /// analysed again in the background, so their issues get names.
+    /// </summary>
+    private static async Task<IResult> PostSymbols(HttpContext context, IngestKeys keys, FoomServerOptions options, Foom.Symbols.SymbolStore store,
+        Database database, Foom.Server.Analysis.Reanalysis reanalysis, Microsoft.Extensions.Logging.ILogger<Foom.Server.Analysis.Reanalysis> logger)
+    {
+        var grant = keys.Check(context.Request.Headers.Authorization);
+        if (grant is null) return Unauthorized();
+        var name = Path.GetFileName(Single(context.Request.Query, "name") ?? "upload");
+        if (name.Length is 0 or > 200 || name.Any(char.IsControl)) return Error(400, "the query parameter name must be a file name of 1 to 200 characters");
+        var limits = options.SymbolLimits;
+        var declared = context.Request.ContentLength;
+        if (declared > limits.MaxBodyBytes) return Error(413, $"the body is {declared} bytes; at most {limits.MaxBodyBytes} are accepted");
+        var encoding = context.Request.Headers.ContentEncoding.ToString().Trim();
+        var gzip = encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase);
+        if (encoding.Length > 0 && !gzip) return Error(415, "Content-Encoding must be gzip or absent");
+        var cap = gzip ? Math.Min(limits.MaxDecompressedBytes, declared is long d ? Math.Max(1L << 20, d * limits.MaxRatio) : limits.MaxDecompressedBytes) : limits.MaxBodyBytes;
+        var incoming = Path.Combine(options.ServerDirectory, "incoming");
+        Directory.CreateDirectory(incoming);
+        var temporary = Path.Combine(incoming, Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using (var file = File.Create(temporary))
+            {
+                Stream source = gzip ? new System.IO.Compression.GZipStream(context.Request.Body, System.IO.Compression.CompressionMode.Decompress) : context.Request.Body;
+                await using (source)
+                {
+                    var buffer = new byte[81920];
+                    long total = 0;
+                    int read;
+                    try
+                    {
+                        while ((read = await source.ReadAsync(buffer, context.RequestAborted)) > 0)
+                        {
+                            total += read;
+                            if (total > cap) return Error(413, gzip ? $"the decompressed file is larger than {cap} bytes (a decompression bomb, or over the limit)" : $"the file is larger than {cap} bytes");
+                            await file.WriteAsync(buffer.AsMemory(0, read), context.RequestAborted);
+                        }
+                    }
+                    catch (InvalidDataException e)
+                    {
+                        return Error(400, $"the gzip data is corrupt: {e.Message}");
+                    }
+                }
+            }
+            Foom.Symbols.StoredSymbolFile stored;
+            try
+            {
+                stored = await Task.Run(() => store.Add(temporary, cap));
+            }
+            catch (Foom.Symbols.SymbolFileException e)
+            {
+                return Error(400, $"{name}: {e.Problem}");
+            }
+            var ids = stored.Ids.Select(i => i.Id).ToList();
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    List<string> apps;
+                    using (var connection = database.Open())
+                        apps = Dapper.SqlMapper.Query<(string App, string Uuid)>(connection, "SELECT DISTINCT app_id, app_uuid FROM reports WHERE app_uuid IS NOT NULL")
+                            .Where(r => Foom.Symbols.BuildIds.Normalize(r.Uuid) is { } id && ids.Contains(id)).Select(r => r.App).Distinct().ToList();
+                    foreach (var app in apps) await reanalysis.RunAsync(app, CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    logger.LogWarning(e, "re-analysis after the symbols upload {Name} failed", name);
+                }
+            });
+            var anyNew = stored.Ids.Any(i => i.Stored);
+            return Results.Json(new
+            {
+                name,
+                format = stored.Format,
+                ids = stored.Ids.Select(i => new { id = i.Id, architecture = i.Architecture, stored = i.Stored }),
+            }, statusCode: anyNew ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
 
     private static string? Clip(string? text) => text is { Length: > MaxClip } ? text[..MaxClip] : text;

@@ -5,16 +5,17 @@ using Foom.Server.Data;
 namespace Foom.Server.Ingest;
 
 /// <summary>
-/// Files a parsed report: analyses it against its version's baseline, then writes the raw
+/// Files a parsed report: names its unnamed frames, analyses it against its version's baseline, then writes the raw
 /// upload (gzip), the head figures, the baseline categories and the eigenvalue in one group
 /// commit. Returns once the report is durable.
 /// </summary>
-public sealed class ReportIngest(GroupCommitWriter writer, ReportAnalyzer analyzer, BaselineCache baselines)
+public sealed class ReportIngest(GroupCommitWriter writer, ReportAnalyzer analyzer, BaselineCache baselines, ReportSymbolication symbolication)
 {
     public async Task<(bool Inserted, StoredReport Row)> StoreAsync(ParsedReport parsed, UploadBody.Body body, CancellationToken cancellationToken)
     {
         var report = parsed.Report;
         var head = report.Head;
+        await symbolication.ApplyAsync(report, cancellationToken);
         var baseline = baselines.For(parsed.AppId, parsed.AppVersion);
         var analysis = analyzer.Analyze(report, baseline.Current);
         var eigen = analysis.Eigenvalue;

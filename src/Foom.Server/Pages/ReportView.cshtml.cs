@@ -11,7 +11,7 @@ using ReportDocument = Foom.Report.Model.Report;
 
 namespace Foom.Server.Pages;
 
-public sealed class ReportViewModel(Database database, CallerRules callerRules) : PageModel
+public sealed class ReportViewModel(Database database, CallerRules callerRules, ReportSymbolication symbolication) : PageModel
 {
     public string Id { get; private set; } = "";
     public StoredReport? Row { get; private set; }
@@ -20,12 +20,13 @@ public sealed class ReportViewModel(Database database, CallerRules callerRules) 
     public long Total { get; private set; }
     private Func<string, string?> _moduleNames = _ => null;
 
-    public IActionResult OnGet(string id)
+    public async Task<IActionResult> OnGetAsync(string id)
     {
         Id = id;
         using (var connection = database.Open()) Row = ReportStore.Find(connection, id);
         if (Row is null) return NotFound();
         Report = ReportParser.Deserialize(UploadBody.Gunzip(Row.RawGzip));
+        await symbolication.ApplyAsync(Report, HttpContext.RequestAborted);
         _moduleNames = CallerRules.ModuleNames(Report.Modules);
         Total = Report.Head.FootprintBytes is > 0 ? Math.Max(Report.Head.FootprintBytes.Value, Report.Items.Sum(i => i.Size)) : Report.Items.Sum(i => i.Size);
         using var suspects = JsonDocument.Parse(Row.SuspectsJson);
