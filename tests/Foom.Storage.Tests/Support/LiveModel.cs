@@ -6,7 +6,7 @@ namespace Foom.Storage.Tests.Support;
 /// The plain reference for LiveAllocations: two sorted dictionaries and the obvious rules for
 /// maps and unmaps over page ranges. The property and recovery tests compare the engine with it.
 /// </summary>
-public sealed class LiveModel
+internal sealed class LiveModel
 {
     private const ulong Page = 4096;
     public SortedDictionary<ulong, LiveAllocation> Heap { get; } = new();

@@ -2,7 +2,7 @@ using Foom.Storage.Live;
 
 namespace Foom.Storage.Tests.Support;
 
-public enum LiveOpKind : byte
+internal enum LiveOpKind : byte
 {
     InsertHeap,
     RemoveHeap,
@@ -18,7 +18,7 @@ public enum LiveOpKind : byte
 /// helper replays it. Applying it to the engine and to <see cref="LiveModel"/> gives results
 /// that must be equal.
 /// </summary>
-public readonly record struct LiveOp(LiveOpKind Kind, ulong Address, ulong Size, int Stack, int Category)
+internal readonly record struct LiveOp(LiveOpKind Kind, ulong Address, ulong Size, int Stack, int Category)
 {
     public const ulong HeapBase = 0x5555_0000_0000;
     public const ulong MapBase = 0x7f00_0000_0000;
