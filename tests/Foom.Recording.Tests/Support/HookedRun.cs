@@ -49,6 +49,51 @@ public sealed record HookedRunOptions
     /// <summary>The consumer does not read until this much time has passed (a stalled recorder).</summary>
     public TimeSpan ConsumerStall { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>Runs while the program does (raise a warning, kill something), then the run goes on to its end.</summary>
+    public Func<RunningTarget, Task>? WhileRunning { get; init; }
+}
+
+/// <summary>The ring and the program while they run.</summary>
+public sealed class RunningTarget(EventRing ring, Process process)
+{
+    private readonly Lock gate = new();
+    private readonly StringBuilder output = new();
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Seen)> waiters = [];
+
+    public EventRing Ring { get; } = ring;
+    public Process Process { get; } = process;
+
+    public string Output
+    {
+        get { lock (gate) return output.ToString(); }
+    }
+
+    internal void OnLine(string? line)
+    {
+        if (line is null) return;
+        lock (gate)
+        {
+            output.Append(line).Append('\n');
+            foreach (var waiter in waiters.Where(w => w.Match(line)).ToList())
+            {
+                waiter.Seen.TrySetResult(line);
+                waiters.Remove(waiter);
+            }
+        }
+    }
+
+    /// <summary>The first output line (already printed or still to come) that matches.</summary>
+    public Task<string> LineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        lock (gate)
+        {
+            var existing = output.ToString().Split('\n').FirstOrDefault(match);
+            if (existing is not null) return Task.FromResult(existing);
+            var seen = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiters.Add((match, seen));
+            return seen.Task.WaitAsync(timeout);
+        }
+    }
 }
 
 /// <summary>What a hooked run left behind.</summary>
@@ -124,22 +169,26 @@ public static class HookedRun
                 }
             }, TaskCreationOptions.LongRunning);
 
-            using var process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start");
-            var output = process.StandardOutput.ReadToEndAsync();
+            using var process = new Process { StartInfo = start };
+            var running = new RunningTarget(ring, process);
+            process.OutputDataReceived += (_, line) => running.OnLine(line.Data);
+            if (!process.Start()) throw new InvalidOperationException($"{program} did not start");
+            process.BeginOutputReadLine();
             var error = process.StandardError.ReadToEndAsync();
             using var timeout = new CancellationTokenSource(options.Timeout);
             try
             {
+                if (options.WhileRunning is not null) await options.WhileRunning(running).WaitAsync(timeout.Token);
                 await process.WaitForExitAsync(timeout.Token);
             }
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"{program} did not finish within {options.Timeout}");
+                throw new TimeoutException($"{program} did not finish within {options.Timeout}; output so far:\n{running.Output}");
             }
             exited.SetResult();
             await drain.WaitAsync(options.Timeout);
-            return new HookedResult(process.ExitCode, await output, await error, events, ring.ReadCounters(), ring.ReadMarks(),
+            return new HookedResult(process.ExitCode, running.Output, await error, events, ring.ReadCounters(), ring.ReadMarks(),
                 consumer.UnknownStacks, consumer.PendingBytes);
         }
         finally

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Foom.Recording.Tests.Support;
+using Foom.Ring;
+
+namespace Foom.Recording.Tests.Ring;
+
+/// <summary>The recorder is SIGKILLed while the target runs: the target carries on and finishes.</summary>
+public class RecorderDeathTests
+{
+    [Fact]
+    public async Task KillingTheRecorderMidRunLeavesTheTargetToFinishNormally()
+    {
+        var cancel = TestContext.Current.CancellationToken;
+        var directory = Directory.CreateTempSubdirectory("foom-recorder-death-");
+        try
+        {
+            var ringPath = Path.Combine(directory.FullName, "ring");
+            var drainStart = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                UseShellExecute = false,
+            };
+            foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "Foom.RingDrain.dll"), "serve", "--ring", ringPath, "--size", (1 << 20).ToString() })
+                drainStart.ArgumentList.Add(argument);
+            using var drain = Process.Start(drainStart)!;
+            Assert.Equal("ready", await drain.StandardOutput.ReadLineAsync(cancel).AsTask().WaitAsync(TimeSpan.FromSeconds(60), cancel));
+
+            var binary = CProgram.Build("alloc_loop.c", AllocationSiteTests.WithFramePointers);
+            var targetStart = new ProcessStartInfo(binary, "30000000") { RedirectStandardOutput = true, UseShellExecute = false };
+            targetStart.Environment["LD_PRELOAD"] = HookLibrary.Path;
+            targetStart.Environment["FOOM_RING"] = ringPath;
+            using var target = Process.Start(targetStart)!;
+            var targetOutput = target.StandardOutput.ReadToEndAsync(cancel);
+
+            // The recorder has consumed events from the running target: now it dies.
+            var line = await drain.StandardOutput.ReadLineAsync(cancel).AsTask().WaitAsync(TimeSpan.FromSeconds(60), cancel);
+            Assert.StartsWith("events ", line);
+            Assert.False(target.HasExited, "the target finished before the recorder could be killed");
+            drain.Kill();
+            await drain.WaitForExitAsync(cancel);
+
+            await target.WaitForExitAsync(cancel).WaitAsync(TimeSpan.FromSeconds(120), cancel);
+            Assert.Equal(0, target.ExitCode);
+            Assert.Contains("done", await targetOutput);
+
+            using var ring = EventRing.Open(ringPath);
+            var marks = ring.ReadMarks();
+            Assert.Equal(StopReason.RecorderGone, marks.Stopped);
+            Assert.NotNull(marks.StoppedTime);
+            Assert.Equal((ExitKind.MainReturn, 0), (marks.ExitKind, marks.ExitStatus));
+            Assert.Equal(target.Id, marks.TargetPid);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+}

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Foom.Ring;
+
+// Foom.RingDrain, a consumer of the event ring in a process of its own.
+//
+//   serve --ring PATH [--size BYTES] [--wait-ms MS]
+//       creates the ring, prints "ready", drains it and prints "events N" every 65536 events,
+//       until standard input ends; then drains what is left and prints a summary line.
+//   run [--size BYTES] [--options N] [--fill-first] -- PROGRAM [ARGS...]
+//       creates a ring in a temporary directory, runs PROGRAM under the hook, drains, and prints
+//       the target's wall time and the drain rate; --fill-first drains only once the target has
+//       exited or the ring is full, to time draining alone. Exits with PROGRAM's status.
+//   allocate BYTES
+//       a .NET program to run under the hook: allocates BYTES of native memory and some managed
+//       objects, prints "allocated", exits 42.
+return args.Length > 0 ? args[0] switch
+{
+    "serve" => Serve(Options(args[1..])),
+    "run" => Run(args[1..]),
+    "allocate" => Allocate(long.Parse(args[1], CultureInfo.InvariantCulture)),
+    _ => Usage(),
+} : Usage();
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Foom.RingDrain serve --ring PATH [--size BYTES] [--wait-ms MS] | run [--size BYTES] [--options N] [--fill-first] -- PROGRAM [ARGS...] | allocate BYTES");
+    return 64;
+}
+
+static Dictionary<string, string> Options(string[] args)
+{
+    var options = new Dictionary<string, string>();
+    for (var i = 0; i < args.Length; i++)
+    {
+        if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument {args[i]}");
+        if (args[i] == "--fill-first") options["fill-first"] = "yes";
+        else options[args[i][2..]] = args[++i];
+    }
+    return options;
+}
+
+static long Size(Dictionary<string, string> options) =>
+    options.TryGetValue("size", out var size) ? long.Parse(size, CultureInfo.InvariantCulture) : EventRing.DefaultDataSize;
+
+static int Serve(Dictionary<string, string> options)
+{
+    using var ring = EventRing.Create(options["ring"], Size(options),
+        options.TryGetValue("wait-ms", out var wait) ? uint.Parse(wait, CultureInfo.InvariantCulture) : 0);
+    var consumer = new RingConsumer(ring);
+    var inputEnded = Task.Run(() => Console.In.ReadToEnd());
+    Console.WriteLine("ready");
+    long reported = 0;
+    while (true)
+    {
+        while (consumer.TryRead(out _))
+        {
+            if (consumer.EventsRead - reported >= 65536)
+            {
+                reported = consumer.EventsRead;
+                Console.WriteLine($"events {reported}");
+            }
+        }
+        if (inputEnded.IsCompleted) break;
+        consumer.WaitForEvent(TimeSpan.FromMilliseconds(20));
+    }
+    while (consumer.TryRead(out _)) { }
+    Console.WriteLine($"drained {consumer.EventsRead} events, {ring.ReadCounters()}");
+    return 0;
+}
+
+static int Run(string[] args)
+{
+    var separator = Array.IndexOf(args, "--");
+    if (separator < 0 || separator == args.Length - 1) return Usage();
+    var options = Options(args[..separator]);
+    var directory = Directory.CreateTempSubdirectory("foom-drain-");
+    try
+    {
+        var ringOptions = options.TryGetValue("options", out var o) ? (RingOptions)uint.Parse(o, CultureInfo.InvariantCulture) : RingOptions.None;
+        using var ring = EventRing.Create(Path.Combine(directory.FullName, "ring"), Size(options), 0, ringOptions);
+        var consumer = new RingConsumer(ring);
+        var start = new ProcessStartInfo(args[separator + 1]) { UseShellExecute = false };
+        foreach (var argument in args[(separator + 2)..]) start.ArgumentList.Add(argument);
+        foreach (var (name, value) in ring.TargetEnvironment()) start.Environment[name] = value;
+        var fillFirst = options.ContainsKey("fill-first");
+        var clock = Stopwatch.StartNew();
+        using var target = Process.Start(start)!;
+        var targetDone = target.WaitForExitAsync();
+        var drainTime = TimeSpan.Zero;
+        long bytes = 0;
+        while (true)
+        {
+            if (fillFirst && !targetDone.IsCompleted && consumer.PendingBytes < ring.DataSize * 9 / 10)
+            {
+                Thread.Sleep(1);
+                continue;
+            }
+            var drainStart = clock.Elapsed;
+            while (consumer.TryRead(out var e)) bytes += e.Length;
+            drainTime += clock.Elapsed - drainStart;
+            if (targetDone.IsCompleted && consumer.PendingBytes == 0) break;
+            consumer.WaitForEvent(TimeSpan.FromMilliseconds(5));
+        }
+        var targetTime = target.ExitTime - target.StartTime;
+        var rate = consumer.EventsRead / Math.Max(drainTime.TotalSeconds, 1e-9);
+        Console.Error.WriteLine(FormattableString.Invariant(
+            $"foom-drain: target {targetTime.TotalSeconds:F3} s, {consumer.EventsRead} events ({bytes / 1048576.0:F1} MiB) drained in {drainTime.TotalSeconds:F3} s busy = {rate / 1e6:F2} M events/s, stacks {consumer.Stacks.Count}, {ring.ReadCounters()}"));
+        return target.ExitCode;
+    }
+    finally
+    {
+        directory.Delete(recursive: true);
+    }
+}
+
+static int Allocate(long bytes)
+{
+    var block = Marshal.AllocHGlobal((nint)bytes);
+    var objects = new List<byte[]>();
+    for (var i = 0; i < 1000; i++) objects.Add(new byte[1024]);
+    GC.Collect();
+    Console.WriteLine($"allocated {bytes} native, {objects.Count} managed");
+    Marshal.FreeHGlobal(block);
+    return 42;
+}
