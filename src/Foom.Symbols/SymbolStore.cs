@@ -31,6 +31,21 @@ public sealed class SymbolStore
     {
         Directory = Path.GetFullPath(directory);
         System.IO.Directory.CreateDirectory(Directory);
+        RemoveAbandonedUploads();
+    }
+
+    /// <summary>Uploads a process was still receiving when it died are never filed: remove them
+    /// once they are clearly not in progress (an hour old).</summary>
+    private void RemoveAbandonedUploads()
+    {
+        foreach (var file in System.IO.Directory.EnumerateFiles(Directory, IncomingPrefix + "*"))
+        {
+            try
+            {
+                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(file) > TimeSpan.FromHours(1)) File.Delete(file);
+            }
+            catch (IOException) { } // another process removed it first
+        }
     }
 
     public string Directory { get; }

@@ -80,6 +80,21 @@ public sealed class SymbolStoreTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(store.Directory));
     }
 
+    [Fact]
+    public void UploadsAbandonedByADeadProcessAreRemovedButRecentOnesAreLeftAlone()
+    {
+        var folder = Path.Combine(_folder.FullName, "symbols");
+        Directory.CreateDirectory(folder);
+        var abandoned = Path.Combine(folder, ".incoming-abandoned");
+        var recent = Path.Combine(folder, ".incoming-recent");
+        File.WriteAllText(abandoned, "half an upload");
+        File.WriteAllText(recent, "an upload in progress");
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow.AddHours(-2));
+        NewStore();
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(recent));
+    }
+
     [Theory]
     [InlineData("../../etc/passwd")]
     [InlineData("")]
