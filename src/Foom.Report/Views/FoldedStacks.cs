@@ -12,7 +12,9 @@ public static class FoldedStacks
 {
     public const string UnlistedRoot = "[stacks not listed]";
 
-    public readonly record struct CallPath(IReadOnlyList<string> Frames, long Bytes, long Count);
+    /// <param name="Frames">Outermost first, the category (in brackets) last.</param>
+    /// <param name="Caller">The caller frame's label, or null for the unlisted remainder and stacks without one.</param>
+    public readonly record struct CallPath(IReadOnlyList<string> Frames, string Category, string? Caller, long Bytes, long Count);
 
     /// <summary>Every path, in report order (categories by size, then their stacks).</summary>
     public static IEnumerable<CallPath> Of(Model.Report report)
@@ -29,14 +31,33 @@ public static class FoldedStacks
                 frames.Add(category);
                 listedBytes += stack.Size;
                 listedCount += stack.Count;
-                yield return new CallPath(frames, stack.Size, stack.Count);
+                var caller = CallerIndex(stack);
+                yield return new CallPath(frames, item.Name, caller >= 0 ? labels.Label(stack.Frames[caller]) : null, stack.Size, stack.Count);
             }
             var restBytes = item.Size - listedBytes;
             var restCount = item.Count - listedCount;
             if (restBytes > 0 || restCount > 0)
-                yield return new CallPath([UnlistedRoot, category], Math.Max(0, restBytes), Math.Max(0, restCount));
+                yield return new CallPath([UnlistedRoot, category], item.Name, null, Math.Max(0, restBytes), Math.Max(0, restCount));
         }
     }
+
+    /// <summary>The index of the frame a stack's `caller` names, or -1.</summary>
+    public static int CallerIndex(ReportStack stack)
+    {
+        if (stack.Caller.Length == 0) return -1;
+        for (var i = 0; i < stack.Frames.Count; i++)
+        {
+            var frame = stack.Frames[i];
+            if (stack.Caller.Length == frame.Uuid.Length + 1 + Digits(frame.Offset)
+                && stack.Caller.StartsWith(frame.Uuid, StringComparison.OrdinalIgnoreCase)
+                && stack.Caller[frame.Uuid.Length] == '@'
+                && ulong.TryParse(stack.Caller.AsSpan(frame.Uuid.Length + 1), out var offset) && offset == frame.Offset)
+                return i;
+        }
+        return -1;
+    }
+
+    private static int Digits(ulong value) => value < 10 ? 1 : (int)Math.Floor(Math.Log10(value)) + 1;
 
     public static string Leaf(string category) => "[" + category + "]";
 

@@ -156,7 +156,7 @@ public static class TextView
             foreach (var stack in item.Stacks.Take(options.StacksPerCategory))
             {
                 var stackNode = node.AddNode($"{Markup.Escape(FrameLabels.Bytes(stack.Size))} in {stack.Count.ToString("N0", CultureInfo.InvariantCulture)} blocks from [green]{Markup.Escape(CallerLabel(stack, labels))}[/]");
-                var callerIndex = CallerIndex(stack);
+                var callerIndex = FoldedStacks.CallerIndex(stack);
                 for (var f = 0; f < stack.Frames.Count && f < options.FramesPerStack; f++)
                 {
                     var mark = f == callerIndex ? "[green]>[/] " : "  ";
@@ -173,17 +173,9 @@ public static class TextView
 
     private static string CallerLabel(ReportStack stack, FrameLabels labels)
     {
-        var index = CallerIndex(stack);
+        var index = FoldedStacks.CallerIndex(stack);
         if (index >= 0) return labels.Label(stack.Frames[index]);
         return stack.Caller.Length > 0 ? stack.Caller : "(no frames)";
-    }
-
-    private static int CallerIndex(ReportStack stack)
-    {
-        if (stack.Caller.Length == 0) return -1;
-        for (var i = 0; i < stack.Frames.Count; i++)
-            if ($"{stack.Frames[i].Uuid}@{stack.Frames[i].Offset}" == stack.Caller) return i;
-        return -1;
     }
 
     /// <summary>What a reader must know not to take a part for the whole.</summary>

@@ -1,0 +1,146 @@
+using System.Globalization;
+using Foom.Report.IO;
+using Foom.Storage.Sessions;
+
+namespace Foom.Report.Retention;
+
+/// <summary>What one retention pass removed and what it kept on purpose.</summary>
+public sealed record RetentionResult(IReadOnlyList<string> RemovedSessions, IReadOnlyList<string> RemovedReports, IReadOnlyList<string> KeptBecauseRecording);
+
+/// <summary>
+/// Keeps the last N reports and session directories of an app (3 by default, as the seed keeps
+/// "the last three times at most") and removes older ones safely:
+/// <list type="bullet">
+/// <item>a session still being recorded is never removed, however old;</item>
+/// <item>a session directory is first renamed to a hidden ".trash-" name in the same folder (one
+/// atomic step: it leaves every listing at once), then deleted; a pass interrupted half-way
+/// leaves only trash, which the next pass deletes;</item>
+/// <item>symbolic links are removed as links, never followed out of the data directory.</item>
+/// </list>
+/// Sessions are ordered by their start time (session.json), reports by their modification time
+/// (a report is written once).
+/// </summary>
+public static class Retention
+{
+    public const int DefaultKeep = 3;
+    private const string TrashPrefix = ".trash-";
+
+    public static RetentionResult Apply(DataDirectory data, string appId, int keep = DefaultKeep, Func<string, SessionInfo?, bool>? isBeingRecorded = null)
+    {
+        if (keep < 1) throw new ArgumentOutOfRangeException(nameof(keep), keep, "--keep must be at least 1");
+        isBeingRecorded ??= SessionLiveness.IsBeingRecorded;
+        var removedSessions = new List<string>();
+        var removedReports = new List<string>();
+        var keptRecording = new List<string>();
+
+        var sessionsRoot = data.SessionsDirectory(appId);
+        if (Directory.Exists(sessionsRoot))
+        {
+            EmptyTrash(sessionsRoot);
+            var sessions = Directory.EnumerateDirectories(sessionsRoot)
+                .Where(d => !Path.GetFileName(d).StartsWith('.'))
+                .Select(d => (Directory: d, Info: TryReadInfo(d)))
+                .OrderByDescending(s => s.Info?.StartTime ?? new DateTimeOffset(Directory.GetLastWriteTimeUtc(s.Directory)).ToUnixTimeMilliseconds())
+                .ThenByDescending(s => Path.GetFileName(s.Directory), StringComparer.Ordinal)
+                .ToList();
+            foreach (var (directory, info) in sessions.Skip(keep))
+            {
+                if (isBeingRecorded(directory, info))
+                {
+                    keptRecording.Add(directory);
+                    continue;
+                }
+                RemoveDirectory(directory);
+                removedSessions.Add(directory);
+            }
+        }
+
+        var reportsRoot = ReportWriter.ReportsDirectory(data, appId);
+        if (Directory.Exists(reportsRoot))
+        {
+            var reports = new DirectoryInfo(reportsRoot).EnumerateFiles("*.json")
+                .Where(f => !f.Name.StartsWith('.'))
+                .OrderByDescending(f => f.LastWriteTimeUtc)
+                .ThenByDescending(f => f.Name, StringComparer.Ordinal)
+                .ToList();
+            foreach (var report in reports.Skip(keep))
+            {
+                report.Delete();
+                removedReports.Add(report.FullName);
+            }
+        }
+        return new RetentionResult(removedSessions, removedReports, keptRecording);
+    }
+
+    private static SessionInfo? TryReadInfo(string directory)
+    {
+        try
+        {
+            return SessionDirectories.ReadInfo(directory);
+        }
+        catch (ReportFormatException)
+        {
+            return null;
+        }
+    }
+
+    private static void RemoveDirectory(string directory)
+    {
+        var info = new DirectoryInfo(directory);
+        if (info.LinkTarget is not null)
+        {
+            info.Delete();   // a link: remove the link only
+            return;
+        }
+        var parent = Path.GetDirectoryName(directory)!;
+        var trash = Path.Combine(parent, TrashPrefix + Path.GetFileName(directory) + "-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..8]);
+        Directory.Move(directory, trash);
+        DeleteTree(trash);
+    }
+
+    private static void EmptyTrash(string root)
+    {
+        foreach (var trash in Directory.EnumerateDirectories(root, TrashPrefix + "*")) DeleteTree(trash);
+    }
+
+    /// <summary>Deletes a tree without following links inside it (Directory.Delete removes links as links).</summary>
+    private static void DeleteTree(string directory) => Directory.Delete(directory, recursive: true);
+}
+
+/// <summary>Whether a session is still being recorded, so that nothing removes or trusts it as finished.</summary>
+public static class SessionLiveness
+{
+    /// <summary>
+    /// A session is being recorded while it has no end record and its recorder process is alive.
+    /// A pid can be reused, so the process must also have started no later than the session did
+    /// (the recorder writes session.json after it starts). An unreadable session.json counts as
+    /// recorded when the directory changed in the last minute (it may be being written).
+    /// </summary>
+    public static bool IsBeingRecorded(string directory, SessionInfo? info)
+    {
+        if (info is null) return DateTime.UtcNow - Directory.GetLastWriteTimeUtc(directory) < TimeSpan.FromMinutes(1);
+        if (info.End is not null || info.RecorderPid <= 0) return false;
+        var started = ProcessStartTime(info.RecorderPid);
+        return started is long ms && ms <= info.StartTime + 1000;
+    }
+
+    /// <summary>When a process started, in Unix milliseconds, from /proc; null when it does not exist.</summary>
+    public static long? ProcessStartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The command name (field 2) may hold spaces and parentheses: fields count from the last ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[19], CultureInfo.InvariantCulture);   // field 22, starttime
+            var bootTime = File.ReadLines("/proc/stat").First(l => l.StartsWith("btime ", StringComparison.Ordinal));
+            var boot = long.Parse(bootTime[6..], CultureInfo.InvariantCulture);
+            const long ticksPerSecond = 100;   // USER_HZ is 100 on every Linux ABI .NET runs on
+            return boot * 1000 + ticks * 1000 / ticksPerSecond;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+}

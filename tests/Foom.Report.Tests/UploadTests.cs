@@ -1,0 +1,198 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Foom.Report.IO;
+using Foom.Report.Tests.Support;
+using Foom.Report.Upload;
+using Foom.Storage.Sessions;
+
+namespace Foom.Report.Tests;
+
+/// <summary>The upload queue and client against a real local HTTP listener that follows a script.</summary>
+public class UploadTests : IDisposable
+{
+    private readonly DataDirectory _data = new(Directory.CreateTempSubdirectory("foom-upload-").FullName);
+    private const string Key = "ingest-key-for-tests";
+
+    public void Dispose() => Directory.Delete(_data.Root, recursive: true);
+
+    private Uploader Client(Uri server, int maxAttempts = 6) => new(UploadQueue.In(_data), new UploaderOptions
+    {
+        Server = server,
+        IngestKey = Key,
+        InitialBackoff = TimeSpan.FromMilliseconds(20),
+        MaxBackoff = TimeSpan.FromSeconds(2),
+        MaxAttempts = maxAttempts,
+        RequestTimeout = TimeSpan.FromSeconds(20),
+    });
+
+    private static Model.Report Report(string id)
+    {
+        var report = ReaderTests.FoomReport();
+        report.Head.ReportId = id;
+        report.Head.DeviceId = "host-1";
+        report.Head.UserId = "alice";
+        report.Head.AppVersion = "1.2.3";
+        return report;
+    }
+
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task AQueuedReportSurvivesARestartAndIsSentGzipedWithTheKey()
+    {
+        var report = Report("r-restart");
+        using (var before = Client(new Uri("http://127.0.0.1:9/")))
+            before.EnqueueReport(report, sampled: false);
+        // A crash here: nothing sent yet. The queue is read again by a new process.
+
+        using var server = new ScriptedHttpServer(_ => new Answer(202, "{\"status\":\"stored\"}"));
+        using var after = Client(server.Url);
+        Assert.Single(after.Queue.Entries());
+        var result = await after.FlushAsync(Deadline, TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, result.Sent);
+        Assert.Equal(0, result.Remaining);
+        Assert.Empty(after.Queue.Entries());
+        var request = Assert.Single(server.Requests);
+        Assert.Equal(("POST", "/api/v1/reports", "gzip", $"Bearer {Key}"), (request.Method, request.PathAndQuery, request.ContentEncoding, request.Authorization));
+        var sent = ReportReader.Parse(request.Body, "upload");
+        Assert.Equal(JsonSerializer.Serialize(report, ReportJson.Compact), JsonSerializer.Serialize(sent, ReportJson.Compact));
+    }
+
+    [Fact]
+    public void EnqueuingTheSameReportTwiceKeepsOneEntryAndAHalfWrittenFileIsNoEntry()
+    {
+        using var client = Client(new Uri("http://127.0.0.1:9/"));
+        client.EnqueueReport(Report("r-twice"), sampled: false);
+        client.EnqueueReport(Report("r-twice"), sampled: false);
+        // What a crash in the middle of an enqueue leaves: a temporary file, never read as an entry.
+        File.WriteAllBytes(Path.Combine(client.Queue.Directory, ".report-r-cut.upload.123.tmp"), [1, 2, 3]);
+        // A damaged entry is set aside with the reason, not sent and not lost.
+        File.WriteAllBytes(Path.Combine(client.Queue.Directory, "report-r-bad.upload"), [1, 2, 3]);
+
+        var entries = client.Queue.Entries();
+        Assert.Equal("r-twice", Assert.Single(entries).Info.Id);
+        Assert.True(File.Exists(Path.Combine(client.Queue.FailedDirectory, "report-r-bad.upload")));
+        Assert.Contains("not a whole queue entry", File.ReadAllText(Path.Combine(client.Queue.FailedDirectory, "report-r-bad.upload.reason")));
+    }
+
+    [Fact]
+    public async Task UnavailableAnswersAreRetriedWithBackoffUntilAccepted()
+    {
+        var calls = 0;
+        using var server = new ScriptedHttpServer(_ => Interlocked.Increment(ref calls) <= 2 ? new Answer(503) : new Answer(202));
+        using var client = Client(server.Url);
+        client.EnqueueReport(Report("r-retry"), sampled: false);
+
+        var result = await client.FlushAsync(Deadline, TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, result.Sent);
+        Assert.Equal(3, server.Requests.Count);
+        Assert.Empty(client.Queue.Entries());
+    }
+
+    [Fact]
+    public async Task TooManyRequestsWaitsAsLongAsRetryAfterSays()
+    {
+        var calls = 0;
+        using var server = new ScriptedHttpServer(_ => Interlocked.Increment(ref calls) == 1 ? new Answer(429, RetryAfter: TimeSpan.FromSeconds(1)) : new Answer(202));
+        using var client = Client(server.Url);
+        client.EnqueueReport(Report("r-429"), sampled: false);
+
+        var clock = Stopwatch.StartNew();
+        var result = await client.FlushAsync(Deadline, TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, result.Sent);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(900), $"retried after {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task AMalformedAnswerIsNotRetriedAndTheEntryIsKeptAsideWithTheReason()
+    {
+        using var server = new ScriptedHttpServer(_ => new Answer(400, "{\"error\":\"items[0].size is negative\"}"));
+        using var client = Client(server.Url);
+        client.EnqueueReport(Report("r-400"), sampled: false);
+
+        var result = await client.FlushAsync(Deadline, TestContext.Current.CancellationToken);
+
+        Assert.Single(server.Requests);
+        var failure = Assert.Single(result.Failed);
+        Assert.Contains("items[0].size is negative", failure);
+        Assert.Empty(client.Queue.Entries());
+        Assert.Contains("400", File.ReadAllText(Path.Combine(client.Queue.FailedDirectory, "report-r-400.upload.reason")));
+    }
+
+    [Fact]
+    public async Task ARefusedKeyStopsTheFlushAndKeepsEverything()
+    {
+        using var server = new ScriptedHttpServer(_ => new Answer(401, "{\"error\":\"missing or unknown ingest key\"}"));
+        using var client = Client(server.Url);
+        client.EnqueueReport(Report("r-a"), sampled: false);
+        client.EnqueueReport(Report("r-b"), sampled: false);
+
+        var result = await client.FlushAsync(Deadline, TestContext.Current.CancellationToken);
+
+        Assert.Single(server.Requests);
+        Assert.Contains("refused the ingest key", result.StoppedBecause);
+        Assert.Equal(2, result.Remaining);
+        Assert.Equal(2, client.Queue.Entries().Count);
+    }
+
+    [Fact]
+    public async Task AnUnreachableServerLeavesTheQueueForNextTime()
+    {
+        using var client = Client(new Uri($"http://127.0.0.1:{ScriptedHttpServer.FreePort()}/"), maxAttempts: 3);
+        client.EnqueueReport(Report("r-down"), sampled: false);
+
+        var result = await client.FlushAsync(Deadline, TestContext.Current.CancellationToken);
+
+        Assert.Contains("cannot reach", result.StoppedBecause);
+        Assert.Equal(1, result.Remaining);
+        Assert.Single(client.Queue.Entries());
+    }
+
+    [Fact]
+    public async Task SentTwiceIsHarmless()
+    {
+        using var server = new ScriptedHttpServer(_ => new Answer(200, "{\"status\":\"duplicate\"}"));
+        using var client = Client(server.Url);
+        client.EnqueueReport(Report("r-dup"), sampled: false);
+        var result = await client.FlushAsync(Deadline, TestContext.Current.CancellationToken);
+        Assert.Equal((0, 1), (result.Sent, result.Duplicates));
+        Assert.Empty(client.Queue.Entries());
+    }
+
+    [Fact]
+    public async Task TheSamplingPolicyDecidesAutomaticReportsButNotLaunchesOrExplicitUploads()
+    {
+        using var server = new ScriptedHttpServer(request => request.PathAndQuery.StartsWith("/api/v1/policy", StringComparison.Ordinal)
+            ? new Answer(200, "{\"upload\":false,\"why\":\"not sampled\",\"sample_rate\":0.01}")
+            : new Answer(202));
+        using var client = Client(server.Url);
+        client.EnqueueReport(Report("r-auto"), sampled: true);
+        client.EnqueueReport(Report("r-explicit"), sampled: false);
+        client.EnqueueLaunch(new LaunchRecord { LaunchId = "l-1", AppId = "chat", AppVersion = "1.2.3", DeviceId = "host-1", UserId = "alice", PrevExitReason = "foreground_oom", PrevExitHow = "observed", LaunchTime = 1 });
+
+        var result = await client.FlushAsync(Deadline, TestContext.Current.CancellationToken);
+
+        Assert.Equal((2, 1), (result.Sent, result.NotSampled));
+        var paths = server.Requests.Select(r => r.PathAndQuery).ToList();
+        Assert.Contains("/api/v1/policy?app=chat&device=host-1&user=alice&version=1.2.3", paths);
+        Assert.Equal(1, paths.Count(p => p == "/api/v1/reports"));
+        Assert.Equal(1, paths.Count(p => p == "/api/v1/launches"));
+        var launch = JsonDocument.Parse(server.Requests.Single(r => r.PathAndQuery == "/api/v1/launches").Body).RootElement;
+        Assert.Equal("foreground_oom", launch.GetProperty("prev_exit_reason").GetString());
+        Assert.Empty(client.Queue.Entries());
+    }
+
+    [Fact]
+    public async Task OneFlushAtATime()
+    {
+        using var client = Client(new Uri("http://127.0.0.1:9/"));
+        client.EnqueueReport(Report("r-lock"), sampled: false);
+        using var held = new FileStream(Path.Combine(client.Queue.Directory, ".flush.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        var result = await client.FlushAsync(Deadline, TestContext.Current.CancellationToken);
+        Assert.Contains("another flush", result.StoppedBecause);
+        Assert.Equal(1, result.Remaining);
+    }
+}
