@@ -54,6 +54,8 @@ public class MatrixTests : IDisposable
         Assert.Contains("VM: IOSurface", text);
         Assert.Contains("UIImageView", text);
         Assert.Contains("ios (Matrix)", text);
+        Assert.Contains("201.00 MiB in 2,176 blocks", text);          // totals summed from the items
+        Assert.Contains("2023-11-14 22:13:20 UTC", text);            // Matrix's seconds read as seconds
 
         var collapsed = new StringWriter();
         CollapsedView.Write(report, collapsed);

@@ -128,6 +128,14 @@ public class ReaderTests : IDisposable
         Assert.Equal("head.live_bytes", error.Field);
     }
 
+    [Fact]
+    public void AnErrorStaysShortWhateverTheFileHolds()
+    {
+        var path = Save("x" + new string('a', 100_000));
+        var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
+        Assert.True(error.Message.Length < path.Length + 400, error.Message);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("[]")]

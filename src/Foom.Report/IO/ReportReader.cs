@@ -45,22 +45,30 @@ public static class ReportReader
         catch (JsonException e)
         {
             throw new ReportFormatException(source, e.Path ?? "",
-                $"not valid JSON (truncated or corrupt) at line {e.LineNumber + 1}, byte {e.BytePositionInLine}: {e.Message}", e);
+                $"not valid JSON (truncated or corrupt) at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}: {Shorten(e.Message)}", e);
         }
         using (document)
         {
             Validate(document.RootElement, source);
             try
             {
-                return document.RootElement.Deserialize<Model.Report>(ReportJson.Compact)
+                var report = document.RootElement.Deserialize<Model.Report>(ReportJson.Compact)
                     ?? throw new ReportFormatException(source, "", "the report is null");
+                // Matrix reports carry no totals in the head: they are the sums of the items.
+                var head = document.RootElement.GetProperty("head");
+                if (!head.TryGetProperty("live_bytes", out _)) report.Head.LiveBytes = report.Items.Sum(i => i.Size);
+                if (!head.TryGetProperty("live_count", out _)) report.Head.LiveCount = report.Items.Sum(i => i.Count);
+                return report;
             }
             catch (JsonException e)
             {
-                throw new ReportFormatException(source, e.Path ?? "", e.Message, e);
+                throw new ReportFormatException(source, e.Path ?? "", Shorten(e.Message), e);
             }
         }
     }
+
+    /// <summary>System.Text.Json quotes the offending text whole, which for a report can be megabytes.</summary>
+    private static string Shorten(string message) => message.Length <= 200 ? message : message[..200] + "...";
 
     private static bool IsGzip(ReadOnlySpan<byte> bytes) => bytes.Length >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
 

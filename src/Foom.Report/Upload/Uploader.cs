@@ -93,7 +93,7 @@ public sealed class Uploader : IDisposable
         var head = report.Head;
         var isFoom = head.Platform == "linux";
         var appId = isFoom ? head.AppId : matrixAppId ?? head.AppId;
-        if (string.IsNullOrEmpty(appId)) throw new ArgumentException("the report names no app: give --app", nameof(matrixAppId));
+        if (string.IsNullOrEmpty(appId)) throw new ArgumentException("the report names no app: give --app");
         var id = head.ReportId ?? ContentId(report);
         return _queue.Enqueue(new UploadEntryInfo
         {

@@ -198,8 +198,9 @@ public static class TextView
         }
     }
 
-    private static string? Time(long? milliseconds) =>
-        milliseconds is long ms && ms > 0
-            ? DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)
+    // Matrix writes seconds where Foom writes milliseconds; no report is from before 1973.
+    private static string? Time(long? value) =>
+        value is long time && time > 0
+            ? DateTimeOffset.FromUnixTimeMilliseconds(time < 100_000_000_000 ? time * 1000 : time).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)
             : null;
 }

@@ -1,0 +1,77 @@
+using Foom.Report.IO;
+using Foom.Report.Model;
+using Foom.Report.Retention;
+using Foom.Storage.Sessions;
+
+namespace Foom.Report.Building;
+
+/// <summary>How a report is built from a session, beyond the selection and budget of <see cref="ReportOptions"/>.</summary>
+public sealed class ReportBuildOptions
+{
+    public ReportOptions Report { get; init; } = ReportOptions.Default;
+    /// <summary>The moment the report is made (report_time; and the id of a live snapshot). Now when null.</summary>
+    public DateTimeOffset? Now { get; init; }
+}
+
+/// <summary>
+/// Builds the report of one session directory: the lead's one call at a death, at the next
+/// launch, or on demand (`foom report SESSION_DIR`). Reads session.json for the run's facts and
+/// the storage engine's tables (read-only, also after the writer was killed) for the live heap,
+/// and assembles them (<see cref="ReportAssembler"/>). A session that cannot be read whole is a
+/// <see cref="ReportFormatException"/> naming the file; one that needed recovery is built and
+/// says so in head.recovery.
+/// </summary>
+public static class ReportBuilder
+{
+    public static Model.Report Build(string sessionDirectory, ReportBuildOptions? options = null)
+    {
+        options ??= new ReportBuildOptions();
+        var now = options.Now ?? DateTimeOffset.UtcNow;
+        var info = SessionDirectories.ReadInfo(sessionDirectory);
+        var recording = info.End is null && SessionLiveness.IsBeingRecorded(sessionDirectory, info);
+        var heap = SessionHeap.Read(sessionDirectory, recording);
+        var report = ReportAssembler.Assemble(heap.Heap, heap.Context, options.Report);
+        FillHead(report.Head, info, heap, recording, now);
+        foreach (var item in report.Items) item.Scene = report.Head.Scene;
+        return report;
+    }
+
+    private static void FillHead(ReportHead head, SessionInfo info, SessionHeap heap, bool recording, DateTimeOffset now)
+    {
+        head.ProtocolVersion = ReportReader.SupportedProtocolVersion;
+        head.ReportId = recording ? $"{info.SessionId}.live.{now.ToUnixTimeMilliseconds()}" : info.SessionId;
+        head.SessionId = info.SessionId;
+        head.LiveSnapshot = recording;
+        head.Platform = "linux";
+        head.AppId = info.AppId;
+        head.AppVersion = info.AppVersion;
+        head.AppUuid = info.MainBuildId ?? heap.Context.Modules.FirstOrDefault(m => m.IsMain)?.BuildId;
+        head.DeviceId = info.DeviceId;
+        head.UserId = info.UserId;
+        head.Phone = info.Host;
+        head.OsVersion = info.KernelRelease ?? info.OsVersion;
+        head.LaunchTime = info.StartTime;
+        head.ReportTime = now.ToUnixTimeMilliseconds();
+        if (info.End is { } end)
+        {
+            head.ExitReason = end.ExitReason;
+            head.ExitHow = end.How;
+            head.ExitEvidence = [.. end.Evidence];
+        }
+        head.LimitBytes = info.Limit?.Bytes;
+        head.FootprintBytes = info.LastFootprintBytes ?? heap.FootprintSamples.LastOrDefault()?[1];
+        head.PeakFootprintBytes = Max(info.PeakFootprintBytes, heap.FootprintSamples.Count == 0 ? null : heap.FootprintSamples.Max(s => s[1]));
+        head.DroppedEvents = heap.DroppedEvents;
+        head.Scene = heap.Scene;
+        head.FootprintSamples = heap.FootprintSamples.Count > 0 ? heap.FootprintSamples : null;
+        head.Warnings = info.Warnings.Count > 0
+            ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source }).ToList()
+            : null;
+        var recovery = new List<string>(heap.RecoveryNotes);
+        if (info.End is null && !recording)
+            recovery.Insert(0, "the recorder died with the program: session.json has no end record (the exit reason is inferred at the next launch)");
+        head.Recovery = recovery.Count > 0 ? recovery : null;
+    }
+
+    private static long? Max(long? a, long? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
+}
