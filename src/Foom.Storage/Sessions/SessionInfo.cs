@@ -40,6 +40,12 @@ public sealed class SessionInfo
     [JsonPropertyName("oom_score_adj")] public int? OomScoreAdj { get; set; }
     [JsonPropertyName("peak_footprint_bytes")] public long? PeakFootprintBytes { get; set; }
     [JsonPropertyName("last_footprint_bytes")] public long? LastFootprintBytes { get; set; }
+    /// <summary>When <see cref="LastFootprintBytes"/> was sampled (ms since the epoch): the last moment the program was known alive.</summary>
+    [JsonPropertyName("last_footprint_time")] public long? LastFootprintTime { get; set; }
+    /// <summary>A debugger (ptrace tracer) was seen attached during the run: its death then says nothing about memory.</summary>
+    [JsonPropertyName("debugger_seen")] public bool? DebuggerSeen { get; set; }
+    /// <summary>--watchdog SECONDS of the run, when given: how long a foreground heartbeat may stall.</summary>
+    [JsonPropertyName("watchdog_seconds")] public double? WatchdogSeconds { get; set; }
     [JsonPropertyName("warnings")] public List<MemoryWarning> Warnings { get; set; } = [];
 
     /// <summary>Present once the recorder saw the run end; absent when it died with the target.</summary>
@@ -69,11 +75,16 @@ public sealed class MemoryWarning
 public sealed class SessionEnd
 {
     [JsonPropertyName("end_time")] public long EndTime { get; set; }
-    /// <summary>The exit code when the program exited, else 128 + signal (what `foom run` returns).</summary>
-    [JsonPropertyName("exit_status")] public int ExitStatus { get; set; }
+    /// <summary>
+    /// The exit code when the program exited, else 128 + signal (what `foom run` returns); null
+    /// when nobody saw it (an end inferred at a later launch, with no exit marker).
+    /// </summary>
+    [JsonPropertyName("exit_status")] public int? ExitStatus { get; set; }
     /// <summary>The signal that ended the program, when one did.</summary>
     [JsonPropertyName("signal")] public int? Signal { get; set; }
     [JsonPropertyName("exit_reason")] public string ExitReason { get; set; } = "unknown";
     [JsonPropertyName("how")] public string How { get; set; } = "observed";
     [JsonPropertyName("evidence")] public List<string> Evidence { get; set; } = [];
+    /// <summary>For an inferred end: the session whose launch inferred it.</summary>
+    [JsonPropertyName("inferred_by_session")] public string? InferredBySession { get; set; }
 }
