@@ -50,6 +50,27 @@ public class ElfFileTests
     }
 
     [Fact]
+    public void BuildIdIsFoundInThePtNoteSegmentWhenSectionHeadersAreGone()
+    {
+        var binary = BuildKind("pie");
+        var bytes = File.ReadAllBytes(binary);
+        // As sstrip leaves a file: no section header table at all (e_shoff, e_shnum, e_shstrndx zeroed).
+        Array.Clear(bytes, 40, 8);
+        Array.Clear(bytes, 60, 4);
+        var path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, bytes);
+            using var elf = ElfFile.Open(path);
+            Assert.Empty(elf.Sections);
+            Assert.Contains(elf.Segments, s => s.Type == 4);
+            Assert.Equal(Native.ReadelfBuildId(binary), elf.BuildId);
+            Assert.Equal(0, elf.ReadFunctionSymbols().Count);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void FileWithoutBuildIdHasNone()
     {
         var binary = Native.Compile("functions.c", "-O1 -Wl,--build-id=none");

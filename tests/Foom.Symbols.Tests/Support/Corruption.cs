@@ -8,7 +8,7 @@ namespace Foom.Symbols.Tests.Support;
 /// </summary>
 public static class Corruption
 {
-    public static void Check(string original, Action<string> read, int flips = 1000, int seed = 1)
+    public static void Check(string original, Action<string> read, int flips = 800, int seed = 1)
     {
         var bytes = File.ReadAllBytes(original);
         var folder = Directory.CreateTempSubdirectory("foom-corrupt-");
@@ -74,9 +74,9 @@ public static class Corruption
     private static IEnumerable<int> TruncationPoints(int length)
     {
         var points = new SortedSet<int>();
-        for (var i = 0; i < Math.Min(length, 512); i++) points.Add(i);
-        for (var i = 512; i < length; i += Math.Max(1, length / 400)) points.Add(i);
-        for (var i = Math.Max(0, length - 256); i < length; i++) points.Add(i);
+        for (var i = 0; i < Math.Min(length, 256); i++) points.Add(i);
+        for (var i = 256; i < length; i += Math.Max(1, length / 300)) points.Add(i);
+        for (var i = Math.Max(0, length - 64); i < length; i++) points.Add(i);
         return points;
     }
 }
