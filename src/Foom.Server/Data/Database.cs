@@ -80,7 +80,13 @@ public sealed class Database
     }
 
     /// <summary>An open connection; SQLite connections get the settings that make commits durable.</summary>
-    public DbConnection Open()
+    public DbConnection Open() => Open(forGroupCommit: false);
+
+    /// <summary>
+    /// The group-commit writer's connections leave WAL checkpoints to <see cref="Checkpoint"/>,
+    /// run beside them, so that a commit waits for its own fsync and never for a checkpoint's.
+    /// </summary>
+    public DbConnection Open(bool forGroupCommit)
     {
         if (Kind == DatabaseKind.Postgres)
         {
@@ -93,9 +99,20 @@ public sealed class Database
         using var command = connection.CreateCommand();
         // WAL lets the pages read while uploads are written; synchronous=FULL makes a commit
         // durable (fsync of the WAL) before the server answers 202.
-        command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000; PRAGMA foreign_keys=ON;";
+        command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=60000; PRAGMA foreign_keys=ON;"
+            + (forGroupCommit ? " PRAGMA wal_autocheckpoint=0;" : "");
         command.ExecuteNonQuery();
         return connection;
+    }
+
+    /// <summary>Copies committed WAL pages into the SQLite file without blocking writers (no-op on PostgreSQL).</summary>
+    public void Checkpoint()
+    {
+        if (Kind != DatabaseKind.Sqlite) return;
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+        command.ExecuteNonQuery();
     }
 
     private static bool HasKey(string connectionString, string key) =>

@@ -23,12 +23,32 @@ public sealed class GroupCommitWriter : IAsyncDisposable
         FullMode = BoundedChannelFullMode.Wait,
     });
     private readonly Task _loop;
+    private readonly Timer _checkpoints;
+    private int _checkpointing;
 
     public GroupCommitWriter(Database database, ILogger logger)
     {
         _database = database;
         _logger = logger;
         _loop = Task.Factory.StartNew(Loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+        _checkpoints = new Timer(_ => Checkpoint(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    private void Checkpoint()
+    {
+        if (Interlocked.Exchange(ref _checkpointing, 1) == 1) return;
+        try
+        {
+            _database.Checkpoint();
+        }
+        catch (Exception error)
+        {
+            _logger.LogWarning(error, "a WAL checkpoint failed; the next one retries");
+        }
+        finally
+        {
+            Volatile.Write(ref _checkpointing, 0);
+        }
     }
 
     /// <summary>Batches committed so far, and the writes in them (for the benchmark notes).</summary>
@@ -65,7 +85,7 @@ public sealed class GroupCommitWriter : IAsyncDisposable
 
     private void RunBatch(List<IJob> batch)
     {
-        using var connection = _database.Open();
+        using var connection = _database.Open(forGroupCommit: true);
         using var transaction = connection.BeginTransaction();
         foreach (var job in batch) job.Run(connection, transaction);
         transaction.Commit();
@@ -78,7 +98,7 @@ public sealed class GroupCommitWriter : IAsyncDisposable
     {
         try
         {
-            using var connection = _database.Open();
+            using var connection = _database.Open(forGroupCommit: true);
             using var transaction = connection.BeginTransaction();
             job.Run(connection, transaction);
             transaction.Commit();
@@ -96,6 +116,8 @@ public sealed class GroupCommitWriter : IAsyncDisposable
     {
         _jobs.Writer.TryComplete();
         await _loop;
+        await _checkpoints.DisposeAsync();
+        Checkpoint();
     }
 
     private interface IJob

@@ -126,6 +126,13 @@ public static class Migrations
                 raw_gzip {blob} NOT NULL);
             CREATE INDEX jetsam_events_model ON jetsam_events (device_model);
             """),
+        // The baseline's categories move into the report row: about seventy rows and two index
+        // entries per report were most of the ingest's write cost. Existing baselines restart
+        // from the next reports (a re-analysis rebuilds none: the raw uploads remain).
+        new(4, "baseline categories in the report row", """
+            ALTER TABLE reports ADD COLUMN baseline_categories TEXT NOT NULL DEFAULT '';
+            DROP TABLE report_categories;
+            """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -42,6 +42,8 @@ public sealed class StoredReport
     public string Level1Key { get; set; } = "";
     public string IssueKey { get; set; } = "";
     public string SuspectsJson { get; set; } = "[]";
+    /// <summary>The categories this report adds to its version's baseline: [[name, size, count], ...].</summary>
+    public string BaselineCategories { get; set; } = "[]";
     public long AnalysisVersion { get; set; }
 }
 
@@ -75,43 +77,50 @@ public static class ReportStore
         INSERT INTO reports (report_id, source, app_id, platform, app_version, app_uuid, device_id, user_id, phone, os_ver,
             exit_reason, scene, launch_time, report_time, received_at, day, limit_bytes, footprint_bytes, live_bytes, live_count,
             item_count, raw_size, raw_gzip, caller1, caller1_key, caller2, category, reason_kind, reason, severity, suspect_size,
-            level1_key, issue_key, suspects_json, analysis_version)
+            level1_key, issue_key, suspects_json, analysis_version, baseline_categories)
         VALUES (@ReportId, @Source, @AppId, @Platform, @AppVersion, @AppUuid, @DeviceId, @UserId, @Phone, @OsVer,
             @ExitReason, @Scene, @LaunchTime, @ReportTime, @ReceivedAt, @Day, @LimitBytes, @FootprintBytes, @LiveBytes, @LiveCount,
             @ItemCount, @RawSize, @RawGzip, @Caller1, @Caller1Key, @Caller2, @Category, @ReasonKind, @Reason, @Severity, @SuspectSize,
-            @Level1Key, @IssueKey, @SuspectsJson, @AnalysisVersion)
+            @Level1Key, @IssueKey, @SuspectsJson, @AnalysisVersion, @BaselineCategories)
         ON CONFLICT (report_id) DO NOTHING
         RETURNING id
         """;
 
-    /// <summary>Inserts the report and its baseline categories; false when its id was already stored.</summary>
+    /// <summary>Inserts the report with its baseline categories; false when its id was already stored.</summary>
     public static bool Insert(DbConnection connection, DbTransaction transaction, StoredReport report, IReadOnlyList<CategoryAmount> categories)
     {
+        report.BaselineCategories = EncodeCategories(categories);
         var id = connection.ExecuteScalar<long?>(InsertSql, report, transaction);
         if (id is null) return false;
         report.Id = id.Value;
-        InsertCategories(connection, transaction, report, categories);
         return true;
     }
 
-    private static void InsertCategories(DbConnection connection, DbTransaction transaction, StoredReport report, IReadOnlyList<CategoryAmount> categories)
+    public static string EncodeCategories(IReadOnlyList<CategoryAmount> categories)
     {
-        if (categories.Count == 0) return;
-        // One statement per report: a round trip per row would cost PostgreSQL dearly.
-        var parameters = new DynamicParameters();
-        parameters.Add("r", report.Id);
-        parameters.Add("a", report.AppId);
-        parameters.Add("v", report.AppVersion);
-        var sql = new System.Text.StringBuilder("INSERT INTO report_categories (report_row, app_id, app_version, name, size, count) VALUES ");
-        for (var i = 0; i < categories.Count; i++)
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(categories.Count * 40 + 2);
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
         {
-            if (i > 0) sql.Append(',');
-            sql.Append($"(@r, @a, @v, @n{i}, @s{i}, @c{i})");
-            parameters.Add($"n{i}", categories[i].Name);
-            parameters.Add($"s{i}", categories[i].Size);
-            parameters.Add($"c{i}", categories[i].Count);
+            json.WriteStartArray();
+            foreach (var c in categories)
+            {
+                json.WriteStartArray();
+                json.WriteStringValue(c.Name);
+                json.WriteNumberValue(c.Size);
+                json.WriteNumberValue(c.Count);
+                json.WriteEndArray();
+            }
+            json.WriteEndArray();
         }
-        connection.Execute(sql.ToString(), parameters, transaction);
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public static CategoryAmount[] DecodeCategories(string text)
+    {
+        if (string.IsNullOrEmpty(text)) return [];
+        using var document = System.Text.Json.JsonDocument.Parse(text);
+        return document.RootElement.EnumerateArray()
+            .Select(e => new CategoryAmount(e[0].GetString() ?? "", e[1].GetInt64(), e[2].GetInt64())).ToArray();
     }
 
     /// <summary>The categories a report contributes to its version's baseline (distinct names).</summary>
@@ -128,13 +137,11 @@ public static class ReportStore
     public static IEnumerable<CategoryAmount[]> LoadBaseline(Database database, string app, string version)
     {
         using var connection = database.Open();
-        var rows = connection.Query<(long Row, string Name, long Size, long Count)>("""
-            SELECT c.report_row, c.name, c.size, c.count FROM report_categories c
-            WHERE c.app_id = @app AND c.app_version = @version AND c.report_row IN (
-                SELECT r.id FROM reports r WHERE r.app_id = @app AND r.app_version = @version ORDER BY r.id DESC LIMIT @window)
-            ORDER BY c.report_row
-            """, new { app, version, window = BaselineCache.Window }).ToList();
-        return rows.GroupBy(r => r.Row).Select(g => g.Select(r => new CategoryAmount(r.Name, r.Size, r.Count)).ToArray()).ToList();
+        var rows = connection.Query<string>(
+            "SELECT baseline_categories FROM reports WHERE app_id = @app AND app_version = @version ORDER BY id DESC LIMIT @window",
+            new { app, version, window = BaselineCache.Window }).ToList();
+        rows.Reverse();
+        return rows.Select(DecodeCategories).ToList();
     }
 
     /// <summary>The second-level groups of an app, by report count and then bytes.</summary>
