@@ -10,11 +10,54 @@ namespace Foom.Recorder.Limits;
 /// </summary>
 public interface IMemoryNotification : IDisposable
 {
-    /// <summary>What it watches, for the warning's source and the evidence.</summary>
+    /// <summary>What it watches, in words, for the evidence.</summary>
     string Description { get; }
+
+    /// <summary>What kind of warning it raises: "threshold", "pressure", "oom" or "events" (session.json's warning source).</summary>
+    string Source { get; }
+
+    /// <summary>The descriptor to poll, and for which events.</summary>
+    int FileDescriptor { get; }
+    short PollEvents { get; }
 
     /// <summary>Waits up to <paramref name="timeout"/>; true when the event happened (and consumes it).</summary>
     bool Wait(TimeSpan timeout);
+
+    /// <summary>After poll said the descriptor is ready: consumes the event; true when it was a real one.</summary>
+    bool Acknowledge();
+}
+
+/// <summary>Waiting on several notifications at once.</summary>
+public static class MemoryNotifications
+{
+    /// <summary>Waits up to <paramref name="timeout"/> for any of <paramref name="notifications"/>; returns those that fired (already acknowledged).</summary>
+    public static unsafe IReadOnlyList<IMemoryNotification> WaitAny(IReadOnlyList<IMemoryNotification> notifications, TimeSpan timeout)
+    {
+        if (notifications.Count == 0)
+        {
+            Thread.Sleep(timeout);
+            return [];
+        }
+        var descriptors = new LinuxCalls.PollFd[notifications.Count];
+        for (var i = 0; i < descriptors.Length; i++)
+            descriptors[i] = new LinuxCalls.PollFd { Fd = notifications[i].FileDescriptor, Events = notifications[i].PollEvents };
+        var milliseconds = (int)Math.Clamp(timeout.TotalMilliseconds, 0, int.MaxValue);
+        int ready;
+        fixed (LinuxCalls.PollFd* first = descriptors)
+        {
+            while ((ready = LinuxCalls.poll(first, (nuint)descriptors.Length, milliseconds)) < 0)
+            {
+                var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                if (errno != LinuxCalls.EINTR) throw new IOException($"poll failed: {LinuxCalls.ErrorText(errno)}");
+            }
+        }
+        if (ready == 0) return [];
+        var fired = new List<IMemoryNotification>();
+        for (var i = 0; i < descriptors.Length; i++)
+            if ((descriptors[i].Revents & (descriptors[i].Events | LinuxCalls.POLLERR)) != 0 && notifications[i].Acknowledge())
+                fired.Add(notifications[i]);
+        return fired;
+    }
 }
 
 /// <summary>
@@ -28,28 +71,34 @@ public sealed class CgroupNotification : IMemoryNotification
     private int _eventFd;
     private int _watchedFd;
 
-    private CgroupNotification(int eventFd, int watchedFd, string description) =>
-        (_eventFd, _watchedFd, Description) = (eventFd, watchedFd, description);
+    private CgroupNotification(int eventFd, int watchedFd, string description, string source) =>
+        (_eventFd, _watchedFd, Description, Source) = (eventFd, watchedFd, description, source);
 
     public string Description { get; }
+
+    public string Source { get; }
+
+    public short PollEvents => LinuxCalls.POLLIN;
+
+    public bool Acknowledge() => TryConsume() > 0;
 
     /// <summary>Pressure at <paramref name="level"/> (low, medium, critical); mode default (this group and below, passed up), hierarchy or local.</summary>
     public static CgroupNotification OnPressureLevel(MemoryCgroup group, string level, string mode = "default")
     {
         if (level is not ("low" or "medium" or "critical")) throw new ArgumentException($"pressure level '{level}' is not low, medium or critical", nameof(level));
         if (mode is not ("default" or "hierarchy" or "local")) throw new ArgumentException($"pressure mode '{mode}' is not default, hierarchy or local", nameof(mode));
-        return Register(group, "memory.pressure_level", mode == "default" ? level : $"{level},{mode}", $"memory pressure {level}");
+        return Register(group, "memory.pressure_level", mode == "default" ? level : $"{level},{mode}", $"memory pressure {level}", "pressure");
     }
 
     /// <summary>The group's usage crossing <paramref name="bytes"/> (either way).</summary>
     public static CgroupNotification OnUsageThreshold(MemoryCgroup group, long bytes) =>
         Register(group, "memory.usage_in_bytes", bytes.ToString(CultureInfo.InvariantCulture),
-            string.Create(CultureInfo.InvariantCulture, $"usage crossed {bytes} bytes"));
+            string.Create(CultureInfo.InvariantCulture, $"usage crossed {bytes} bytes"), "threshold");
 
     /// <summary>The group hitting OOM (the OOM killer is about to act, or acted).</summary>
-    public static CgroupNotification OnOom(MemoryCgroup group) => Register(group, "memory.oom_control", null, "out of memory in the group");
+    public static CgroupNotification OnOom(MemoryCgroup group) => Register(group, "memory.oom_control", null, "out of memory in the group", "oom");
 
-    private static CgroupNotification Register(MemoryCgroup group, string file, string? arguments, string description)
+    private static CgroupNotification Register(MemoryCgroup group, string file, string? arguments, string description, string source)
     {
         if (group.Version != CgroupVersion.V1)
             throw new NotSupportedException($"{file} notifications through cgroup.event_control exist in cgroup v1 only; use PsiTrigger or FileChangeWatch on v2");
@@ -70,7 +119,7 @@ public sealed class CgroupNotification : IMemoryNotification
             LinuxCalls.close(eventFd);
             throw new IOException($"cannot register for {file} notifications in {group.Directory}: {LinuxCalls.ErrorText(error)}");
         }
-        return new CgroupNotification(eventFd, watchedFd, description);
+        return new CgroupNotification(eventFd, watchedFd, description, source);
     }
 
     public int FileDescriptor => _eventFd;
@@ -111,6 +160,13 @@ public sealed class PsiTrigger : IMemoryNotification
     private PsiTrigger(int fd, string description) => (_fd, Description) = (fd, description);
 
     public string Description { get; }
+
+    public string Source => "pressure";
+
+    public short PollEvents => LinuxCalls.POLLPRI;
+
+    /// <summary>A PSI trigger reports once per window; there is nothing to read.</summary>
+    public bool Acknowledge() => true;
 
     /// <param name="kind">"some" (at least one task stalled) or "full" (all stalled).</param>
     /// <param name="stall">Stall time within the window that fires the trigger.</param>
@@ -181,15 +237,28 @@ public sealed class FileChangeWatch : IMemoryNotification
 {
     private int _fd;
 
-    private FileChangeWatch(int fd, string description) => (_fd, Description) = (fd, description);
+    private FileChangeWatch(int fd, string description, string source) => (_fd, Description, Source) = (fd, description, source);
 
     public string Description { get; }
 
-    public static FileChangeWatch Open(string path)
+    public string Source { get; }
+
+    public int FileDescriptor => _fd;
+
+    public short PollEvents => LinuxCalls.POLLPRI;
+
+    public bool Acknowledge()
+    {
+        Rearm();
+        return true;
+    }
+
+    /// <param name="source">The warning source it stands for ("oom" for memory.events, "events" otherwise).</param>
+    public static FileChangeWatch Open(string path, string source = "events")
     {
         var fd = LinuxCalls.open(path, LinuxCalls.O_RDONLY | LinuxCalls.O_CLOEXEC);
         if (fd < 0) throw new IOException($"cannot open {path}: {LinuxCalls.ErrorText(Marshal.GetLastPInvokeError())}");
-        var watch = new FileChangeWatch(fd, $"changes of {path}");
+        var watch = new FileChangeWatch(fd, $"changes of {path}", source);
         watch.Rearm();
         return watch;
     }

@@ -141,3 +141,40 @@ public class MemoryNotificationTests
         }
     }
 }
+
+/// <summary>The set of warning sources the recorder waits on, for a program in its own v1 group and for one without.</summary>
+public class MemoryWarningSourcesTests
+{
+    private const long MiB = 1 << 20;
+
+    [Fact]
+    public void InItsOwnGroupTheThresholdAndTheOomWarnThroughOneWait()
+    {
+        using var owned = TestCgroups.Create(32 * MiB);
+        using var sources = MemoryWarningSources.Create(owned, owned.LimitBytes, warnAt: 0.5);
+        Assert.Empty(sources.Problems);
+        Assert.Equal(["threshold", "pressure", "oom"], sources.Notifications.Select(n => n.Source));
+        Assert.Empty(MemoryNotifications.WaitAny(sources.Notifications, TimeSpan.FromMilliseconds(50)));
+
+        using var program = TestCgroups.StartInside(owned, CProgram.Build("memory_eater.c"), "256", "4");
+        var seen = new HashSet<string>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!seen.Contains("oom") && DateTime.UtcNow < deadline)
+            foreach (var fired in MemoryNotifications.WaitAny(sources.Notifications, TimeSpan.FromSeconds(1)))
+                seen.Add(fired.Source);
+        TestCgroups.WaitOrKill(program);
+        Assert.Contains("threshold", seen);
+        Assert.Contains("oom", seen);
+    }
+
+    [Fact]
+    public void WithoutAGroupTheMachinesPressureIsWatched()
+    {
+        using var sources = MemoryWarningSources.Create(null, 1L << 30);
+        Assert.Empty(sources.Problems);
+        var only = Assert.Single(sources.Notifications);
+        Assert.Equal("pressure", only.Source);
+        Assert.Contains("/proc/pressure/memory", only.Description);
+        Assert.Throws<ArgumentOutOfRangeException>(() => MemoryWarningSources.Create(null, 1L << 30, warnAt: 1.5));
+    }
+}

@@ -11,11 +11,39 @@ public static class TestCgroups
 {
     public static OwnedMemoryCgroup Create(long limitBytes)
     {
+        RemoveLeftoversOfDeadRuns();
         var creation = OwnedMemoryCgroup.Create($"foom-test-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40], limitBytes);
         if (!creation.Succeeded)
             Assert.Fail("this test needs a memory cgroup it can create (root, and the memory controller on cgroup v1 or v2; " +
                         $".ci/run runs as root): {creation.WhyNot}");
         return creation.Group;
+    }
+
+    private static int _leftoversRemoved;
+
+    /// <summary>
+    /// A test run killed halfway leaves its groups behind (foom-test-PID-...); the next run
+    /// removes those whose test process is gone, so they never pile up on a machine.
+    /// </summary>
+    private static void RemoveLeftoversOfDeadRuns()
+    {
+        if (Interlocked.Exchange(ref _leftoversRemoved, 1) != 0) return;
+        var own = MemoryCgroup.OfProcess(Environment.ProcessId);
+        if (own is null || !Directory.Exists(own.Directory)) return;
+        foreach (var directory in Directory.EnumerateDirectories(own.Directory, "foom-test-*"))
+        {
+            var parts = Path.GetFileName(directory).Split('-');
+            if (parts.Length < 3 || !int.TryParse(parts[2], out var pid) || pid == Environment.ProcessId) continue;
+            if (Directory.Exists($"/proc/{pid}")) continue;
+            try
+            {
+                Directory.Delete(directory);
+            }
+            catch (IOException)
+            {
+                // Still holds a process: leave it.
+            }
+        }
     }
 
     /// <summary>Starts <paramref name="program"/> inside <paramref name="group"/> through the trampoline, output captured.</summary>
