@@ -122,16 +122,22 @@ __attribute__((noinline)) static void unwind_with_tables(uint64_t *frames, struc
     info->flags |= FOOM_FLAG_UNWIND_TABLES;
 }
 
+/* Two accumulators whose per-frame steps do not depend on each other's multiplications, so a
+   deep stack hashes at about a cycle per frame; the final mix spreads every bit. */
 static inline uint64_t hash_frames(const uint64_t *frames, uint32_t count, uint32_t epoch) {
-    uint64_t h = 0x9e3779b97f4a7c15ull * ((uint64_t)epoch + 1) ^ count;
+    uint64_t sum = 0x9e3779b97f4a7c15ull * ((uint64_t)epoch + 1) + count;
+    uint64_t mix = 0x6a09e667f3bcc909ull ^ count;
     for (uint32_t i = 0; i < count; i++) {
-        h ^= frames[i];
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
+        uint64_t x = frames[i] + (uint64_t)i * 0x9e3779b97f4a7c15ull;
+        sum += x * 0xff51afd7ed558ccdull;
+        mix ^= ((x << 31) | (x >> 33)) * 0xc4ceb9fe1a85ec53ull;
     }
-    h ^= h >> 29;
+    uint64_t h = sum ^ ((mix << 27) | (mix >> 37));
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 32;
+    h ^= h >> 33;
     return h ? h : 1;
 }
 

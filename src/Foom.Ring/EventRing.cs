@@ -13,8 +13,9 @@ namespace Foom.Ring;
 /// </summary>
 public sealed unsafe class EventRing : IDisposable
 {
-    /// <summary>64 MiB: about two million events in flight.</summary>
-    public const long DefaultDataSize = 64L << 20;
+    /// <summary>16 MiB: about half a million events in flight, a tenth of a second of a very busy
+    /// target; the target's pages of it stay within its 16 MiB budget even counted as its own.</summary>
+    public const long DefaultDataSize = 16L << 20;
     public const long MinimumDataSize = 64L << 10;
     public const long MaximumDataSize = 1L << 30;
 

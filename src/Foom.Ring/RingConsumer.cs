@@ -25,7 +25,8 @@ public sealed unsafe class RingConsumer
     private ulong publishedTail;
     private ulong knownHead;
     private uint pendingLength;
-    private long stuckSince;
+    private long emptySince;
+    private ulong stuckAt = ulong.MaxValue;
 
     public RingConsumer(EventRing ring, StackTable? stacks = null)
     {
@@ -72,10 +73,12 @@ public sealed unsafe class RingConsumer
             next = default;
             return false;
         }
-        stuckSince = 0;
+        emptySince = 0;
         var length = (uint)word;
         if (length < 8 || (length & 7) != 0 || length > RingLayout.MaxRecord)
             throw Corrupt($"record length {length} (it must be a multiple of 8 between 8 and {RingLayout.MaxRecord})");
+        // The head is read only when a record claims to reach past the last head seen: reading it
+        // on every record would pull the producers' cache line over to this core each time.
         if (tail + length > knownHead)
         {
             knownHead = Volatile.Read(ref header->Head);
@@ -130,21 +133,18 @@ public sealed unsafe class RingConsumer
         return true;
     }
 
-    /// <summary>Waits until a record is committed, polling (a spin, then 1 ms sleeps).</summary>
+    /// <summary>Waits until a record is committed, polling every millisecond: a consumer that
+    /// spins right behind the producers keeps stealing the cache lines they are writing, and the
+    /// ring is there to absorb the delay.</summary>
     public bool WaitForEvent(TimeSpan timeout)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
-        var spinner = new SpinWait();
         while (true)
         {
             if (pendingLength != 0 || Volatile.Read(ref *(ulong*)(data + (tail & mask))) != 0) return true;
             if (Stopwatch.GetTimestamp() >= deadline) return false;
-            if (spinner.Count < 20) spinner.SpinOnce(sleep1Threshold: -1);
-            else
-            {
-                OnEmpty();
-                Thread.Sleep(1);
-            }
+            OnEmpty();
+            Thread.Sleep(1);
         }
     }
 
@@ -201,23 +201,32 @@ public sealed unsafe class RingConsumer
     private void OnEmpty()
     {
         PublishTail();
+        // Reserved but not committed? Looked at only after a while of finding nothing, so an idle
+        // consumer does not keep reading the producers' line.
+        var now = Stopwatch.GetTimestamp();
+        if (emptySince == 0)
+        {
+            emptySince = now;
+            return;
+        }
+        if (Stopwatch.GetElapsedTime(emptySince, now) < SkipAbandonedAfter) return;
+        emptySince = now;
         var head = Volatile.Read(ref header->Head);
         knownHead = head;
         if (head == tail)
         {
-            stuckSince = 0;
+            stuckAt = ulong.MaxValue;
             return;
         }
-        // Reserved but not committed: normally a producer between its reservation and its commit.
-        // A thread of a program image that has since exec'ed never commits; everything before
-        // the new image's attach record belongs to the old image, which is gone.
-        var now = Stopwatch.GetTimestamp();
-        if (stuckSince == 0)
+        // Normally a producer between its reservation and its commit. A thread of a program image
+        // that has since exec'ed never commits; everything before the new image's attach record
+        // belongs to the old image, which is gone. Two looks in a row at the same place, a
+        // SkipAbandonedAfter apart, and the reservation counts as abandoned.
+        if (stuckAt != tail)
         {
-            stuckSince = now;
+            stuckAt = tail;
             return;
         }
-        if (Stopwatch.GetElapsedTime(stuckSince, now) < SkipAbandonedAfter) return;
         var attach = Volatile.Read(ref header->AttachPosition);
         if (attach > tail && attach <= head)
         {
@@ -226,6 +235,6 @@ public sealed unsafe class RingConsumer
             tail = attach;
             PublishTail();
         }
-        stuckSince = 0;
+        stuckAt = ulong.MaxValue;
     }
 }

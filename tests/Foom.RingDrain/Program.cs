@@ -87,7 +87,8 @@ static int Run(string[] args)
         var fillFirst = options.ContainsKey("fill-first");
         var clock = Stopwatch.StartNew();
         using var target = Process.Start(start)!;
-        var targetDone = target.WaitForExitAsync();
+        var targetTime = TimeSpan.Zero;
+        var targetDone = target.WaitForExitAsync().ContinueWith(_ => targetTime = clock.Elapsed, TaskScheduler.Default);
         var drainTime = TimeSpan.Zero;
         long bytes = 0;
         while (true)
@@ -103,7 +104,6 @@ static int Run(string[] args)
             if (targetDone.IsCompleted && consumer.PendingBytes == 0) break;
             consumer.WaitForEvent(TimeSpan.FromMilliseconds(5));
         }
-        var targetTime = target.ExitTime - target.StartTime;
         var rate = consumer.EventsRead / Math.Max(drainTime.TotalSeconds, 1e-9);
         Console.Error.WriteLine(FormattableString.Invariant(
             $"foom-drain: target {targetTime.TotalSeconds:F3} s, {consumer.EventsRead} events ({bytes / 1048576.0:F1} MiB) drained in {drainTime.TotalSeconds:F3} s busy = {rate / 1e6:F2} M events/s, stacks {consumer.Stacks.Count}, {ring.ReadCounters()}"));
