@@ -6,8 +6,8 @@ namespace Foom.Ring;
 
 /// <summary>
 /// The ring's one consumer. <see cref="TryRead"/> returns a view of the next committed record and
-/// keeps it valid until the next call, which zeroes it and moves past it; the tail is published
-/// to the producers every 64 KiB and whenever the ring runs empty. Stacks sent by hash only are
+/// keeps it valid until the next call, which moves past it; every 64 KiB, and whenever the ring
+/// runs empty, the consumed bytes are zeroed and the tail published to the producers. Stacks sent by hash only are
 /// resolved through <see cref="Stacks"/>. Not thread-safe: one thread reads.
 /// </summary>
 public sealed unsafe class RingConsumer
@@ -169,11 +169,11 @@ public sealed unsafe class RingConsumer
 
     private RingFormatException Corrupt(string problem) => new(path, $"record at position {tail}: {problem}");
 
-    /// <summary>Zeroes the record handed out last and moves past it.</summary>
+    /// <summary>Moves past the record handed out last; it is zeroed with the rest of its batch
+    /// when the tail is published.</summary>
     private void Release()
     {
         if (pendingLength == 0) return;
-        Zero(tail, pendingLength);
         tail += pendingLength;
         pendingLength = 0;
         if (tail - publishedTail >= PublishEvery) PublishTail();
@@ -191,9 +191,13 @@ public sealed unsafe class RingConsumer
         }
     }
 
+    /// <summary>Zeroes everything consumed since the last publication (one memset per batch rather
+    /// than one per record: a zero word is how producers' uncommitted records look) and hands
+    /// the space back to the producers.</summary>
     private void PublishTail()
     {
         if (publishedTail == tail) return;
+        Zero(publishedTail, tail - publishedTail);
         Volatile.Write(ref header->Tail, tail);
         publishedTail = tail;
     }
@@ -230,7 +234,6 @@ public sealed unsafe class RingConsumer
         var attach = Volatile.Read(ref header->AttachPosition);
         if (attach > tail && attach <= head)
         {
-            Zero(tail, attach - tail);
             SkippedBytes += attach - tail;
             tail = attach;
             PublishTail();

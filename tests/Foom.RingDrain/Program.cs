@@ -8,8 +8,9 @@ using Foom.Ring;
 //   serve --ring PATH [--size BYTES] [--wait-ms MS]
 //       creates the ring, prints "ready", drains it and prints "events N" every 65536 events,
 //       until standard input ends; then drains what is left and prints a summary line.
-//   run [--size BYTES] [--options N] [--fill-first] -- PROGRAM [ARGS...]
-//       creates a ring in a temporary directory, runs PROGRAM under the hook, drains, and prints
+//   run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] -- PROGRAM [ARGS...]
+//       creates a ring in a temporary directory (under DIRECTORY if given: /dev/shm keeps it off
+//       the disk's writeback), runs PROGRAM under the hook, drains, and prints
 //       the target's wall time and the drain rate; --fill-first drains only once the target has
 //       exited or the ring is full, to time draining alone. Exits with PROGRAM's status.
 //   allocate BYTES
@@ -25,7 +26,7 @@ return args.Length > 0 ? args[0] switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Foom.RingDrain serve --ring PATH [--size BYTES] [--wait-ms MS] | run [--size BYTES] [--options N] [--fill-first] -- PROGRAM [ARGS...] | allocate BYTES");
+    Console.Error.WriteLine("usage: Foom.RingDrain serve --ring PATH [--size BYTES] [--wait-ms MS] | run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] -- PROGRAM [ARGS...] | allocate BYTES");
     return 64;
 }
 
@@ -75,7 +76,9 @@ static int Run(string[] args)
     var separator = Array.IndexOf(args, "--");
     if (separator < 0 || separator == args.Length - 1) return Usage();
     var options = Options(args[..separator]);
-    var directory = Directory.CreateTempSubdirectory("foom-drain-");
+    var directory = options.TryGetValue("dir", out var parent)
+        ? Directory.CreateDirectory(Path.Combine(parent, $"foom-drain-{Environment.ProcessId}"))
+        : Directory.CreateTempSubdirectory("foom-drain-");
     try
     {
         var ringOptions = options.TryGetValue("options", out var o) ? (RingOptions)uint.Parse(o, CultureInfo.InvariantCulture) : RingOptions.None;

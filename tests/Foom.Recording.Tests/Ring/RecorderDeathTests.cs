@@ -56,4 +56,24 @@ public class RecorderDeathTests
             directory.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task AStopAskedForByTheRecorderEndsRecordingAndTheTargetCarriesOn()
+    {
+        var binary = CProgram.Build("alloc_loop.c", AllocationSiteTests.WithFramePointers);
+        var result = await HookedRun.RunAsync(binary, ["3000000"], new HookedRunOptions
+        {
+            WhileRunning = async target =>
+            {
+                await target.LineAsync(l => l == "running", TimeSpan.FromSeconds(60));
+                target.Ring.RequestStop();
+            },
+        });
+        Assert.True(result.ExitCode == 0, result.Describe());
+        Assert.Contains("done", result.Output);
+        Assert.Equal(StopReason.ByRecorder, result.Marks.Stopped);
+        var allocations = result.Of(RecordKind.Alloc).Count();
+        Assert.InRange(allocations, 300_000, 2_900_000);
+        Assert.Equal(0ul, result.Counters.DroppedEvents);
+    }
 }
