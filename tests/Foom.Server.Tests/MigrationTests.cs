@@ -31,7 +31,7 @@ public sealed class MigrationTests
             {
                 Assert.Equal(Migrations.Latest, Migrations.CurrentVersion(connection));
                 // Every table of every migration is there and usable.
-                foreach (var table in new[] { "reports", "ingest_keys", "settings", "launches", "policies" })
+                foreach (var table in new[] { "reports", "report_data", "ingest_keys", "settings", "launches", "policies" })
                     Assert.Equal(0, connection.ExecuteScalar<long>($"SELECT COUNT(*) FROM {table}"));
                 connection.Execute("INSERT INTO schema_version (version, description, applied_at) VALUES (@v, 'from the future', 0)", new { v = Migrations.Latest + 1 });
             }

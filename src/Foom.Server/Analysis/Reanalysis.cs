@@ -43,7 +43,10 @@ public sealed class Reanalysis(Database database, ReportAnalyzer analyzer, Basel
                 cancellationToken.ThrowIfCancellationRequested();
                 using var connection = database.Open();
                 var batch = connection.Query<(long Id, byte[] Raw, string Source, string IssueKey)>(
-                    "SELECT id, raw_gzip, source, issue_key FROM reports WHERE app_id = @app AND app_version = @version AND id > @after ORDER BY id LIMIT 200",
+                    """
+                    SELECT r.id, d.raw_gzip, r.source, r.issue_key FROM reports r JOIN report_data d ON d.report_row = r.id
+                    WHERE r.app_id = @app AND r.app_version = @version AND r.id > @after ORDER BY r.id LIMIT 200
+                    """,
                     new { app, version, after }).ToList();
                 if (batch.Count == 0) break;
                 using var transaction = connection.BeginTransaction();
@@ -57,9 +60,10 @@ public sealed class Reanalysis(Database database, ReportAnalyzer analyzer, Basel
                     connection.Execute("""
                         UPDATE reports SET caller1 = @Caller1, caller1_key = @Caller1Key, caller2 = @Caller2, category = @Category,
                             reason_kind = @ReasonKind, reason = @Reason, severity = @Severity, suspect_size = @SuspectSize,
-                            level1_key = @Level1Key, issue_key = @IssueKey, suspects_json = @SuspectsJson, analysis_version = @AnalysisVersion
+                            level1_key = @Level1Key, issue_key = @IssueKey, analysis_version = @AnalysisVersion
                         WHERE id = @Id
                         """, row, transaction);
+                    connection.Execute("UPDATE report_data SET suspects_json = @SuspectsJson WHERE report_row = @Id", row, transaction);
                     reports++;
                     if (row.IssueKey != oldKey) changed++;
                 }

@@ -133,6 +133,21 @@ public static class Migrations
             ALTER TABLE reports ADD COLUMN baseline_categories TEXT NOT NULL DEFAULT '';
             DROP TABLE report_categories;
             """),
+        // The raw upload and the long texts move beside the row: in SQLite a column stored after
+        // a large blob is reached through the blob's overflow pages, so listing issues over
+        // 10 000 reports read every upload. The reports table keeps what lists and groups need.
+        new(5, "raw uploads and long texts in report_data", """
+            CREATE TABLE report_data (
+                report_row BIGINT PRIMARY KEY REFERENCES reports (id) ON DELETE CASCADE,
+                raw_gzip {blob} NOT NULL,
+                suspects_json TEXT NOT NULL,
+                baseline_categories TEXT NOT NULL);
+            INSERT INTO report_data (report_row, raw_gzip, suspects_json, baseline_categories)
+                SELECT id, raw_gzip, suspects_json, baseline_categories FROM reports;
+            ALTER TABLE reports DROP COLUMN raw_gzip;
+            ALTER TABLE reports DROP COLUMN suspects_json;
+            ALTER TABLE reports DROP COLUMN baseline_categories;
+            """),
     ];
 
     public static int Latest => All[^1].Version;

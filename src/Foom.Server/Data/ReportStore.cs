@@ -76,12 +76,12 @@ public static class ReportStore
     private const string InsertSql = """
         INSERT INTO reports (report_id, source, app_id, platform, app_version, app_uuid, device_id, user_id, phone, os_ver,
             exit_reason, scene, launch_time, report_time, received_at, day, limit_bytes, footprint_bytes, live_bytes, live_count,
-            item_count, raw_size, raw_gzip, caller1, caller1_key, caller2, category, reason_kind, reason, severity, suspect_size,
-            level1_key, issue_key, suspects_json, analysis_version, baseline_categories)
+            item_count, raw_size, caller1, caller1_key, caller2, category, reason_kind, reason, severity, suspect_size,
+            level1_key, issue_key, analysis_version)
         VALUES (@ReportId, @Source, @AppId, @Platform, @AppVersion, @AppUuid, @DeviceId, @UserId, @Phone, @OsVer,
             @ExitReason, @Scene, @LaunchTime, @ReportTime, @ReceivedAt, @Day, @LimitBytes, @FootprintBytes, @LiveBytes, @LiveCount,
-            @ItemCount, @RawSize, @RawGzip, @Caller1, @Caller1Key, @Caller2, @Category, @ReasonKind, @Reason, @Severity, @SuspectSize,
-            @Level1Key, @IssueKey, @SuspectsJson, @AnalysisVersion, @BaselineCategories)
+            @ItemCount, @RawSize, @Caller1, @Caller1Key, @Caller2, @Category, @ReasonKind, @Reason, @Severity, @SuspectSize,
+            @Level1Key, @IssueKey, @AnalysisVersion)
         ON CONFLICT (report_id) DO NOTHING
         RETURNING id
         """;
@@ -93,6 +93,8 @@ public static class ReportStore
         var id = connection.ExecuteScalar<long?>(InsertSql, report, transaction);
         if (id is null) return false;
         report.Id = id.Value;
+        connection.Execute("INSERT INTO report_data (report_row, raw_gzip, suspects_json, baseline_categories) VALUES (@Id, @RawGzip, @SuspectsJson, @BaselineCategories)",
+            report, transaction);
         return true;
     }
 
@@ -138,7 +140,10 @@ public static class ReportStore
     {
         using var connection = database.Open();
         var rows = connection.Query<string>(
-            "SELECT baseline_categories FROM reports WHERE app_id = @app AND app_version = @version ORDER BY id DESC LIMIT @window",
+            """
+            SELECT d.baseline_categories FROM reports r JOIN report_data d ON d.report_row = r.id
+            WHERE r.app_id = @app AND r.app_version = @version ORDER BY r.id DESC LIMIT @window
+            """,
             new { app, version, window = BaselineCache.Window }).ToList();
         rows.Reverse();
         return rows.Select(DecodeCategories).ToList();
@@ -180,25 +185,26 @@ public static class ReportStore
     }
 
     public static StoredReport? Find(DbConnection connection, string reportId) =>
-        connection.QuerySingleOrDefault<StoredReport>(SelectColumns + " WHERE report_id = @reportId", new { reportId });
+        connection.QuerySingleOrDefault<StoredReport>(SelectWithData + " WHERE r.report_id = @reportId", new { reportId });
 
     public static List<StoredReport> OfIssue(DbConnection connection, string app, string issueKey, int limit = 200) =>
-        connection.Query<StoredReport>(SelectSummary + " WHERE app_id = @app AND issue_key = @issueKey ORDER BY id DESC LIMIT @limit",
+        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app AND r.issue_key = @issueKey ORDER BY r.id DESC LIMIT @limit",
             new { app, issueKey, limit }).ToList();
 
     public static List<StoredReport> Latest(DbConnection connection, string app, int limit = 50) =>
-        connection.Query<StoredReport>(SelectSummary + " WHERE app_id = @app ORDER BY id DESC LIMIT @limit", new { app, limit }).ToList();
+        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app ORDER BY r.id DESC LIMIT @limit", new { app, limit }).ToList();
 
     private const string SummaryColumns = """
-        id AS Id, report_id AS ReportId, source AS Source, app_id AS AppId, platform AS Platform, app_version AS AppVersion,
-        app_uuid AS AppUuid, device_id AS DeviceId, user_id AS UserId, phone AS Phone, os_ver AS OsVer, exit_reason AS ExitReason,
-        scene AS Scene, launch_time AS LaunchTime, report_time AS ReportTime, received_at AS ReceivedAt, day AS Day,
-        limit_bytes AS LimitBytes, footprint_bytes AS FootprintBytes, live_bytes AS LiveBytes, live_count AS LiveCount,
-        item_count AS ItemCount, raw_size AS RawSize, caller1 AS Caller1, caller1_key AS Caller1Key, caller2 AS Caller2,
-        category AS Category, reason_kind AS ReasonKind, reason AS Reason, severity AS Severity, suspect_size AS SuspectSize,
-        level1_key AS Level1Key, issue_key AS IssueKey, suspects_json AS SuspectsJson, analysis_version AS AnalysisVersion
+        r.id AS Id, r.report_id AS ReportId, r.source AS Source, r.app_id AS AppId, r.platform AS Platform, r.app_version AS AppVersion,
+        r.app_uuid AS AppUuid, r.device_id AS DeviceId, r.user_id AS UserId, r.phone AS Phone, r.os_ver AS OsVer, r.exit_reason AS ExitReason,
+        r.scene AS Scene, r.launch_time AS LaunchTime, r.report_time AS ReportTime, r.received_at AS ReceivedAt, r.day AS Day,
+        r.limit_bytes AS LimitBytes, r.footprint_bytes AS FootprintBytes, r.live_bytes AS LiveBytes, r.live_count AS LiveCount,
+        r.item_count AS ItemCount, r.raw_size AS RawSize, r.caller1 AS Caller1, r.caller1_key AS Caller1Key, r.caller2 AS Caller2,
+        r.category AS Category, r.reason_kind AS ReasonKind, r.reason AS Reason, r.severity AS Severity, r.suspect_size AS SuspectSize,
+        r.level1_key AS Level1Key, r.issue_key AS IssueKey, r.analysis_version AS AnalysisVersion
         """;
 
-    private const string SelectSummary = "SELECT " + SummaryColumns + " FROM reports";
-    private const string SelectColumns = "SELECT " + SummaryColumns + ", raw_gzip AS RawGzip FROM reports";
+    // Lists join the suspects by primary key, a page of rows at a time; only one report brings its raw upload.
+    private const string SelectSummary = "SELECT " + SummaryColumns + ", d.suspects_json AS SuspectsJson FROM reports r JOIN report_data d ON d.report_row = r.id";
+    private const string SelectWithData = "SELECT " + SummaryColumns + ", d.suspects_json AS SuspectsJson, d.raw_gzip AS RawGzip FROM reports r JOIN report_data d ON d.report_row = r.id";
 }
