@@ -40,6 +40,7 @@ public class CategoryNameTests
     {
         Assert.Equal("VM: anonymous", CategoryNames.Mapping("anonymous"));
         Assert.Equal("VM: unknown", CategoryNames.Mapping(""));
+        Assert.Equal("VM: stack", CategoryNames.Mapping("VM: stack"));   // the recorder's names carry the prefix already
     }
 
     [Fact]

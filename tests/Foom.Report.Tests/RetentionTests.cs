@@ -44,7 +44,7 @@ public class RetentionTests : IDisposable
         var sessions = Enumerable.Range(1, 5).Select(i => Session($"s{i}", 1_700_000_000_000 + i * 60_000)).ToList();
         var reports = Enumerable.Range(1, 5).Select(i => Report($"s{i}", new DateTime(2025, 1, i, 0, 0, 0, DateTimeKind.Utc))).ToList();
 
-        var result = Retention.Retention.Apply(_data, App);
+        var result = ReportRetention.Apply(_data, App);
 
         Assert.Equal(sessions[..2].Order(), result.RemovedSessions.Order());
         Assert.All(sessions[..2], s => Assert.False(Directory.Exists(s)));
@@ -58,9 +58,9 @@ public class RetentionTests : IDisposable
     public void KeepSetsHowMany()
     {
         for (var i = 1; i <= 4; i++) Session($"s{i}", i);
-        Retention.Retention.Apply(_data, App, keep: 1);
+        ReportRetention.Apply(_data, App, keep: 1);
         Assert.Equal(["s4"], Directory.EnumerateDirectories(_data.SessionsDirectory(App)).Select(Path.GetFileName));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Retention.Retention.Apply(_data, App, keep: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ReportRetention.Apply(_data, App, keep: 0));
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public class RetentionTests : IDisposable
             new SessionInfo { SessionId = "live", AppId = App, StartTime = started + 1000, RecorderPid = Environment.ProcessId }));
         for (var i = 1; i <= 3; i++) Session($"new{i}", started + 10_000 + i);
 
-        var result = Retention.Retention.Apply(_data, App);
+        var result = ReportRetention.Apply(_data, App);
 
         Assert.False(Directory.Exists(dead));
         Assert.True(Directory.Exists(live));
@@ -111,7 +111,7 @@ public class RetentionTests : IDisposable
                 JsonSerializer.SerializeToUtf8Bytes(new SessionInfo { SessionId = "linked", AppId = App, StartTime = 1, End = new SessionEnd() }));
             for (var i = 1; i <= 3; i++) Session($"s{i}", 100 + i);
 
-            Retention.Retention.Apply(_data, App);
+            ReportRetention.Apply(_data, App);
 
             Assert.False(Directory.Exists(Path.Combine(root, ".trash-s0-12345678")));
             Assert.False(Directory.Exists(Path.Combine(root, "linked")));
@@ -121,6 +121,26 @@ public class RetentionTests : IDisposable
         {
             Directory.Delete(outside, recursive: true);
         }
+    }
+
+    [Fact]
+    public void TheStorageWriterLockDecidesForASessionWithTables()
+    {
+        var writing = Path.Combine(_data.SessionsDirectory(App), "writing");
+        using (var tables = Foom.Storage.SessionTables.Create(writing))
+        {
+            // No end record and a dead recorder pid, but the lock is held: being recorded.
+            File.WriteAllBytes(Path.Combine(writing, SessionDirectories.InfoFileName), JsonSerializer.SerializeToUtf8Bytes(
+                new SessionInfo { SessionId = "writing", AppId = App, StartTime = 1, RecorderPid = DeadPid() }));
+            for (var i = 1; i <= 3; i++) Session($"s{i}", 100 + i);
+            var result = ReportRetention.Apply(_data, App);
+            Assert.Equal([writing], result.KeptBecauseRecording);
+            Assert.True(Directory.Exists(writing));
+        }
+        // The writer closed: the lock is free, and the old session goes.
+        Assert.False(SessionLiveness.WriterLockHeld(writing));
+        ReportRetention.Apply(_data, App);
+        Assert.False(Directory.Exists(writing));
     }
 
     /// <summary>The pid of a process that has exited (and been reaped).</summary>

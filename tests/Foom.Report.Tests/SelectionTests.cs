@@ -170,7 +170,7 @@ public class SelectionTests
             Symbolize = (modules, frames) =>
             {
                 Assert.Equal(heap.Modules, modules);
-                foreach (var (raw, frame) in frames)
+                foreach (var (raw, frame, _) in frames)
                     frame.Function = raw.Offset switch
                     {
                         0x1000 => "operator new(unsigned long)",

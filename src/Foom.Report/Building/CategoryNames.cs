@@ -26,8 +26,9 @@ public static class CategoryNames
         return string.Create(CultureInfo.InvariantCulture, $"Malloc {rounded / (double)MiB:0.00} MiB");
     }
 
-    /// <summary>"VM: anonymous", "VM: file /usr/lib/x.so", ...: the mapping kind as the recorder names it.</summary>
-    public static string Mapping(string kind) => "VM: " + (string.IsNullOrWhiteSpace(kind) ? "unknown" : kind);
+    /// <summary>"VM: anonymous", "VM: file /usr/lib/x.so", ...: the mapping kind as the recorder names it (with or without the prefix).</summary>
+    public static string Mapping(string kind) =>
+        string.IsNullOrWhiteSpace(kind) ? "VM: unknown" : IsMapping(kind) ? kind : "VM: " + kind;
 
     public static bool IsMalloc(string name) => name.StartsWith("Malloc ", StringComparison.Ordinal);
 

@@ -7,6 +7,9 @@ namespace Foom.Report.Building;
 /// <summary>A loaded module (executable or shared object) as the session recorded it.</summary>
 public sealed record ModuleRecord(int Id, string Path, string? BuildId, ulong Base, ulong Size, bool IsMain)
 {
+    /// <summary>The lowest address it occupies (Size counts from here); 0 when unknown.</summary>
+    public ulong Start { get; init; }
+
     /// <summary>
     /// The module's `uuid` in a report: its build-id, or for a module without one a stable id
     /// made from its path ("path-" and 32 hex digits), so that frames still join the modules table.

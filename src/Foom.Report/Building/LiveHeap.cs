@@ -29,7 +29,13 @@ public readonly record struct CellTotals(long Size, long Count);
 /// </summary>
 public sealed class LiveHeap
 {
-    private readonly Dictionary<CellKey, CellTotals> _cells = new();
+    // A cell's key packs kind (2 bits), category id (30 bits) and stack id (32 bits) into one
+    // word: one cheap hash per live block.
+    private readonly Dictionary<ulong, CellTotals> _cells = new();
+    // Heap-block category ids by rounded size: an array for sizes below SmallSizes × 16 bytes
+    // (nearly every block), a dictionary above.
+    private const int SmallSizes = 4096;
+    private readonly int[] _smallMallocIds = new int[SmallSizes];
     private readonly Dictionary<long, int> _mallocIdsBySize = new();
     private readonly Dictionary<string, int> _mallocIdsByName = new(StringComparer.Ordinal);
     private readonly List<string> _mallocIdNames = [];
@@ -41,9 +47,9 @@ public sealed class LiveHeap
     public void Add(BlockKind kind, int categoryId, uint stackId, long size)
     {
         var rounded = CategoryNames.RoundUp16(size);
-        var key = kind == BlockKind.Malloc
-            ? new CellKey(BlockKind.Malloc, MallocCategoryId(rounded), stackId)
-            : new CellKey(kind, categoryId, stackId);
+        var category = kind == BlockKind.Malloc ? MallocCategoryId(rounded) : categoryId;
+        if ((uint)category >= 1u << 30) throw new ArgumentOutOfRangeException(nameof(categoryId), categoryId, "category ids go up to 2^30");
+        var key = ((ulong)kind << 62) | ((ulong)(uint)category << 32) | stackId;
         ref var cell = ref CollectionsMarshal.GetValueRefOrAddDefault(_cells, key, out _);
         cell = new CellTotals(cell.Size + rounded, cell.Count + 1);
         LiveBytes += rounded;
@@ -54,7 +60,7 @@ public sealed class LiveHeap
     public IEnumerable<(CategoryKey Category, uint StackId, CellTotals Totals)> Cells()
     {
         foreach (var (key, totals) in _cells)
-            yield return (new CategoryKey(key.Kind, key.CategoryId), key.StackId, totals);
+            yield return (new CategoryKey((BlockKind)(key >> 62), (int)((key >> 32) & ((1u << 30) - 1))), (uint)key, totals);
     }
 
     public int CellCount => _cells.Count;
@@ -65,6 +71,19 @@ public sealed class LiveHeap
     // Sizes below 1 MiB each have their own name; above, many sizes share one ("Malloc 2.00 MiB").
     // A name is made once per distinct size, not once per block.
     private int MallocCategoryId(long roundedSize)
+    {
+        var small = roundedSize >> 4;
+        if (small < SmallSizes)
+        {
+            // Ids are stored plus one, so that 0 means "not named yet".
+            ref var cached = ref _smallMallocIds[small];
+            if (cached == 0) cached = NamedMallocCategoryId(roundedSize) + 1;
+            return cached - 1;
+        }
+        return NamedMallocCategoryId(roundedSize);
+    }
+
+    private int NamedMallocCategoryId(long roundedSize)
     {
         ref var id = ref CollectionsMarshal.GetValueRefOrAddDefault(_mallocIdsBySize, roundedSize, out var known);
         if (!known)
@@ -80,6 +99,4 @@ public sealed class LiveHeap
         }
         return id;
     }
-
-    private readonly record struct CellKey(BlockKind Kind, int CategoryId, uint StackId);
 }

@@ -7,18 +7,19 @@ namespace Foom.Report.Building;
 /// Turns the summed live heap into the report's categories, stacks and modules: names the
 /// categories, folds single-stack ones where that helps, sorts, selects stacks, resolves their
 /// frames and callers, and fits the whole into the size budget. The head's run facts (exit
-/// reason, footprint, ...) are the builder's; this fills live_bytes, live_count and trimmed.
+/// reason, footprint, ...) are the builder's, given as <paramref name="head"/> so that the budget
+/// measures the whole report; this fills live_bytes, live_count and trimmed.
 /// </summary>
 public static class ReportAssembler
 {
-    public static Model.Report Assemble(LiveHeap heap, HeapContext context, ReportOptions options)
+    public static Model.Report Assemble(LiveHeap heap, HeapContext context, ReportOptions options, ReportHead? head = null)
     {
         var categories = Group(heap, context);
         SortBySize(categories);
         if (options.FoldSingleStackCategories && CategoryFolding.Fold(categories, options.Selection) > 0)
             SortBySize(categories);
 
-        var report = new Model.Report();
+        var report = new Model.Report { Head = head ?? new ReportHead() };
         report.Head.LiveBytes = heap.LiveBytes;
         report.Head.LiveCount = heap.LiveCount;
 
@@ -39,6 +40,7 @@ public static class ReportAssembler
                 Count = category.Count,
                 DistinctStacks = category.Stacks.Count,
                 Folded = category.Folded,
+                Scene = report.Head.Scene,
             };
             report.Items.Add(item);
             if (!options.Selection.ListsStacks(rank, category.Name, category.Size, category.Count)) continue;
@@ -97,7 +99,7 @@ public static class ReportAssembler
                 {
                     BlockKind.Malloc => heap.MallocName(key.Id),
                     BlockKind.Mapping => CategoryNames.Mapping(context.CategoryName(key)),
-                    _ => context.CategoryName(key),
+                    _ => context.CategoryName(key) is { Length: > 0 } type ? type : $"Unnamed category {key.Id}",
                 };
                 names[key] = name;
             }
@@ -157,6 +159,7 @@ internal sealed class StackShapes(HeapContext context, Dictionary<int, ModuleRec
 {
     private readonly Dictionary<uint, StackShape> _shapes = new();
     private readonly Dictionary<RawFrame, ReportFrame> _frames = new();
+    private readonly HashSet<RawFrame> _returnAddresses = [];
 
     public Dictionary<string, ModuleRecord> ModulesByUuid { get; } = new(StringComparer.Ordinal);
 
@@ -166,7 +169,11 @@ internal sealed class StackShapes(HeapContext context, Dictionary<int, ModuleRec
         var raw = context.Frames(stackId);
         var kept = Math.Min(raw.Count, maxFrames);
         var frames = new List<ReportFrame>(kept);
-        for (var i = 0; i < kept; i++) frames.Add(Frame(raw[i]));
+        for (var i = 0; i < kept; i++)
+        {
+            frames.Add(Frame(raw[i]));
+            if (i > 0) _returnAddresses.Add(raw[i]);
+        }
         shape = new StackShape(frames, raw.Count - kept);
         _shapes[stackId] = shape;
         return shape;
@@ -175,7 +182,7 @@ internal sealed class StackShapes(HeapContext context, Dictionary<int, ModuleRec
     public void Symbolize(FrameSymbolizer? symbolizer)
     {
         if (symbolizer is null || _frames.Count == 0) return;
-        symbolizer(context.Modules, _frames.Select(pair => (pair.Key, pair.Value)).ToList());
+        symbolizer(context.Modules, _frames.Select(pair => new FrameToName(pair.Key, pair.Value, _returnAddresses.Contains(pair.Key))).ToList());
     }
 
     public string? ModuleNameOfUuid(string uuid) =>

@@ -1,6 +1,6 @@
 using Foom.Report.IO;
 using Foom.Report.Model;
-using Foom.Report.Retention;
+using Foom.Storage;
 using Foom.Storage.Sessions;
 
 namespace Foom.Report.Building;
@@ -11,6 +11,11 @@ public sealed class ReportBuildOptions
     public ReportOptions Report { get; init; } = ReportOptions.Default;
     /// <summary>The moment the report is made (report_time; and the id of a live snapshot). Now when null.</summary>
     public DateTimeOffset? Now { get; init; }
+    /// <summary>
+    /// Names frames on this machine, where the binaries are (ELF symbols, DWARF lines, perf maps);
+    /// null leaves frames as uuid@offset for the server. <see cref="ReportSymbolizer.Shared"/> by default.
+    /// </summary>
+    public Foom.Symbols.Symbolizer? Symbolizer { get; init; } = ReportSymbolizer.Shared;
 }
 
 /// <summary>
@@ -28,16 +33,27 @@ public static class ReportBuilder
         options ??= new ReportBuildOptions();
         var now = options.Now ?? DateTimeOffset.UtcNow;
         var info = SessionDirectories.ReadInfo(sessionDirectory);
-        var recording = info.End is null && SessionLiveness.IsBeingRecorded(sessionDirectory, info);
-        var heap = SessionHeap.Read(sessionDirectory, recording);
-        var report = ReportAssembler.Assemble(heap.Heap, heap.Context, options.Report);
-        FillHead(report.Head, info, heap, recording, now);
-        foreach (var item in report.Items) item.Scene = report.Head.Scene;
-        return report;
+        SessionHeap heap;
+        try
+        {
+            heap = SessionHeap.Read(sessionDirectory, info);
+        }
+        catch (SessionFormatException e)
+        {
+            // A damaged table: the report is not made, and the error names the file.
+            throw new ReportFormatException(e.FilePath, "", e.Problem, e);
+        }
+        var reportOptions = options.Report;
+        if (options.Symbolizer is { } symbolizer && reportOptions.Symbolize is null)
+            reportOptions = reportOptions with { Symbolize = ReportSymbolizer.For(symbolizer, ReportSymbolizer.PerfMapsOf(sessionDirectory, info.Pid)) };
+        return ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, Head(info, heap, now));
     }
 
-    private static void FillHead(ReportHead head, SessionInfo info, SessionHeap heap, bool recording, DateTimeOffset now)
+    /// <summary>The run's facts, from session.json and the reader's state; the assembler adds the live totals and what was trimmed.</summary>
+    private static ReportHead Head(SessionInfo info, SessionHeap heap, DateTimeOffset now)
     {
+        var head = new ReportHead();
+        var recording = heap.WriterRunning;
         head.ProtocolVersion = ReportReader.SupportedProtocolVersion;
         head.ReportId = recording ? $"{info.SessionId}.live.{now.ToUnixTimeMilliseconds()}" : info.SessionId;
         head.SessionId = info.SessionId;
@@ -59,11 +75,8 @@ public static class ReportBuilder
             head.ExitEvidence = [.. end.Evidence];
         }
         head.LimitBytes = info.Limit?.Bytes;
-        head.FootprintBytes = info.LastFootprintBytes ?? heap.FootprintSamples.LastOrDefault()?[1];
-        head.PeakFootprintBytes = Max(info.PeakFootprintBytes, heap.FootprintSamples.Count == 0 ? null : heap.FootprintSamples.Max(s => s[1]));
-        head.DroppedEvents = heap.DroppedEvents;
-        head.Scene = heap.Scene;
-        head.FootprintSamples = heap.FootprintSamples.Count > 0 ? heap.FootprintSamples : null;
+        head.FootprintBytes = info.LastFootprintBytes;
+        head.PeakFootprintBytes = info.PeakFootprintBytes;
         head.Warnings = info.Warnings.Count > 0
             ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source }).ToList()
             : null;
@@ -71,7 +84,6 @@ public static class ReportBuilder
         if (info.End is null && !recording)
             recovery.Insert(0, "the recorder died with the program: session.json has no end record (the exit reason is inferred at the next launch)");
         head.Recovery = recovery.Count > 0 ? recovery : null;
+        return head;
     }
-
-    private static long? Max(long? a, long? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
 }

@@ -6,19 +6,22 @@ namespace Foom.Report.Building;
 public delegate int CallerFinder(IReadOnlyList<ReportFrame> frames, Func<string, string?> moduleNameOfUuid);
 
 /// <summary>
-/// Gives names to frames: called once per report with every distinct frame the report lists
-/// (each paired with the raw module id and offset it came from); fills Function, File and Line
-/// where it can.
+/// Gives names to frames: called once per report with every distinct frame the report lists,
+/// each with the raw module id and offset it came from and whether it is a return address (it
+/// sits above the innermost frame of some stack); fills Function, File and Line where it can.
 /// </summary>
-public delegate void FrameSymbolizer(IReadOnlyList<ModuleRecord> modules, IReadOnlyList<(RawFrame Raw, ReportFrame Frame)> frames);
+public delegate void FrameSymbolizer(IReadOnlyList<ModuleRecord> modules, IReadOnlyList<FrameToName> frames);
 
-public sealed class ReportOptions
+/// <summary>One distinct frame of a report, to be named in place.</summary>
+public readonly record struct FrameToName(RawFrame Raw, ReportFrame Frame, bool IsReturnAddress);
+
+public sealed record ReportOptions
 {
     public static ReportOptions Default { get; } = new();
 
     public SelectionRules Selection { get; init; } = SelectionRules.Default;
 
-    /// <summary>The whole report, compact JSON gzip'ed, is at most this many bytes (the seed's "about 300 K").</summary>
+    /// <summary>The whole report, compact JSON gzip'ed, is at most this many bytes (the seed's "about 300 K"); long.MaxValue for no budget.</summary>
     public long BudgetGzipBytes { get; init; } = 300_000;
 
     /// <summary>Fold single-stack heap-block categories that list no stacks into a bigger one holding the stack (docs/report-format.md, "Folding").</summary>

@@ -1,21 +1,75 @@
+using Foom.Storage;
+using Foom.Storage.Live;
+using Foom.Storage.Sessions;
+using Foom.Storage.Stacks;
+
 namespace Foom.Report.Building;
 
 /// <summary>
 /// What the storage engine's tables of one session give a report: the live heap summed by
-/// category and stack, the stacks' frames and the modules, the footprint samples, the dropped
-/// events, the last scene, and what had to be recovered to read them.
+/// category and stack, the stacks' frames and the modules, and whether the writer was still
+/// running or had to be recovered after it died.
 /// </summary>
 public sealed class SessionHeap
 {
     public required LiveHeap Heap { get; init; }
     public required HeapContext Context { get; init; }
-    public List<long[]> FootprintSamples { get; init; } = [];
-    public long DroppedEvents { get; init; }
-    public string? Scene { get; init; }
+    /// <summary>The writer was still running: the heap is a snapshot taken while it wrote.</summary>
+    public bool WriterRunning { get; init; }
+    /// <summary>What reading the tables had to recover or could not be sure of, one sentence each.</summary>
     public List<string> RecoveryNotes { get; init; } = [];
 
-    /// <summary>Reads a session's tables read-only; <paramref name="writerRunning"/> when its recorder is still writing.</summary>
-    public static SessionHeap Read(string sessionDirectory, bool writerRunning) =>
-        throw new NotSupportedException(
-            $"{sessionDirectory}: reading a session's live allocations, stacks and modules needs the storage engine's reader, which is not on main yet (issue 2); a report file can be shown meanwhile");
+    /// <summary>
+    /// Reads a session's tables read-only (the storage engine's <see cref="SessionTables.Open"/>):
+    /// every live record, summed by (category, stack) as it is read; the stacks' frames and the
+    /// modules are resolved later, only for the stacks the report lists. A damaged session is a
+    /// <see cref="SessionFormatException"/> naming the file.
+    /// </summary>
+    public static SessionHeap Read(string sessionDirectory, SessionInfo info)
+    {
+        using var reader = SessionTables.Open(sessionDirectory);
+        var heap = new LiveHeap();
+        foreach (ref readonly var allocation in reader.Live.Allocations)
+        {
+            var kind = allocation.Kind == AllocationKind.Mapping ? BlockKind.Mapping
+                : allocation.CategoryId != 0 ? BlockKind.Type
+                : BlockKind.Malloc;
+            heap.Add(kind, allocation.CategoryId, (uint)allocation.StackId, (long)allocation.Size);
+        }
+
+        var categories = reader.Categories.Names.ToArray();
+        var modules = reader.Modules.All.Select(m => new ModuleRecord(m.Id, m.Path, m.BuildId.Length == 0 ? null : m.BuildId, m.LoadBias, m.Size, IsMain: false) { Start = m.Start }).ToList();
+        var main = modules.FirstOrDefault(m => info.MainBuildId is { Length: > 0 } id && string.Equals(m.BuildId, id, StringComparison.OrdinalIgnoreCase))
+                   ?? modules.FirstOrDefault(m => info.MainBinary is { Length: > 0 } path && m.Path == path)
+                   ?? modules.FirstOrDefault(m => m.Id == 1);
+        if (main is not null) modules[modules.IndexOf(main)] = main with { IsMain = true };
+
+        // Frames are copied out now: the mapped tables close with the reader.
+        var stacks = reader.Stacks;
+        var frames = new Dictionary<uint, RawFrame[]>();
+        foreach (var (_, stackId, _) in heap.Cells())
+        {
+            if (frames.ContainsKey(stackId)) continue;
+            var list = new List<RawFrame>();
+            foreach (var frame in stacks.GetFrames((int)stackId)) list.Add(new RawFrame(frame.ModuleId, frame.Offset));
+            frames[stackId] = list.ToArray();
+        }
+
+        var status = reader.Recovery.Status;
+        var notes = status == WriterStatus.ClosedCleanly ? [] : reader.Recovery.Notes.ToList();
+        if (reader.Modules.OverflowCount > 0) notes.Add($"{reader.Modules.OverflowCount} module loads got no id (more than 65,535 modules): their frames are unnamed addresses");
+        if (reader.Categories.OverflowCount > 0) notes.Add($"{reader.Categories.OverflowCount} category names got no id (more than 65,535): their blocks are named by size");
+        return new SessionHeap
+        {
+            Heap = heap,
+            Context = new HeapContext
+            {
+                CategoryName = key => (uint)key.Id < (uint)categories.Length ? categories[key.Id] : "",
+                Frames = id => frames.TryGetValue(id, out var f) ? f : [],
+                Modules = modules,
+            },
+            WriterRunning = status == WriterStatus.Running,
+            RecoveryNotes = notes,
+        };
+    }
 }

@@ -20,7 +20,7 @@ public sealed record RetentionResult(IReadOnlyList<string> RemovedSessions, IRea
 /// Sessions are ordered by their start time (session.json), reports by their modification time
 /// (a report is written once).
 /// </summary>
-public static class Retention
+public static class ReportRetention
 {
     public const int DefaultKeep = 3;
     private const string TrashPrefix = ".trash-";
@@ -111,17 +111,43 @@ public static class Retention
 public static class SessionLiveness
 {
     /// <summary>
-    /// A session is being recorded while it has no end record and its recorder process is alive.
-    /// A pid can be reused, so the process must also have started no later than the session did
-    /// (the recorder writes session.json after it starts). An unreadable session.json counts as
-    /// recorded when the directory changed in the last minute (it may be being written).
+    /// The storage engine's writer lock decides when the session has one: the recorder holds
+    /// writer.lock exclusively while it writes, and the kernel releases it when the recorder dies.
+    /// Without tables, a session is being recorded while it has no end record and its recorder
+    /// process is alive; a pid can be reused, so the process must also have started no later than
+    /// the session did (the recorder writes session.json after it starts). An unreadable
+    /// session.json counts as recorded when the directory changed in the last minute (it may be
+    /// being written).
     /// </summary>
     public static bool IsBeingRecorded(string directory, SessionInfo? info)
     {
+        if (WriterLockHeld(directory) is bool held) return held;
         if (info is null) return DateTime.UtcNow - Directory.GetLastWriteTimeUtc(directory) < TimeSpan.FromMinutes(1);
         if (info.End is not null || info.RecorderPid <= 0) return false;
         var started = ProcessStartTime(info.RecorderPid);
         return started is long ms && ms <= info.StartTime + 1000;
+    }
+
+    /// <summary>Whether the session's writer.lock is held; null when the session has none.</summary>
+    public static bool? WriterLockHeld(string directory)
+    {
+        try
+        {
+            using var probe = new FileStream(Path.Combine(directory, Foom.Storage.SessionTables.LockFileName), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return false;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (IOException)
+        {
+            return true;
+        }
     }
 
     /// <summary>When a process started, in Unix milliseconds, from /proc; null when it does not exist.</summary>

@@ -1,0 +1,46 @@
+using Foom.Symbols;
+
+namespace Foom.Report.Building;
+
+/// <summary>
+/// Names a report's frames with Foom.Symbols' <see cref="Symbolizer"/>: one request per report
+/// with its modules and distinct frames, perf maps for JIT code. A module that cannot be read
+/// leaves its frames as uuid@offset (the server may name them later from uploaded symbols).
+/// </summary>
+public static class ReportSymbolizer
+{
+    /// <summary>One symbolizer for the process: it caches modules by build-id across reports.</summary>
+    public static Symbolizer Shared { get; } = new();
+
+    public static FrameSymbolizer For(Symbolizer symbolizer, IReadOnlyList<string> perfMaps) => (modules, frames) =>
+    {
+        var index = new Dictionary<int, int>();
+        var moduleInfos = new List<ModuleInfo>(modules.Count);
+        foreach (var module in modules)
+        {
+            index[module.Id] = moduleInfos.Count;
+            moduleInfos.Add(new ModuleInfo(module.Path, module.BuildId, module.Base, module.Start, module.Start == 0 ? 0 : module.Size));
+        }
+        var refs = frames.Select(f => index.TryGetValue(f.Raw.ModuleId, out var m)
+            ? new FrameRef(m, f.Raw.Offset, f.IsReturnAddress)
+            : FrameRef.Pc(f.Raw.Offset, f.IsReturnAddress)).ToList();
+        var result = symbolizer.Symbolize(new SymbolizeRequest { Modules = moduleInfos, Frames = refs, PerfMaps = perfMaps });
+        for (var i = 0; i < frames.Count; i++)
+        {
+            var symbol = result.Frames[i];
+            var frame = frames[i].Frame;
+            frame.Function = symbol.Function;
+            frame.File = symbol.File;
+            frame.Line = symbol.Line;
+        }
+    };
+
+    /// <summary>The perf maps of a session: copies in its directory, and /tmp/perf-PID.map of its program while that file is there.</summary>
+    public static List<string> PerfMapsOf(string sessionDirectory, int pid)
+    {
+        var maps = Directory.Exists(sessionDirectory) ? Directory.EnumerateFiles(sessionDirectory, "perf-*.map").ToList() : [];
+        var live = $"/tmp/perf-{pid}.map";
+        if (pid > 0 && File.Exists(live)) maps.Add(live);
+        return maps;
+    }
+}
