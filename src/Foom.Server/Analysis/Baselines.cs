@@ -70,8 +70,9 @@ public sealed class BaselineCache(Func<string, string, IEnumerable<CategoryAmoun
             {
                 lock (_lock)
                 {
-                    // Recompute after 5 % growth (at least 10 reports) so early versions settle fast.
-                    if (_addedSinceCompute >= Math.Max(10, _reports.Count / 20))
+                    // Recompute after 10 % growth (at least 10 reports): early versions settle fast,
+                    // and a full window (2000 reports) costs one pass per 200 new reports, not per 100.
+                    if (_addedSinceCompute >= Math.Max(10, _reports.Count / 10))
                     {
                         _snapshot = Compute();
                         _addedSinceCompute = 0;
