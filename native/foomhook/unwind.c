@@ -73,27 +73,36 @@ __attribute__((noinline)) static int walk_frame_pointers(struct thread_state *t,
     if (sequence & 1) return 0;
     uint32_t hint = 0;
     uint32_t n = 0;
+    int sound = 0;
+    /* On a broken chain the frames found so far are still right (each came from a frame that
+       could be trusted): info->count says how many, for when libunwind is not there. */
     for (;;) {
-        if ((fp & 7) != 0 || fp + 16 > high) return 0;
+        if ((fp & 7) != 0 || fp + 16 > high) break;
         uintptr_t next = ((const uintptr_t *)fp)[0];
         uintptr_t return_address = ((const uintptr_t *)fp)[1];
         if (!in_hook(return_address)) {
             if (n == FOOM_RING_MAX_FRAMES) {
                 info->flags |= FOOM_FLAG_TRUNCATED;
+                sound = 1;
                 break;
             }
             frames[n++] = return_address - 1;
-            if (is_root(return_address)) break;
-            if (!modules_frame_pointer_code(return_address, &hint)) return 0;
+            if (is_root(return_address)) {
+                sound = 1;
+                break;
+            }
+            if (!modules_frame_pointer_code(return_address, &hint)) break;
         }
-        if (next == 0) break;
-        if (next <= fp) return 0;
+        if (next == 0) {
+            sound = 1;
+            break;
+        }
+        if (next <= fp) break;
         fp = next;
     }
-    if (!modules_sequence_valid(sequence)) return 0;
     info->count = n;
     info->flags |= FOOM_FLAG_FRAME_POINTERS;
-    return 1;
+    return sound && modules_sequence_valid(sequence);
 }
 
 #define UNWIND_EXTRA 16 /* room for the hook's own frames */
@@ -155,8 +164,14 @@ void stack_capture(struct thread_state *t, uint64_t *frames, struct stack_info *
     int walked = 0;
     if (!(foom_options & FOOM_OPTION_UNWIND_ONLY) && t->stack_high > 1) walked = walk_frame_pointers(t, frames, info);
     if (!walked) {
-        info->flags = 0;
-        if (!(foom_options & FOOM_OPTION_FP_ONLY) && unwind_backtrace != NULL) unwind_with_tables(frames, info);
+        if (!(foom_options & FOOM_OPTION_FP_ONLY) && unwind_backtrace != NULL) {
+            info->count = 0;
+            info->flags = 0;
+            unwind_with_tables(frames, info);
+        } else {
+            /* Before libunwind is loaded (other libraries' constructors): the trusted part. */
+            info->flags = FOOM_FLAG_FRAME_POINTERS | FOOM_FLAG_TRUNCATED;
+        }
     }
     info->hash = hash_frames(frames, info->count, epoch);
 }

@@ -46,5 +46,8 @@ public class RingPressureTests
         Assert.InRange(allocations, 201_000ul, 201_010ul);
         Assert.InRange(frees, 200_000ul, 200_010ul);
         Assert.Equal(StopReason.None, result.Marks.Stopped);
+        // A stack sent in full that was dropped never entered the thread's cache: no hash arrives
+        // that the consumer cannot resolve.
+        Assert.Equal(0, result.UnknownStacks);
     }
 }

@@ -5,7 +5,7 @@ using System.Text;
 namespace Foom.Recording.Tests.Support;
 
 /// <summary>
-/// Compiles the C test programs under Programs/ with the machine's gcc, once per source and
+/// Compiles the C (and C++) test programs under Programs/ with the machine's gcc (g++), once per source and
 /// flag set, into a cache folder. Tests run real processes built from real sources; a machine
 /// without gcc fails these tests loudly (.ci/run installs it).
 /// </summary>
@@ -39,11 +39,13 @@ public static class CProgram
             Directory.CreateDirectory(CacheDirectory);
             var temporary = output + ".tmp" + Environment.ProcessId;
             var arguments = $"{flags} -o \"{temporary}\" \"{source}\" -lpthread -ldl";
-            var start = new ProcessStartInfo("gcc", arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
-            using var gcc = Process.Start(start) ?? throw new InvalidOperationException("gcc could not be started");
+            // C++ sources go to g++ so the C++ runtime is linked after them.
+            var compiler = Path.GetExtension(sourceName) == ".cpp" ? "g++" : "gcc";
+            var start = new ProcessStartInfo(compiler, arguments) { RedirectStandardError = true, RedirectStandardOutput = true };
+            using var gcc = Process.Start(start) ?? throw new InvalidOperationException($"{compiler} could not be started");
             var errors = gcc.StandardError.ReadToEnd();
             gcc.WaitForExit();
-            if (gcc.ExitCode != 0) throw new InvalidOperationException($"gcc {arguments} failed:\n{errors}");
+            if (gcc.ExitCode != 0) throw new InvalidOperationException($"{compiler} {arguments} failed:\n{errors}");
             File.Move(temporary, output, overwrite: true);
             return output;
         }
