@@ -14,4 +14,7 @@ var root = new RootCommand("Foom: what was holding the memory when the process d
     ServeCommand.Create(),
     DemoCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+// System.CommandLine's own SIGINT/SIGTERM handling would end the process two seconds after the
+// signal with 130/143, which is wrong for `foom run`: a SIGTERM is the program's to receive, and
+// Foom must stay to record how it ended. Commands that care handle termination themselves.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

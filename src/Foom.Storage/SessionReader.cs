@@ -67,7 +67,7 @@ public sealed class SessionReader : IDisposable
     /// The writer holds writer.lock exclusively while it runs. A lock file we can share means
     /// no writer; none at all means a session copied without it, also no writer.
     /// </summary>
-    private static bool WriterIsRunning(string directory)
+    public static bool WriterIsRunning(string directory)
     {
         var path = Path.Combine(directory, SessionTables.LockFileName);
         try

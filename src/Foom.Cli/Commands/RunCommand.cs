@@ -1,4 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
+using Foom.Recorder.Launch;
+using Foom.Recorder.Recording;
+using Foom.Storage.Sessions;
 
 namespace Foom.Cli.Commands;
 
@@ -6,8 +10,101 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var command = new Command("run", "Run a program under the recorder (not built yet)") { TreatUnmatchedTokensAsErrors = false };
-        command.SetAction(_ => NotBuiltYet.Say("run", 3));
+        var limit = new Option<string?>("--limit")
+        {
+            Description = "Run PROGRAM in a memory cgroup with this limit (e.g. 512M, 2G); where none can be made, Foom kills it at the limit itself",
+        };
+        var limitBy = new Option<string>("--limit-by")
+        {
+            Description = "Who enforces --limit: 'auto' (the kernel through a memory cgroup where one can be made, else Foom) or 'foom' (Foom's own SIGKILL)",
+            DefaultValueFactory = _ => "auto",
+        };
+        limitBy.AcceptOnlyFromAmong("auto", "foom");
+        var warnAt = new Option<double>("--warn-at")
+        {
+            Description = "Raise a memory warning when the footprint reaches this fraction of the limit",
+            DefaultValueFactory = _ => 0.8,
+        };
+        var warnSignal = new Option<string?>("--warn-signal")
+        {
+            Description = "Also send this signal (a name like SIGUSR1 or a number) to PROGRAM with each warning",
+        };
+        var watchdog = new Option<double?>("--watchdog")
+        {
+            Description = "Kill PROGRAM when its foreground heartbeats (foom_heartbeat) stop for this many seconds",
+        };
+        var app = new Option<string?>("--app") { Description = "The app the session belongs to (default: the program's file name)" };
+        var data = new Option<string?>("--data") { Description = "The data directory (default: $FOOM_DATA, $XDG_DATA_HOME/foom, ~/.local/share/foom)" };
+        var program = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments, after --", Arity = ArgumentArity.OneOrMore };
+
+        var command = new Command("run", "Run a program under the recorder and record what holds its memory")
+        {
+            limit, limitBy, warnAt, warnSignal, watchdog, app, data, program,
+        };
+        command.SetAction(async (parse, _) =>
+        {
+            var errors = new List<string>();
+            long? limitBytes = null;
+            if (parse.GetValue(limit) is { } limitText)
+            {
+                if (ByteSize.TryParse(limitText, out var bytes, out var problem)) limitBytes = bytes;
+                else errors.Add($"--limit: {problem}");
+            }
+            var fraction = parse.GetValue(warnAt);
+            if (fraction is <= 0 or > 1) errors.Add($"--warn-at: {fraction.ToString(CultureInfo.InvariantCulture)} is not a fraction between 0 and 1 (e.g. 0.8)");
+            int? signal = null;
+            if (parse.GetValue(warnSignal) is { } signalText)
+            {
+                if (SignalNames.TryParse(signalText, out var number)) signal = number;
+                else errors.Add($"--warn-signal: '{signalText}' is not a signal (use a name like SIGUSR1 or a number from 1 to 64)");
+            }
+            var watchdogSeconds = parse.GetValue(watchdog);
+            if (watchdogSeconds is <= 0) errors.Add("--watchdog: the number of seconds must be positive");
+            var appId = parse.GetValue(app);
+            if (appId is not null)
+            {
+                try
+                {
+                    DataDirectory.ValidateAppId(appId);
+                }
+                catch (ArgumentException problem)
+                {
+                    errors.Add($"--app: {problem.Message.Split(" (Parameter")[0]}");
+                }
+            }
+            if (errors.Count > 0)
+            {
+                foreach (var error in errors) Console.Error.WriteLine($"foom run: {error}");
+                return 64;
+            }
+
+            var options = new RunOptions
+            {
+                Command = parse.GetValue(program)!,
+                AppId = appId,
+                Data = DataDirectory.Resolve(parse.GetValue(data)),
+                LimitBytes = limitBytes,
+                EnforceLimitInFoom = parse.GetValue(limitBy) == "foom",
+                WarnAt = fraction,
+                WarnSignal = signal,
+                Watchdog = watchdogSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            };
+            var outcome = await RunSession.RunAsync(options, Console.Error);
+            if (outcome.Info is { } info) Console.Error.WriteLine(Summary(outcome, info));
+            return outcome.ExitStatus;
+        });
         return command;
+    }
+
+    /// <summary>The one line `foom run` prints at the end: where the session is, what was live, the peak, the verdict.</summary>
+    private static string Summary(RunOutcome outcome, SessionInfo info)
+    {
+        var verdict = outcome.Verdict is { } v ? $"{v.Reason.Name()} ({v.How.Name()})" : "unknown";
+        var status = info.End?.Signal is { } signal ? $"killed by {SignalNames.Name(signal)}" : $"exit status {outcome.ExitStatus}";
+        var peak = info.PeakFootprintBytes is { } p ? ByteSize.Format(p) : "unknown";
+        var limit = info.Limit is { Bytes: > 0 } l ? $" of {ByteSize.Format(l.Bytes)} ({l.Source})" : "";
+        var recording = outcome.RecordingProblem is { } problem ? $"; {problem}" : "";
+        return $"foom: {status}: {verdict}; live {ByteSize.Format(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks; " +
+               $"peak footprint {peak}{limit}; session {outcome.SessionDirectory}{recording}";
     }
 }

@@ -33,6 +33,17 @@ public static class SignalNames
         "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
     ];
 
+    /// <summary>A signal by name (SIGUSR1, USR1) or number (10).</summary>
+    public static bool TryParse(string text, out int signal)
+    {
+        var trimmed = text.Trim().ToUpperInvariant();
+        if (int.TryParse(trimmed, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out signal))
+            return signal is >= 1 and <= 64;
+        var name = trimmed.StartsWith("SIG", StringComparison.Ordinal) ? trimmed : "SIG" + trimmed;
+        signal = Array.IndexOf(Names, name);
+        return signal > 0;
+    }
+
     public static string Name(int signal) =>
         signal > 0 && signal < Names.Length ? Names[signal] : $"SIGRT{signal}";
 }

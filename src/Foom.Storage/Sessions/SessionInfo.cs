@@ -47,6 +47,10 @@ public sealed class SessionInfo
     /// <summary>--watchdog SECONDS of the run, when given: how long a foreground heartbeat may stall.</summary>
     [JsonPropertyName("watchdog_seconds")] public double? WatchdogSeconds { get; set; }
     [JsonPropertyName("warnings")] public List<MemoryWarning> Warnings { get; set; } = [];
+    /// <summary>Events the hook could not deliver (the ring stayed full past its wait), counted by the hook.</summary>
+    [JsonPropertyName("dropped_events")] public long DroppedEvents { get; set; }
+    /// <summary>What limited the recording, when something did (a static binary, a corrupt ring, events lost at the death).</summary>
+    [JsonPropertyName("recording_notes")] public List<string>? RecordingNotes { get; set; }
 
     /// <summary>Present once the recorder saw the run end; absent when it died with the target.</summary>
     [JsonPropertyName("end")] public SessionEnd? End { get; set; }

@@ -1,0 +1,180 @@
+using System.Globalization;
+using Foom.Recorder.Exits;
+using Foom.Recorder.Launch;
+using Foom.Recorder.Limits;
+using Foom.Ring;
+using Foom.Storage.Logs;
+using Foom.Storage.Sessions;
+
+namespace Foom.Recorder.Recording;
+
+/// <summary>
+/// Watches the running target the way iOS watches an app: its footprint against its limit
+/// (a history for the report's chart, the peak, memory warnings at --warn-at and on pressure),
+/// Foom's own limit kill where no cgroup could enforce it (Jetsam's role), the watchdog on
+/// foreground heartbeats (the 0x8badf00d kill), a debugger attaching, and the kernel's OOM lines.
+/// Everything it learns that must survive a kill goes into session.json at once.
+/// </summary>
+internal sealed class RunMonitor : IDisposable
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan DebuggerCheckEvery = TimeSpan.FromSeconds(1);
+
+    /// <summary>After a warning, the footprint must fall this far below the threshold before another.</summary>
+    private const double WarningHysteresis = 0.05;
+
+    private readonly RunOptions _options;
+    private readonly TargetProcess _target;
+    private readonly TargetMemory _memory;
+    private readonly EventRing _ring;
+    private readonly SessionInfo _info;
+    private readonly string _sessionDirectory;
+    private readonly CircularLog<FootprintRecord> _footprints;
+    private readonly IMemoryNotification? _pressure;
+    private readonly string? _whyFoomEnforcesTheLimit;
+    private DateTime _lastLogged = DateTime.MinValue;
+    private DateTime _lastDebuggerCheck = DateTime.MinValue;
+    private bool _warningArmed = true;
+
+    public RunMonitor(RunOptions options, TargetProcess target, TargetMemory memory, EventRing ring, SessionInfo info,
+        string sessionDirectory, CircularLog<FootprintRecord> footprints, KernelOomWatch kernel, string? whyFoomEnforcesTheLimit)
+    {
+        _options = options;
+        _target = target;
+        _memory = memory;
+        _ring = ring;
+        _info = info;
+        _sessionDirectory = sessionDirectory;
+        _footprints = footprints;
+        Kernel = kernel;
+        _whyFoomEnforcesTheLimit = whyFoomEnforcesTheLimit;
+        if (memory.OwnGroup is { Group.Version: CgroupVersion.V1 } group)
+        {
+            try
+            {
+                _pressure = CgroupNotification.OnPressureLevel(group.Group, "medium");
+            }
+            catch (IOException)
+            {
+                // No pressure notifications on this group: the --warn-at threshold still works.
+            }
+        }
+    }
+
+    public KernelOomWatch Kernel { get; }
+
+    /// <summary>Set when Foom itself killed the target (its own limit, or the watchdog).</summary>
+    public FoomKill? FoomKill { get; private set; }
+
+    public bool DebuggerSeen { get; private set; }
+
+    /// <summary>Runs until the target has exited.</summary>
+    public async Task WatchUntilExit()
+    {
+        while (!_target.Exited.IsCompleted)
+        {
+            Sample();
+            await Task.WhenAny(_target.Exited, Task.Delay(Tick)).ConfigureAwait(false);
+        }
+        Kernel.Poll();
+    }
+
+    private void Sample()
+    {
+        var now = DateTime.UtcNow;
+        Kernel.Poll();
+        var footprint = _memory.ReadFootprint();
+        if (footprint is not null)
+        {
+            _info.LastFootprintBytes = footprint.Bytes;
+            _info.LastFootprintTime = footprint.TimeMilliseconds;
+            var newPeak = footprint.Bytes > (_info.PeakFootprintBytes ?? 0);
+            if (newPeak) _info.PeakFootprintBytes = footprint.Bytes;
+            if (newPeak || now - _lastLogged >= FootprintLog.Interval)
+            {
+                _footprints.Append(new FootprintRecord(footprint.TimeMilliseconds, footprint.Bytes));
+                _lastLogged = now;
+            }
+            CheckLimit(footprint.Bytes);
+        }
+        if (_pressure is not null && _pressure.Wait(TimeSpan.Zero))
+            Warn(footprint?.Bytes ?? _info.LastFootprintBytes ?? 0, "pressure");
+        CheckWatchdog(now);
+        if (now - _lastDebuggerCheck >= DebuggerCheckEvery)
+        {
+            _lastDebuggerCheck = now;
+            CheckDebugger();
+        }
+    }
+
+    private void CheckLimit(long footprint)
+    {
+        var limit = _info.Limit?.Bytes ?? 0;
+        if (limit <= 0) return;
+        if (_whyFoomEnforcesTheLimit is not null && _options.LimitBytes is { } own && footprint > own && FoomKill is null)
+        {
+            // No cgroup could do it: Foom plays Jetsam and kills at the limit itself.
+            FoomKill = FoomKill.AtLimit(footprint, own, _whyFoomEnforcesTheLimit);
+            _target.Signal(9);
+            return;
+        }
+        var threshold = _options.WarnAt * limit;
+        if (_warningArmed && footprint >= threshold) Warn(footprint, "threshold");
+        else if (!_warningArmed && footprint < (_options.WarnAt - WarningHysteresis) * limit) _warningArmed = true;
+    }
+
+    private void Warn(long footprint, string source)
+    {
+        _warningArmed = false;
+        var limit = _info.Limit?.Bytes;
+        _info.Warnings.Add(new MemoryWarning
+        {
+            Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            FootprintBytes = footprint,
+            LimitBytes = limit,
+            Source = source,
+        });
+        SessionInfoFile.Write(_sessionDirectory, _info);
+        _ring.RaiseWarning((ulong)Math.Max(0, footprint), (ulong)Math.Max(0, limit ?? 0));
+        if (_options.WarnSignal is { } signal) _target.Signal(signal);
+    }
+
+    private void CheckWatchdog(DateTime now)
+    {
+        if (_options.Watchdog is not { } allowed || FoomKill is not null) return;
+        var marks = _ring.ReadMarks();
+        // A program that never calls foom_heartbeat() has no watchdog; one in the background
+        // or suspended is not expected to beat (iOS's watchdog watches the foreground only).
+        if (marks.Heartbeat is not { } last) return;
+        if (marks.State is AppState.Background or AppState.Suspended) return;
+        var stalled = new DateTimeOffset(now) - last;
+        if (stalled <= allowed) return;
+        FoomKill = FoomKill.ByWatchdog(stalled, allowed.TotalSeconds);
+        _target.Signal(9);
+    }
+
+    private void CheckDebugger()
+    {
+        if (DebuggerSeen) return;
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{_target.Pid}/status"))
+            {
+                if (!line.StartsWith("TracerPid:", StringComparison.Ordinal)) continue;
+                if (int.TryParse(line.AsSpan(10).Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var tracer) && tracer != 0)
+                {
+                    DebuggerSeen = true;
+                    _info.DebuggerSeen = true;
+                    SessionInfoFile.Write(_sessionDirectory, _info);
+                }
+                return;
+            }
+        }
+        catch (IOException)
+        {
+            // The target is gone: nothing to check.
+        }
+    }
+
+    public void Dispose() => _pressure?.Dispose();
+}

@@ -1,0 +1,273 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Foom.Recorder.Exits;
+using Foom.Recorder.Launch;
+using Foom.Recorder.Limits;
+using Foom.Ring;
+using Foom.Storage;
+using Foom.Storage.Sessions;
+
+namespace Foom.Recorder.Recording;
+
+/// <summary>The end of one `foom run`.</summary>
+public sealed record RunOutcome(int ExitStatus, string? SessionDirectory, SessionInfo? Info, ExitVerdict? Verdict,
+    long LiveBytes, long LiveCount, string? RecordingProblem);
+
+/// <summary>
+/// One `foom run`: settles the previous unfinished session of the app (its verdict inferred by
+/// elimination), creates the session directory with its tables and ring, starts the program
+/// under the hook (in a memory cgroup when --limit asks), drains events and watches the
+/// footprint while it runs, and writes the verdict when it ends. The program's own output is
+/// untouched; `foom run` returns its status.
+/// </summary>
+public static class RunSession
+{
+    /// <summary>Foom could not create what it records into (sysexits' EX_CANTCREAT).</summary>
+    public const int CannotCreateStatus = 73;
+
+    public static async Task<RunOutcome> RunAsync(RunOptions options, TextWriter diagnostics)
+    {
+        ResolvedProgram program;
+        SessionTables tables;
+        EventRing ring;
+        try
+        {
+            program = ProgramResolver.Resolve(options.Command[0]);
+        }
+        catch (ProgramNotRunnableException problem)
+        {
+            diagnostics.WriteLine($"foom run: {problem.Message}");
+            return new RunOutcome(problem.ExitStatus, null, null, null, 0, 0, problem.Message);
+        }
+
+        var appId = options.AppId ?? AppIdFor(program.Path);
+        var sessionId = NewSessionId();
+        var startTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var (mainPath, mainId) = ProgramFacts.MainBinary(program.Path, options.Command);
+        var launch = new LaunchContext(sessionId, MachineFacts.BootId(), MachineFacts.KernelRelease(), mainId, startTime);
+        // The app's earlier runs whose recorder died with them are judged now, by elimination.
+        var previous = PreviousRuns.Judge(options.Data, appId, launch, ReadMarks);
+        foreach (var problem in previous.Problems) diagnostics.WriteLine($"foom run: {problem}");
+        string directory;
+        try
+        {
+            var sessions = options.Data.SessionsDirectory(appId);
+            Directory.CreateDirectory(sessions);
+            directory = Path.Combine(sessions, sessionId);
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+        {
+            diagnostics.WriteLine($"foom run: cannot write sessions under {options.Data.Root}: {problem.Message}");
+            return new RunOutcome(CannotCreateStatus, null, null, null, 0, 0, problem.Message);
+        }
+        try
+        {
+            tables = SessionTables.Create(directory);
+            ring = EventRing.Create(Path.Combine(directory, RingFileName));
+        }
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+        {
+            diagnostics.WriteLine($"foom run: cannot create the session files in {directory}: {problem.Message}");
+            return new RunOutcome(CannotCreateStatus, directory, null, null, 0, 0, problem.Message);
+        }
+        using var ownedTables = tables;
+        using var ownedRing = ring;
+        using var footprints = tables.CreateLog<FootprintRecord>(FootprintLog.Name, FootprintLog.Capacity, FootprintLog.TypeTag);
+
+        var notes = new List<string>();
+        var staticBinary = ProgramFacts.IsStaticallyLinked(program.Path);
+        if (staticBinary)
+            diagnostics.WriteLine($"foom run: {program.Path} is statically linked, so the hook cannot load into it; " +
+                                  "running it without recording allocations (footprint, limit and exit reason are still watched)");
+
+        OwnedMemoryCgroup? group = null;
+        string? whyFoomEnforces = null;
+        if (options.LimitBytes is { } limit)
+        {
+            if (options.EnforceLimitInFoom) whyFoomEnforces = "--limit-by foom";
+            else
+            {
+                var creation = OwnedMemoryCgroup.Create("foom-" + sessionId, limit, nearPid: Environment.ProcessId);
+                group = creation.Group;
+                if (group is null)
+                {
+                    whyFoomEnforces = creation.WhyNot;
+                    diagnostics.WriteLine($"foom run: {creation.WhyNot}; Foom enforces the limit itself (SIGKILL when the footprint crosses it)");
+                }
+            }
+        }
+
+        try
+        {
+            var environment = TargetEnvironment(ring, hook: !staticBinary);
+            var argv = new List<string> { options.Command[0] };
+            argv.AddRange(options.Command.Skip(1));
+            var (executable, startArgv) = group is null ? (program.Path, (IReadOnlyList<string>)argv) : group.WrapInTrampoline(program.Path, argv);
+
+            var info = new SessionInfo
+            {
+                SessionId = sessionId,
+                AppId = appId,
+                RecorderPid = Environment.ProcessId,
+                Command = [.. options.Command],
+                StartTime = startTime,
+                Host = Environment.MachineName,
+                BootId = launch.BootId,
+                KernelRelease = launch.KernelRelease,
+                OsVersion = ProgramFacts.OsVersion(),
+                MainBinary = mainPath,
+                MainBuildId = mainId,
+                WatchdogSeconds = options.Watchdog?.TotalSeconds,
+            };
+
+            using var kernel = KernelOomWatch.Start();
+            // Installed before the program starts, so no signal meant for it can end Foom first.
+            var forwarded = new StrongBox<bool>();
+            var started = new TaskCompletionSource<TargetProcess>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => Forward(context, started.Task, 15, forwarded));
+            using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, context => Forward(context, started.Task, 1, forwarded));
+            // Ctrl-C reaches the program through the terminal already; Foom stays to record its end.
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => context.Cancel = true);
+
+            TargetProcess target;
+            try
+            {
+                target = TargetProcess.Start(executable, startArgv, environment);
+                started.SetResult(target);
+            }
+            catch (TargetStartException problem)
+            {
+                diagnostics.WriteLine($"foom run: {problem.Message}");
+                return new RunOutcome(ProgramResolver.NotExecutableStatus, directory, null, null, 0, 0, problem.Message);
+            }
+
+            var memory = new TargetMemory(target.Pid, group);
+            info.Pid = target.Pid;
+            info.Limit = memory.ResolveLimit(whyFoomEnforces is null ? null : options.LimitBytes);
+            if (memory.ReadOomScore() is { } score)
+            {
+                info.OomScore = score.Score;
+                info.OomScoreAdj = score.Adjust;
+            }
+            SessionInfoFile.Write(directory, info);
+
+            var applier = new EventApplier(tables);
+            var drain = new RingDrain(ring, applier);
+            drain.Start();
+
+
+            using var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, whyFoomEnforces);
+            await monitor.WatchUntilExit().ConfigureAwait(false);
+            var status = await target.Exited.ConfigureAwait(false);
+            await drain.StopAfterTargetEnded().ConfigureAwait(false);
+
+            var death = ObservedDeath.From(status) with
+            {
+                KilledByFoom = monitor.FoomKill,
+                SignalForwardedByFoom = forwarded.Value,
+                GroupPath = group?.Group.Path,
+                OomKillsInGroup = group?.ReadOomKillsSinceCreation(),
+                KernelKill = status.Signaled && status.TermSignal == 9 ? kernel.WaitForKill(target.Pid, KernelLineGrace) : kernel.FindKill(target.Pid),
+                OtherKillsInGroup = group is null ? [] : kernel.KillsInGroup(group.Group.Path, target.Pid),
+                KernelLogProblem = kernel.Problem,
+                Marks = AppMarks.FromRing(ring.ReadMarks(), monitor.DebuggerSeen),
+                LastFootprintBytes = info.LastFootprintBytes,
+                LimitBytes = info.Limit?.Bytes,
+                DebuggerSeen = monitor.DebuggerSeen,
+            };
+            death = death with { QuitSenderName = death.Marks?.QuitSenderPid is { } sender ? ProcessName(sender) : null };
+            var verdict = ExitClassifier.Observe(death);
+            var counters = ring.ReadCounters();
+            var recordingProblem = drain.Failure ?? (staticBinary ? "statically linked: allocations were not recorded" : null);
+            if (recordingProblem is not null) notes.Add(recordingProblem);
+            if (drain.AbandonedBytes > 0) notes.Add($"{drain.AbandonedBytes} bytes of events were reserved but never committed when the program died");
+            info.DroppedEvents = (long)counters.DroppedEvents;
+            info.RecordingNotes = notes.Count == 0 ? null : notes;
+            info.End = verdict.ToEnd(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), status.ShellStatus, status.Signaled ? status.TermSignal : null);
+            SessionInfoFile.Write(directory, info);
+
+            return new RunOutcome(status.ShellStatus, directory, info, verdict, tables.Live.HeapBytes + tables.Live.MappingBytes,
+                tables.Live.Count, recordingProblem);
+        }
+        finally
+        {
+            if (group is not null)
+            {
+                var removal = group.Remove();
+                if (!removal.Removed) diagnostics.WriteLine($"foom run: could not remove the memory cgroup {group.Group.Path}: {removal.Problem}");
+            }
+        }
+    }
+
+    public const string RingFileName = "ring.foom";
+
+    /// <summary>How long to wait for the kernel's kill line after a SIGKILL death (it is logged asynchronously).</summary>
+    private static readonly TimeSpan KernelLineGrace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The marks the program left in an earlier session's ring file, for judging how that run ended.</summary>
+    private static AppMarks? ReadMarks(string directory, SessionInfo session)
+    {
+        var path = Path.Combine(directory, RingFileName);
+        if (!File.Exists(path)) return null;
+        try
+        {
+            using var ring = EventRing.Open(path);
+            return AppMarks.FromRing(ring.ReadMarks());
+        }
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException or RingFormatException)
+        {
+            return null;
+        }
+    }
+
+    private static Dictionary<string, string> TargetEnvironment(EventRing ring, bool hook)
+    {
+        var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .ToDictionary(entry => (string)entry.Key, entry => (string?)entry.Value ?? "", StringComparer.Ordinal);
+        // .NET writes /tmp/perf-PID.map for its JIT code, so managed frames get names.
+        environment["DOTNET_PerfMapEnabled"] = "1";
+        if (!hook) return environment;
+        foreach (var (name, value) in ring.TargetEnvironment())
+        {
+            environment[name] = name == "LD_PRELOAD" && environment.TryGetValue(name, out var existing) && existing.Length > 0
+                ? value + ":" + existing
+                : value;
+        }
+        return environment;
+    }
+
+    /// <summary>SIGTERM or SIGHUP sent to `foom run` is meant for the program: pass it on and stay to record the end.</summary>
+    private static void Forward(PosixSignalContext context, Task<TargetProcess> target, int signal, StrongBox<bool> forwarded)
+    {
+        context.Cancel = true;
+        forwarded.Value = true;
+        // A signal that arrives before the program has started waits for it.
+        target.ContinueWith(started => started.Result.Signal(signal), TaskScheduler.Default);
+    }
+
+    private static string? ProcessName(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>An app id from the program's file name, kept to the data directory's safe alphabet.</summary>
+    public static string AppIdFor(string programPath)
+    {
+        var name = Path.GetFileName(programPath);
+        var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray()).Trim('.');
+        return safe.Length == 0 ? "app" : safe[..Math.Min(safe.Length, 128)];
+    }
+
+    /// <summary>Sortable by start time, unique across runs that start in the same millisecond.</summary>
+    private static string NewSessionId() =>
+        DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss.fff", CultureInfo.InvariantCulture) + "-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray().AsSpan(0, 3));
+}

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Foom.Storage.Sessions;
+
+namespace Foom.Recording.Tests.Support;
+
+/// <summary>What a `foom` command did: its status and its two output streams.</summary>
+public sealed record CliResult(int ExitCode, string Output, string Errors)
+{
+    public string Describe() => $"exit {ExitCode}\n--- stdout\n{Output}\n--- stderr\n{Errors}";
+}
+
+/// <summary>
+/// Runs the real command-line program (foom.dll, built beside the tests with the hook library) as
+/// its own process, with its own data directory, the way a user runs ./foom.
+/// </summary>
+public sealed class FoomCli : IDisposable
+{
+    public FoomCli()
+    {
+        DataDirectory = Path.Combine(Path.GetTempPath(), "foom-cli-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(DataDirectory);
+    }
+
+    public string DataDirectory { get; }
+
+    public static string Dll => Path.Combine(AppContext.BaseDirectory, "foom.dll");
+
+    /// <summary>Starts `foom ARGS` without waiting (for tests that kill it).</summary>
+    public Process Start(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Dll);
+        foreach (var argument in arguments) start.ArgumentList.Add(argument);
+        start.Environment["FOOM_DATA"] = DataDirectory;
+        return Process.Start(start) ?? throw new InvalidOperationException("dotnet could not be started");
+    }
+
+    public async Task<CliResult> RunAsync(params string[] arguments)
+    {
+        using var process = Start(arguments);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"foom {string.Join(' ', arguments)} did not finish in 3 minutes");
+        }
+        return new CliResult(process.ExitCode, await output, await errors);
+    }
+
+    /// <summary>The session directories of an app, oldest first.</summary>
+    public IReadOnlyList<string> Sessions(string appId)
+    {
+        var root = Path.Combine(DataDirectory, appId, "sessions");
+        return Directory.Exists(root) ? [.. Directory.GetDirectories(root).Order(StringComparer.Ordinal)] : [];
+    }
+
+    public SessionInfo Info(string sessionDirectory) =>
+        JsonSerializer.Deserialize<SessionInfo>(File.ReadAllText(Path.Combine(sessionDirectory, "session.json")))
+        ?? throw new InvalidDataException($"{sessionDirectory}/session.json is null");
+
+    /// <summary>
+    /// The only session of an app once its session.json names the program's pid (the recorder
+    /// writes it just after starting the program, so a test that saw the program's first output
+    /// may get there first).
+    /// </summary>
+    public async Task<SessionInfo> RunningSession(string appId)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            var sessions = Sessions(appId);
+            if (sessions.Count == 1 && File.Exists(Path.Combine(sessions[0], "session.json"))) return Info(sessions[0]);
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no session.json for {appId} after a minute");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>The only session of an app.</summary>
+    public SessionInfo OnlySession(string appId) => Info(Assert.Single(Sessions(appId)));
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A session still being written by a killed recorder's leftovers: the temp folder keeps it.
+        }
+    }
+}
