@@ -46,7 +46,8 @@ internal static class UploadCommand
         }
 
         var data = DataDirectory.Resolve(dataPath);
-        using var uploader = new Uploader(UploadQueue.In(data), new UploaderOptions { Server = server, IngestKey = key });
+        // Someone is waiting at the terminal: three tries (about 3 s of backoff) before the queue is left for the next run.
+        using var uploader = new Uploader(UploadQueue.In(data), new UploaderOptions { Server = server, IngestKey = key, MaxAttempts = 3 });
         foreach (var input in inputs)
         {
             var report = ReportLoading.Load("upload", input, dataPath, null);

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Foom.Report.IO;
+using Foom.Report.Tests.Support;
+
+namespace Foom.Report.Tests;
+
+/// <summary>`foom report`, `foom diff` and `foom upload` run as the real program, with their exit statuses and outputs.</summary>
+public class CliTests : IDisposable
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("foom-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
+    private sealed record Result(int Status, string Out, string Error);
+
+    private Result Foom(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "foom.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["FOOM_DATA"] = _data;
+        start.Environment.Remove("FOOM_SERVER");
+        start.Environment.Remove("FOOM_INGEST_KEY");
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"foom {string.Join(' ', args)} did not finish in 120 s");
+        }
+        return new Result(process.ExitCode, output.Result, error.Result);
+    }
+
+    private string SessionOf(string app, string id, long startTime, ulong blockSize)
+    {
+        var directory = Path.Combine(_data, app, "sessions", id);
+        var info = TestSessions.Info(id, app);
+        info.StartTime = startTime;
+        TestSessions.Write(directory, info, w => w.Malloc(w.Stack(0x100, 0x200), blockSize, 10));
+        return directory;
+    }
+
+    [Fact]
+    public void WithoutAnArgumentTheNewestSessionIsReported()
+    {
+        SessionOf("chat", "older", 1_760_000_000_000, 48);
+        SessionOf("chat", "newer", 1_760_000_500_000, 4096);
+        SessionOf("mail", "other-app", 1_760_000_900_000, 100);
+
+        var json = Foom("report", "--app", "chat", "--format", "json");
+        Assert.Equal(0, json.Status);
+        var report = ReportReader.Parse(System.Text.Encoding.UTF8.GetBytes(json.Out), "stdout");
+        Assert.Equal("newer", report.Head.ReportId);
+        Assert.Equal("Malloc 4.00 KiB", report.Items.Single().Name);
+
+        var newestOfAll = Foom("report", "--format", "collapsed");
+        Assert.Equal(0, newestOfAll.Status);
+        Assert.EndsWith("[Malloc 112 Bytes] 1120", newestOfAll.Out.Trim());
+
+        var text = Foom("report", Path.Combine(_data, "chat", "sessions", "older"));
+        Assert.Equal(0, text.Status);
+        Assert.Contains("Killed for memory (foreground OOM)", text.Out);
+        Assert.Contains("Malloc 48 Bytes", text.Out);
+
+        var speedscope = Foom("report", Path.Combine(_data, "chat", "sessions", "older"), "--format", "speedscope");
+        using var document = JsonDocument.Parse(speedscope.Out);
+        Assert.Equal(480, document.RootElement.GetProperty("profiles")[0].GetProperty("weights").EnumerateArray().Sum(w => w.GetInt64()));
+    }
+
+    [Fact]
+    public void BadInputPrintsNothingButAnErrorNamingTheFile()
+    {
+        var path = Path.Combine(_data, "cut.json");
+        var whole = ReportJson.ToUtf8(ReaderTests.FoomReport());
+        File.WriteAllBytes(path, whole[..(whole.Length / 2)]);
+        var cut = Foom("report", path);
+        Assert.Equal(1, cut.Status);
+        Assert.Equal("", cut.Out);
+        Assert.Contains(path, cut.Error);
+        Assert.Contains("truncated", cut.Error);
+
+        var session = SessionOf("chat", "damaged", 1, 64);
+        using (var file = new FileStream(Path.Combine(session, "live.foom"), FileMode.Open)) file.SetLength(100);
+        var damaged = Foom("report", session, "--format", "json");
+        Assert.Equal(1, damaged.Status);
+        Assert.Equal("", damaged.Out);
+        Assert.Contains("live.foom", damaged.Error);
+
+        var none = Foom("report", "--app", "nothing-here");
+        Assert.Equal(1, none.Status);
+        Assert.Contains("no sessions here yet", none.Error);
+
+        var badApp = Foom("report", "--app", "../etc");
+        Assert.Equal(2, badApp.Status);
+        Assert.Contains("app id", badApp.Error);
+    }
+
+    [Fact]
+    public void DiffComparesTwoSessions()
+    {
+        var before = SessionOf("chat", "a", 1, 64);
+        var after = Path.Combine(_data, "chat", "sessions", "b");
+        TestSessions.Write(after, TestSessions.Info("b"), w =>
+        {
+            w.Malloc(w.Stack(0x100, 0x200), 64, 30);
+            w.Malloc(w.Stack(0x300), 2 << 20, 1);
+        });
+
+        var grown = Foom("diff", before, after, "--format", "collapsed", "--grown-only");
+        Assert.Equal(0, grown.Status);
+        var lines = grown.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(20 * 64 + (2 << 20), lines.Sum(l => long.Parse(l[(l.LastIndexOf(' ') + 1)..])));
+
+        var both = Foom("diff", before, after, "--grown-only", "--shrunk-only", "--format", "collapsed");
+        Assert.Equal(2, both.Status);
+        var text = Foom("diff", before, after);
+        Assert.Equal(0, text.Status);
+        Assert.Contains("+2.00 MiB", text.Out);
+    }
+
+    [Fact]
+    public void UploadNeedsAServerAndAKey()
+    {
+        var report = Path.Combine(_data, "r.json");
+        ReportWriter.Save(ReaderTests.FoomReport(), report);
+        var noServer = Foom("upload", report);
+        Assert.Equal(2, noServer.Status);
+        Assert.Contains("--server", noServer.Error);
+        var noKey = Foom("upload", report, "--server", "http://127.0.0.1:9");
+        Assert.Equal(2, noKey.Status);
+        Assert.Contains("--ingest-key", noKey.Error);
+
+        // A server that is not there: the report stays queued, and the command says so.
+        var down = Foom("upload", report, "--server", $"http://127.0.0.1:{ScriptedHttpServer.FreePort()}", "--ingest-key", "k");
+        Assert.Equal(1, down.Status);
+        Assert.Contains("1 still queued", down.Out);
+        Assert.Single(Directory.EnumerateFiles(Path.Combine(_data, "upload-queue"), "*.upload"));
+    }
+}
