@@ -20,6 +20,9 @@ internal sealed class RunMonitor : IDisposable
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan DebuggerCheckEvery = TimeSpan.FromSeconds(1);
 
+    /// <summary>Pressure can fire many times a second; a warning per second is enough to tell the program (an OOM is always told).</summary>
+    private static readonly TimeSpan KernelWarningSpacing = TimeSpan.FromSeconds(1);
+
     /// <summary>After a warning, the footprint must fall this far below the threshold before another.</summary>
     private const double WarningHysteresis = 0.05;
 
@@ -30,10 +33,11 @@ internal sealed class RunMonitor : IDisposable
     private readonly SessionInfo _info;
     private readonly string _sessionDirectory;
     private readonly CircularLog<FootprintRecord> _footprints;
-    private readonly IMemoryNotification? _pressure;
+    private readonly MemoryWarningSources _kernelWarnings;
     private readonly string? _whyFoomEnforcesTheLimit;
     private DateTime _lastLogged = DateTime.MinValue;
     private DateTime _lastDebuggerCheck = DateTime.MinValue;
+    private DateTime _lastKernelWarning = DateTime.MinValue;
     private bool _warningArmed = true;
 
     public RunMonitor(RunOptions options, TargetProcess target, TargetMemory memory, EventRing ring, SessionInfo info,
@@ -48,17 +52,9 @@ internal sealed class RunMonitor : IDisposable
         _footprints = footprints;
         Kernel = kernel;
         _whyFoomEnforcesTheLimit = whyFoomEnforcesTheLimit;
-        if (memory.OwnGroup is { Group.Version: CgroupVersion.V1 } group)
-        {
-            try
-            {
-                _pressure = CgroupNotification.OnPressureLevel(group.Group, "medium");
-            }
-            catch (IOException)
-            {
-                // No pressure notifications on this group: the --warn-at threshold still works.
-            }
-        }
+        // The kernel's own notifications (cgroup usage threshold, pressure level, OOM; PSI) raise
+        // warnings between footprint samples; the sampled threshold below covers machines without them.
+        _kernelWarnings = MemoryWarningSources.Create(memory.OwnGroup, Math.Max(1, info.Limit?.Bytes ?? 1), options.WarnAt);
     }
 
     public KernelOomWatch Kernel { get; }
@@ -77,6 +73,22 @@ internal sealed class RunMonitor : IDisposable
             await Task.WhenAny(_target.Exited, Task.Delay(Tick)).ConfigureAwait(false);
         }
         Kernel.Poll();
+        // A program that dies within a tick of the kernel's warning still has it in its session.
+        HearKernelWarnings(DateTime.UtcNow);
+    }
+
+    private void HearKernelWarnings(DateTime now)
+    {
+        foreach (var fired in MemoryNotifications.WaitAny(_kernelWarnings.Notifications, TimeSpan.Zero))
+        {
+            if (fired.Source == "threshold" && !_warningArmed) continue;
+            if (fired.Source is "pressure" or "events")
+            {
+                if (now - _lastKernelWarning < KernelWarningSpacing) continue;
+                _lastKernelWarning = now;
+            }
+            Warn(_info.LastFootprintBytes ?? 0, fired.Source);
+        }
     }
 
     private void Sample()
@@ -97,8 +109,7 @@ internal sealed class RunMonitor : IDisposable
             }
             CheckLimit(footprint.Bytes);
         }
-        if (_pressure is not null && _pressure.Wait(TimeSpan.Zero))
-            Warn(footprint?.Bytes ?? _info.LastFootprintBytes ?? 0, "pressure");
+        HearKernelWarnings(now);
         CheckWatchdog(now);
         if (now - _lastDebuggerCheck >= DebuggerCheckEvery)
         {
@@ -125,7 +136,7 @@ internal sealed class RunMonitor : IDisposable
 
     private void Warn(long footprint, string source)
     {
-        _warningArmed = false;
+        if (source == "threshold") _warningArmed = false;
         var limit = _info.Limit?.Bytes;
         _info.Warnings.Add(new MemoryWarning
         {
@@ -176,5 +187,5 @@ internal sealed class RunMonitor : IDisposable
         }
     }
 
-    public void Dispose() => _pressure?.Dispose();
+    public void Dispose() => _kernelWarnings.Dispose();
 }

@@ -45,13 +45,16 @@ public class MemoryNotificationTests
     {
         using var owned = TestCgroups.Create(32 * MiB);
         using var pressure = CgroupNotification.OnPressureLevel(owned.Group, "low");
-        var file = Path.Combine(Path.GetTempPath(), "foom-pressure-" + Guid.NewGuid().ToString("N"));
+        // Beside the test assembly, not in /tmp: where /tmp is a tmpfs its pages are shmem, which the
+        // group cannot reclaim without swap, so dd would be OOM-killed instead of causing reclaim.
+        var file = Path.Combine(AppContext.BaseDirectory, "foom-pressure-" + Guid.NewGuid().ToString("N"));
         try
         {
             // Writing 128 MiB through the page cache of a 32 MiB group makes the kernel reclaim all along.
             using var writer = TestCgroups.StartInside(owned, "/bin/dd", "if=/dev/zero", $"of={file}", "bs=1M", "count=128");
             TestCgroups.WaitOrKill(writer);
-            Assert.True(writer.ExitCode == 0, writer.StandardError.ReadToEnd());
+            Assert.True(writer.ExitCode == 0,
+                $"dd writing {file} in a 32 MiB group exited with {writer.ExitCode}: {writer.StandardError.ReadToEnd()}");
             Assert.True(pressure.Wait(Patience), "no pressure event while 128 MiB went through a 32 MiB group's page cache");
         }
         finally
@@ -124,7 +127,7 @@ public class MemoryNotificationTests
         using var owned = TestCgroups.Create(16 * MiB);
         using var trigger = PsiTrigger.Open(PressureStall.SystemPath, "some", TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(2));
         var before = PressureStall.ReadSystem()!.Some.TotalMicroseconds;
-        var file = Path.Combine(Path.GetTempPath(), "foom-stall-" + Guid.NewGuid().ToString("N"));
+        var file = Path.Combine(AppContext.BaseDirectory, "foom-stall-" + Guid.NewGuid().ToString("N"));
         try
         {
             // Page cache churning through a 16 MiB group: every write waits on reclaim, a memory stall.

@@ -62,6 +62,20 @@ public sealed class RunLimitTests : IDisposable
     }
 
     [Fact]
+    public async Task TheKernelsNotificationsReachTheSessionEvenWhenTheProgramDiesBetweenSamples()
+    {
+        // Growing 1 MiB at a time to the 32 MiB limit takes a few milliseconds: the kernel's usage
+        // threshold and its OOM notification tell the recorder what its 50 ms samples miss.
+        var result = await _foom.RunAsync("run", "--limit", "32M", "--app", "eaten", "--",
+            CProgram.Build("memory_eater.c"), "256", "1");
+        Assert.True(result.ExitCode == 137, result.Describe());
+        var warnings = _foom.OnlySession("eaten").Warnings;
+        Assert.Contains(warnings, warning => warning.Source == "threshold");
+        Assert.Contains(warnings, warning => warning.Source == "oom");
+        Assert.All(warnings, warning => Assert.Equal(32L << 20, warning.LimitBytes));
+    }
+
+    [Fact]
     public async Task TheWatchdogKillsAForegroundProgramWhoseHeartbeatsStopped()
     {
         var program = CProgram.Build("heartbeat.c");
