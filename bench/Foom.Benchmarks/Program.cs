@@ -8,5 +8,11 @@ if (args is ["sizes"])
     SpaceReport.Print();
     return;
 }
+// `cpu` prints the engine's throughput per second of CPU time, the figure the targets are about.
+if (args is ["cpu"])
+{
+    CpuThroughput.Print();
+    return;
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Foom.Storage.Mapping;
 
 namespace Foom.Storage.Stacks;
@@ -39,7 +38,7 @@ public sealed unsafe class StackTable : IDisposable
     // Writer-only indexes (in process memory). Slots hold id | tag << 32, 0 = empty.
     private ulong[] _frameIndex = [];
     private ulong[] _nodeIndex = [];
-    private ulong[] _stackHashes = [];
+    private UInt128[] _stackHashes = [];
     private int[] _stackIds = [];
     private int _stackCount;
 
@@ -66,7 +65,7 @@ public sealed unsafe class StackTable : IDisposable
             Volatile.Write(ref nodes.Header.Count, 1);
             table._frameIndex = new ulong[1024];
             table._nodeIndex = new ulong[Math.Max(1024, (int)BitOperationsRoundUp(initialNodes * 2))];
-            table._stackHashes = new ulong[1024];
+            table._stackHashes = new UInt128[1024];
             table._stackIds = new int[1024];
             return table;
         }
@@ -112,15 +111,16 @@ public sealed unsafe class StackTable : IDisposable
     public long FileBytesUsed => 2L * TableKind.HeaderSize + 8L * (_nodeCount + _frameCount);
 
     /// <summary>Bytes of the writer's in-memory indexes.</summary>
-    public long IndexBytes => 8L * (_frameIndex.Length + _nodeIndex.Length + _stackHashes.Length) + 4L * _stackIds.Length;
+    public long IndexBytes => 8L * (_frameIndex.Length + _nodeIndex.Length) + 16L * _stackHashes.Length + 4L * _stackIds.Length;
 
     // ---------------------------------------------------------------- writing
 
     /// <summary>
     /// The id of the stack <paramref name="frames"/> (innermost first, as a backtrace gives them),
-    /// adding the nodes it lacks. Interning a stack seen before returns the same id, through a
-    /// whole-stack hash that is checked against the stored frames, so a hash collision can never
-    /// return a wrong stack. Allocates nothing unless an index grows.
+    /// adding the nodes it lacks. A stack seen before is recognised by its 128-bit whole-stack
+    /// hash (<see cref="StackHash.OfStack"/>) and its innermost frame, without walking its nodes:
+    /// two different stacks would have to share all 128 bits, a chance of about 10^-25 among ten
+    /// million stacks. Allocates nothing unless an index grows.
     /// </summary>
     public int Intern(ReadOnlySpan<Frame> frames)
     {
@@ -149,38 +149,23 @@ public sealed unsafe class StackTable : IDisposable
         return stackId != 0;
     }
 
-    private int FindByHash(ReadOnlySpan<Frame> frames, ulong hash)
+    private int FindByHash(ReadOnlySpan<Frame> frames, UInt128 hash)
     {
         var mask = _stackHashes.Length - 1;
-        for (var slot = (int)hash & mask; ; slot = (slot + 1) & mask)
+        var innermost = frames[0].Packed;
+        for (var slot = (int)(ulong)hash & mask; ; slot = (slot + 1) & mask)
         {
             var id = _stackIds[slot];
             if (id == 0) return 0;
-            if (_stackHashes[slot] == hash && Matches(id, frames)) return id;
+            if (_stackHashes[slot] == hash && _frames[(uint)_nodes[id]] == innermost) return id;
         }
     }
 
-    /// <summary>Whether the stored stack <paramref name="id"/> is exactly <paramref name="frames"/>.</summary>
-    private bool Matches(int id, ReadOnlySpan<Frame> frames)
-    {
-        var nodes = _nodes;
-        var stored = _frames;
-        var values = MemoryMarshal.Cast<Frame, ulong>(frames);
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (id == 0) return false;
-            var node = nodes[id];
-            if (stored[(uint)node] != values[i]) return false;
-            id = (int)(node >> 32);
-        }
-        return id == 0;
-    }
-
-    private void AddStackHash(ulong hash, int id)
+    private void AddStackHash(UInt128 hash, int id)
     {
         if ((_stackCount + 1) * 2 > _stackHashes.Length) GrowStackIndex();
         var mask = _stackHashes.Length - 1;
-        var slot = (int)hash & mask;
+        var slot = (int)(ulong)hash & mask;
         while (_stackIds[slot] != 0) slot = (slot + 1) & mask;
         _stackHashes[slot] = hash;
         _stackIds[slot] = id;
@@ -191,13 +176,13 @@ public sealed unsafe class StackTable : IDisposable
     {
         var oldHashes = _stackHashes;
         var oldIds = _stackIds;
-        _stackHashes = new ulong[oldHashes.Length * 2];
+        _stackHashes = new UInt128[oldHashes.Length * 2];
         _stackIds = new int[oldIds.Length * 2];
         var mask = _stackHashes.Length - 1;
         for (var i = 0; i < oldIds.Length; i++)
         {
             if (oldIds[i] == 0) continue;
-            var slot = (int)oldHashes[i] & mask;
+            var slot = (int)(ulong)oldHashes[i] & mask;
             while (_stackIds[slot] != 0) slot = (slot + 1) & mask;
             _stackHashes[slot] = oldHashes[i];
             _stackIds[slot] = oldIds[i];
