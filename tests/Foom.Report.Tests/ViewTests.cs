@@ -96,6 +96,8 @@ public class ViewTests
             }
         }
         Assert.Contains("Cache::grow(unsigned long)", frames);
+        var grow = root.GetProperty("shared").GetProperty("frames")[frames.IndexOf("Cache::grow(unsigned long)")];
+        Assert.Equal(("/src/cache.cpp", 42), (grow.GetProperty("file").GetString(), grow.GetProperty("line").GetInt32()));
     }
 
     [Fact]

@@ -14,7 +14,8 @@ public static class FoldedStacks
 
     /// <param name="Frames">Outermost first, the category (in brackets) last.</param>
     /// <param name="Caller">The caller frame's label, or null for the unlisted remainder and stacks without one.</param>
-    public readonly record struct CallPath(IReadOnlyList<string> Frames, string Category, string? Caller, long Bytes, long Count);
+    /// <param name="Sources">The report frame behind each of <paramref name="Frames"/> (null for the category and the unlisted root).</param>
+    public readonly record struct CallPath(IReadOnlyList<string> Frames, string Category, string? Caller, long Bytes, long Count, IReadOnlyList<ReportFrame?> Sources);
 
     /// <summary>Every path, in report order (categories by size, then their stacks).</summary>
     public static IEnumerable<CallPath> Of(Model.Report report)
@@ -27,17 +28,23 @@ public static class FoldedStacks
             foreach (var stack in item.Stacks)
             {
                 var frames = new List<string>(stack.Frames.Count + 1);
-                for (var i = stack.Frames.Count - 1; i >= 0; i--) frames.Add(labels.Label(stack.Frames[i]));
+                var sources = new List<ReportFrame?>(stack.Frames.Count + 1);
+                for (var i = stack.Frames.Count - 1; i >= 0; i--)
+                {
+                    frames.Add(labels.Label(stack.Frames[i]));
+                    sources.Add(stack.Frames[i]);
+                }
                 frames.Add(category);
+                sources.Add(null);
                 listedBytes += stack.Size;
                 listedCount += stack.Count;
                 var caller = CallerIndex(stack);
-                yield return new CallPath(frames, item.Name, caller >= 0 ? labels.Label(stack.Frames[caller]) : null, stack.Size, stack.Count);
+                yield return new CallPath(frames, item.Name, caller >= 0 ? labels.Label(stack.Frames[caller]) : null, stack.Size, stack.Count, sources);
             }
             var restBytes = item.Size - listedBytes;
             var restCount = item.Count - listedCount;
             if (restBytes > 0 || restCount > 0)
-                yield return new CallPath([UnlistedRoot, category], item.Name, null, Math.Max(0, restBytes), Math.Max(0, restCount));
+                yield return new CallPath([UnlistedRoot, category], item.Name, null, Math.Max(0, restBytes), Math.Max(0, restCount), [null, null]);
         }
     }
 

@@ -31,7 +31,8 @@ public static class SpeedscopeView
                 {
                     index = frames.Count;
                     frameIndex[label] = index;
-                    frames.Add(new SpeedscopeFrame { Name = label });
+                    var source = path.Sources[i];
+                    frames.Add(new SpeedscopeFrame { Name = label, File = source?.File, Line = source?.File is null ? null : source.Line });
                 }
                 sample[i] = index;
             }
