@@ -69,6 +69,34 @@ public class BuilderTests : IDisposable
     }
 
     [Fact]
+    public unsafe void TheRingGivesTheLastSceneAndTheDroppedEvents()
+    {
+        var directory = Session("s-ring", w => w.Malloc(w.Stack(0x10), 64, 3));
+        using (var ring = Foom.Ring.EventRing.Create(Path.Combine(directory, SessionMarks.RingFileName), Foom.Ring.EventRing.MinimumDataSize))
+        {
+            // What the hook writes when the program calls foom_set_scene("ChatView") and the ring overflows.
+            ref var header = ref ring.Header;
+            var scene = "ChatView"u8;
+            fixed (byte* field = header.Scene) scene.CopyTo(new Span<byte>(field, Foom.Ring.RingLayout.SceneSize));
+            header.SceneSequence = 2;
+            header.DroppedEvents = 12;
+        }
+
+        var report = ReportBuilder.Build(directory, NoSymbols);
+
+        Assert.Equal("ChatView", report.Head.Scene);
+        Assert.All(report.Items, i => Assert.Equal("ChatView", i.Scene));
+        Assert.Equal(12, report.Head.DroppedEvents);
+
+        // A damaged ring costs the scene, never the report.
+        using (var file = new FileStream(Path.Combine(directory, SessionMarks.RingFileName), FileMode.Open)) file.SetLength(64);
+        var again = ReportBuilder.Build(directory, NoSymbols);
+        Assert.Null(again.Head.Scene);
+        Assert.Contains(again.Head.Recovery!, note => note.Contains("ring.foom") && note.Contains("scene"));
+        Assert.Equal(3, again.Head.LiveCount);
+    }
+
+    [Fact]
     public void ASessionWithoutAnEndRecordSaysTheRecorderDied()
     {
         var info = TestSessions.Info("s-0002");

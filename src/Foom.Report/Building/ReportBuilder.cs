@@ -46,11 +46,11 @@ public static class ReportBuilder
         var reportOptions = options.Report;
         if (options.Symbolizer is { } symbolizer && reportOptions.Symbolize is null)
             reportOptions = reportOptions with { Symbolize = ReportSymbolizer.For(symbolizer, ReportSymbolizer.PerfMapsOf(sessionDirectory, info.Pid)) };
-        return ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, Head(info, heap, now));
+        return ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, Head(sessionDirectory, info, heap, now));
     }
 
     /// <summary>The run's facts, from session.json and the reader's state; the assembler adds the live totals and what was trimmed.</summary>
-    private static ReportHead Head(SessionInfo info, SessionHeap heap, DateTimeOffset now)
+    private static ReportHead Head(string sessionDirectory, SessionInfo info, SessionHeap heap, DateTimeOffset now)
     {
         var head = new ReportHead();
         var recording = heap.WriterRunning;
@@ -77,10 +77,13 @@ public static class ReportBuilder
         head.LimitBytes = info.Limit?.Bytes;
         head.FootprintBytes = info.LastFootprintBytes;
         head.PeakFootprintBytes = info.PeakFootprintBytes;
+        var recovery = new List<string>(heap.RecoveryNotes);
+        var marks = SessionMarks.Read(sessionDirectory, recovery);
+        head.Scene = marks?.Scene;
+        head.DroppedEvents = marks?.DroppedEvents ?? 0;
         head.Warnings = info.Warnings.Count > 0
             ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source }).ToList()
             : null;
-        var recovery = new List<string>(heap.RecoveryNotes);
         if (info.End is null && !recording)
             recovery.Insert(0, "the recorder died with the program: session.json has no end record (the exit reason is inferred at the next launch)");
         head.Recovery = recovery.Count > 0 ? recovery : null;
