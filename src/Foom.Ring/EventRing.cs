@@ -19,6 +19,9 @@ public sealed unsafe class EventRing : IDisposable
     public const long MinimumDataSize = 64L << 10;
     public const long MaximumDataSize = 1L << 30;
 
+    /// <summary>The ring's name in a session directory: the recorder creates it, and a later launch or report reads the marks it kept.</summary>
+    public const string SessionFileName = "ring.foom";
+
     private readonly MemoryMappedFile file;
     private readonly MemoryMappedViewAccessor view;
     private readonly byte* mapping;

@@ -72,7 +72,7 @@ public class BuilderTests : IDisposable
     public unsafe void TheRingGivesTheLastSceneAndTheDroppedEvents()
     {
         var directory = Session("s-ring", w => w.Malloc(w.Stack(0x10), 64, 3));
-        using (var ring = Foom.Ring.EventRing.Create(Path.Combine(directory, SessionMarks.RingFileName), Foom.Ring.EventRing.MinimumDataSize))
+        using (var ring = Foom.Ring.EventRing.Create(Path.Combine(directory, Foom.Ring.EventRing.SessionFileName), Foom.Ring.EventRing.MinimumDataSize))
         {
             // What the hook writes when the program calls foom_set_scene("ChatView") and the ring overflows.
             ref var header = ref ring.Header;
@@ -89,7 +89,7 @@ public class BuilderTests : IDisposable
         Assert.Equal(12, report.Head.DroppedEvents);
 
         // A damaged ring costs the scene, never the report.
-        using (var file = new FileStream(Path.Combine(directory, SessionMarks.RingFileName), FileMode.Open)) file.SetLength(64);
+        using (var file = new FileStream(Path.Combine(directory, Foom.Ring.EventRing.SessionFileName), FileMode.Open)) file.SetLength(64);
         var again = ReportBuilder.Build(directory, NoSymbols);
         Assert.Null(again.Head.Scene);
         Assert.Contains(again.Head.Recovery!, note => note.Contains("ring.foom") && note.Contains("scene"));

@@ -65,7 +65,7 @@ public static class RunSession
         try
         {
             tables = SessionTables.Create(directory);
-            ring = EventRing.Create(Path.Combine(directory, RingFileName));
+            ring = EventRing.Create(Path.Combine(directory, EventRing.SessionFileName));
         }
         catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
         {
@@ -201,15 +201,13 @@ public static class RunSession
         }
     }
 
-    public const string RingFileName = "ring.foom";
-
     /// <summary>How long to wait for the kernel's kill line after a SIGKILL death (it is logged asynchronously).</summary>
     private static readonly TimeSpan KernelLineGrace = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The marks the program left in an earlier session's ring file, for judging how that run ended.</summary>
     private static AppMarks? ReadMarks(string directory, SessionInfo session)
     {
-        var path = Path.Combine(directory, RingFileName);
+        var path = Path.Combine(directory, EventRing.SessionFileName);
         if (!File.Exists(path)) return null;
         try
         {

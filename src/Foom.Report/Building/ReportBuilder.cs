@@ -80,7 +80,8 @@ public static class ReportBuilder
         var recovery = new List<string>(heap.RecoveryNotes);
         var marks = SessionMarks.Read(sessionDirectory, recovery);
         head.Scene = marks?.Scene;
-        head.DroppedEvents = marks?.DroppedEvents ?? 0;
+        // The recorder copies the ring's counter into session.json at the end; the ring has it also when the recorder died.
+        head.DroppedEvents = Math.Max(info.DroppedEvents, marks?.DroppedEvents ?? 0);
         head.Warnings = info.Warnings.Count > 0
             ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source }).ToList()
             : null;

@@ -9,13 +9,10 @@ namespace Foom.Report.Building;
 /// </summary>
 public sealed record SessionMarks(string? Scene, long DroppedEvents)
 {
-    /// <summary>The recorder's name for the ring file in a session directory.</summary>
-    public const string RingFileName = "ring.foom";
-
     /// <summary>The marks, or null when the session has no ring (nothing was recorded); a damaged ring adds a note instead of failing the report.</summary>
     public static SessionMarks? Read(string sessionDirectory, List<string> notes)
     {
-        var path = Path.Combine(sessionDirectory, RingFileName);
+        var path = Path.Combine(sessionDirectory, EventRing.SessionFileName);
         if (!File.Exists(path)) return null;
         try
         {
