@@ -12,6 +12,13 @@
 #define MAP_SHARED_VALIDATE 0x03
 #endif
 
+/* After a dlopen, this thread's next events look for what it loaded (a cheap check while
+   nothing changed); the first that finds it ends the search. */
+static inline void after_dlopen(struct thread_state *t) {
+    if (likely(t->dlopen_checks == 0)) return;
+    t->dlopen_checks = modules_discover(FOOM_SOURCE_DLOPEN) ? 0 : t->dlopen_checks - 1;
+}
+
 /* Captures this thread's stack and decides whether it travels in full. */
 static int capture(struct thread_state *t, uint64_t *frames, struct stack_info *info) {
     stack_capture(t, frames, info);
@@ -21,7 +28,7 @@ static int capture(struct thread_state *t, uint64_t *frames, struct stack_info *
            back (a dlopen that has not been published yet): publish it first. */
         for (uint32_t i = 0; i < info->count; i++) {
             if (!modules_contains((uintptr_t)frames[i])) {
-                modules_discover();
+                modules_discover(FOOM_SOURCE_DISCOVERED);
                 break;
             }
         }
@@ -31,6 +38,7 @@ static int capture(struct thread_state *t, uint64_t *frames, struct stack_info *
 
 void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment, uint8_t flags) {
     struct thread_state *t = &foom_thread;
+    after_dlopen(t);
     struct {
         struct foom_record_alloc a;
         uint64_t frames[FOOM_RING_MAX_FRAMES];
@@ -53,6 +61,7 @@ void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment,
 
 void publish_free(uint8_t source, void *address) {
     struct thread_state *t = &foom_thread;
+    after_dlopen(t);
     struct foom_record_free record;
     record.header.length = sizeof record;
     record.header.kind = FOOM_RECORD_FREE;
@@ -85,6 +94,7 @@ static ssize_t descriptor_path(int fd, char *buffer, size_t capacity) {
 void publish_map(uint8_t source, void *address, size_t length, int prot, int flags, int fd, off_t offset,
                  void *old_address, uint8_t record_flags) {
     struct thread_state *t = &foom_thread;
+    after_dlopen(t);
     /* record, frames, path: laid out one after the other as the ring carries them */
     uint8_t buffer[sizeof(struct foom_record_map) + FOOM_RING_MAX_FRAMES * 8 + FOOM_RING_MAX_PATH + 16]
         __attribute__((aligned(8)));
@@ -133,6 +143,7 @@ void publish_map(uint8_t source, void *address, size_t length, int prot, int fla
 
 void publish_unmap(uint8_t source, void *address, size_t length) {
     struct thread_state *t = &foom_thread;
+    after_dlopen(t);
     struct foom_record_unmap record;
     record.header.length = sizeof record;
     record.header.kind = FOOM_RECORD_UNMAP;

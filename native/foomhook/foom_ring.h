@@ -172,10 +172,10 @@ enum foom_source {
     FOOM_SOURCE_MMAP = 11,
     FOOM_SOURCE_MUNMAP = 12,
     FOOM_SOURCE_MREMAP = 13,
-    FOOM_SOURCE_DLOPEN = 14,
+    FOOM_SOURCE_DLOPEN = 14,     /* modules found after a dlopen */
     FOOM_SOURCE_DLCLOSE = 15,
     FOOM_SOURCE_STARTUP = 16,   /* modules present at attach */
-    FOOM_SOURCE_DISCOVERED = 17, /* modules found loaded by other means (an unknown pc) */
+    FOOM_SOURCE_DISCOVERED = 17, /* modules found loaded by other means (an unknown pc, exit) */
 };
 
 /* struct foom_record.flags */

@@ -489,16 +489,20 @@ EXPORT void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
  * expands $ORIGIN against it; a wrapper that calls it would make the hook the caller and break
  * programs that rely on those. So dlopen is entered here, notes what earlier dlopens loaded, and
  * jumps to the next dlopen with the caller's return address still on top of the stack. What this
- * dlopen loads is published before any stack that passes through it (an unknown pc makes the
- * hook look for new modules), at the next dlopen or dlclose, and at exit.
+ * dlopen loads is published by the next events of the same thread (they look for new modules
+ * for a while), before any stack that passes through it (an unknown pc makes the hook look),
+ * and at the latest at the next dlopen or dlclose, or at exit.
  */
+#define DLOPEN_CHECKS 64
+
 HIDDEN void foom_before_dlopen(void) {
     if (unlikely(!foom_ready)) foom_initialize();
     struct thread_state *t = &foom_thread;
     if (t->in_hook || !foom_active) return;
     int saved_errno = errno;
     t->in_hook = 1;
-    modules_discover();
+    modules_discover(FOOM_SOURCE_DLOPEN);
+    t->dlopen_checks = DLOPEN_CHECKS;
     t->in_hook = 0;
     errno = saved_errno;
 }

@@ -24,6 +24,7 @@ struct thread_state {
     uintptr_t stack_low;         /* this thread's stack, for the frame-pointer walk's bounds */
     uintptr_t stack_high;        /* 0: not known yet; 1: unknown for good (no walk) */
     uint32_t stack_epoch;        /* foom_stack_epoch when the cache was last cleared */
+    uint32_t dlopen_checks;      /* events left that look for what this thread's dlopen loaded */
     uint64_t stack_cache[STACK_CACHE_SLOTS];
 };
 
@@ -95,7 +96,8 @@ HIDDEN void stack_cache_insert(struct thread_state *t, uint64_t hash);
 
 /* ---- modules.c ---- */
 HIDDEN void modules_scan(uint8_t source, int blocking);
-HIDDEN void modules_discover(void);         /* cheap check for modules loaded behind our back */
+/* A cheap check for modules loaded behind the hook's back (published if so); 1 if any were. */
+HIDDEN int modules_discover(uint8_t source);
 /* Whether pc lies in code that keeps frame pointers; *hint speeds up neighbouring lookups. */
 HIDDEN int modules_frame_pointer_code(uintptr_t pc, uint32_t *hint);
 HIDDEN uint32_t modules_sequence_begin(void); /* odd: being rewritten, do not trust lookups */

@@ -394,13 +394,15 @@ void modules_scan(uint8_t source, int blocking) {
     pthread_mutex_unlock(&scan_lock);
 }
 
-void modules_discover(void) {
-    if (pthread_mutex_trylock(&scan_lock) != 0) return;
+int modules_discover(uint8_t source) {
+    if (pthread_mutex_trylock(&scan_lock) != 0) return 0;
     unsigned long long adds = known_adds, subs = known_subs;
     struct scan_state peek = {0, 0};
     dl_iterate_phdr(on_module, &peek);
-    if (known_adds != adds || known_subs != subs) scan_locked(FOOM_SOURCE_DISCOVERED);
+    int changed = known_adds != adds || known_subs != subs;
+    if (changed) scan_locked(source);
     pthread_mutex_unlock(&scan_lock);
+    return changed;
 }
 
 static int find_hook(struct dl_phdr_info *info, size_t size, void *data) {

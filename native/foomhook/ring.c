@@ -150,8 +150,15 @@ uint64_t ring_publish(const void *record, uint32_t length) {
                 break;
             continue;
         }
-        if (tail > head) { /* our head was older than the tail we read: read it again */
-            head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+        if (tail > head) {
+            /* Our head was older than the tail we read: read it again. A tail past the current
+               head is something no consumer writes: stop rather than write over unread events. */
+            uint64_t fresh_tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+            head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE); /* read after the tail: never below it */
+            if (fresh_tail > head) {
+                ring_stop(FOOM_STOP_RING_INVALID);
+                return UINT64_MAX;
+            }
             continue;
         }
         if (!wait_for_room(&head, length)) {

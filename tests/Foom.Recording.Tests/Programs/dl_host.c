@@ -1,6 +1,7 @@
 /* Loads the library named by argument 1 (dl_plugin.c), allocates 9999 bytes twice through it
    (same stack), unloads it, loads it again and allocates once more, unloads it. Prints
-   "fn plugin_alloc ADDRESS" for each load and "fn main ADDRESS". */
+   "fn plugin_alloc ADDRESS" for each load and "fn main ADDRESS". With argument 2 (dl_quiet.c, a
+   library that never allocates), then loads that one and allocates 31 bytes itself. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,11 @@ int main(int argc, char **argv) {
     printf("fn main %p\nfn use %p\n", (void *)main, (void *)use);
     use(argv[1], 0);
     use(argv[1], 1);
+    if (argc > 2) {
+        void *quiet = dlopen(argv[2], RTLD_NOW);
+        if (quiet == NULL) return 4;
+        sink[3] = malloc(31);
+    }
     printf("done\n");
     return 0;
 }

@@ -17,11 +17,13 @@ public class ModuleTests
         return output;
     }
 
-    private static async Task<(HookedResult Result, string Plugin)> Run()
+    private const string LibraryFlags = "-shared -fPIC -O1 -g -fno-omit-frame-pointer -Wl,--build-id";
+
+    private static async Task<(HookedResult Result, string Plugin)> Run(params string[] more)
     {
-        var plugin = CProgram.Build("dl_plugin.c", "-shared -fPIC -O1 -g -fno-omit-frame-pointer -Wl,--build-id", ".so");
+        var plugin = CProgram.Build("dl_plugin.c", LibraryFlags, ".so");
         var host = CProgram.Build("dl_host.c", AllocationSiteTests.WithFramePointers);
-        var result = await HookedRun.RunAsync(host, [plugin]);
+        var result = await HookedRun.RunAsync(host, [plugin, .. more]);
         Assert.True(result.ExitCode == 0, result.Describe());
         return (result, plugin);
     }
@@ -89,5 +91,16 @@ public class ModuleTests
         Assert.False(libc.ModuleFlags.HasFlag(ModuleFlags.FramePointers), "Debian's libc has no frame pointers");
         Assert.All(initial.Where(m => !m.ModuleFlags.HasFlag(ModuleFlags.Vdso)), m => Assert.Equal(40, m.BuildId.Length));
         Assert.All(initial, m => Assert.True(m.Start % 4096 == 0 && m.Size > 0 && m.Base <= m.Start));
+    }
+
+    [Fact]
+    public async Task ALibraryThatNeverAllocatesIsPublishedBeforeTheLoadingThreadsNextEvent()
+    {
+        var quiet = CProgram.Build("dl_quiet.c", LibraryFlags, ".so");
+        var (result, _) = await Run(quiet);
+        var load = Assert.Single(result.Of(RecordKind.ModuleLoad), m => m.Path == quiet);
+        var next = Assert.Single(result.Of(RecordKind.Alloc), e => e.Size == 31);
+        Assert.True(load.Position < next.Position, "the quiet library was published only after the allocation that followed its dlopen");
+        Assert.Equal(EventSource.Dlopen, load.Source);
     }
 }

@@ -76,4 +76,19 @@ public class RecorderDeathTests
         Assert.InRange(allocations, 300_000, 2_900_000);
         Assert.Equal(0ul, result.Counters.DroppedEvents);
     }
+
+    [Fact]
+    public async Task ARingWhoseTailIsPastItsHeadStopsRecordingAndTheTargetCarriesOn()
+    {
+        var binary = CProgram.Build("alloc_loop.c", AllocationSiteTests.WithFramePointers);
+        var result = await HookedRun.RunAsync(binary, ["10000"], new HookedRunOptions
+        {
+            // No consumer writes a tail past the head: the hook must not trust such a ring.
+            PrepareRing = ring => ring.Header.Tail = 1 << 40,
+        });
+        Assert.True(result.ExitCode == 0, result.Describe());
+        Assert.Contains("done", result.Output);
+        Assert.Equal(StopReason.RingInvalid, result.Marks.Stopped);
+        Assert.Empty(result.Events);
+    }
 }

@@ -49,6 +49,8 @@ public sealed record HookedRunOptions
     /// <summary>The consumer does not read until this much time has passed (a stalled recorder).</summary>
     public TimeSpan ConsumerStall { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
+    /// <summary>Changes the fresh ring before the program starts (to damage it, say).</summary>
+    public Action<EventRing>? PrepareRing { get; init; }
     /// <summary>Runs while the program does (raise a warning, kill something), then the run goes on to its end.</summary>
     public Func<RunningTarget, Task>? WhileRunning { get; init; }
 }
@@ -131,6 +133,7 @@ public static class HookedRun
         {
             var ringPath = System.IO.Path.Combine(directory.FullName, "ring");
             using var ring = EventRing.Create(ringPath, options.RingSize, options.FullWaitMs, options.RingOptions);
+            options.PrepareRing?.Invoke(ring);
             var start = new ProcessStartInfo(program)
             {
                 RedirectStandardOutput = true,
