@@ -81,7 +81,7 @@ internal sealed class RunMonitor : IDisposable
     {
         foreach (var fired in MemoryNotifications.WaitAny(_kernelWarnings.Notifications, TimeSpan.Zero))
         {
-            if (fired.Source == "threshold" && !_warningArmed) continue;
+            if (fired.Source == "threshold" && !IsUpwardCrossing()) continue;
             if (fired.Source is "pressure" or "events")
             {
                 if (now - _lastKernelWarning < KernelWarningSpacing) continue;
@@ -89,6 +89,20 @@ internal sealed class RunMonitor : IDisposable
             }
             Warn(_info.LastFootprintBytes ?? 0, fired.Source);
         }
+    }
+
+    /// <summary>
+    /// A v1 usage threshold fires when usage crosses it either way: a crossing downwards (the
+    /// program freed memory after its warning) is no warning. While the program lives, a fresh
+    /// reading tells the direction; once it has exited its memory is gone, and only a first
+    /// crossing (the program died between samples, before any threshold warning) counts.
+    /// </summary>
+    private bool IsUpwardCrossing()
+    {
+        if (!_warningArmed) return false;
+        if (_target.Exited.IsCompleted) return !_info.Warnings.Exists(warning => warning.Source == "threshold");
+        var threshold = _options.WarnAt * (_info.Limit?.Bytes ?? 0);
+        return _memory.ReadFootprint() is not { } footprint || footprint.Bytes >= threshold;
     }
 
     private void Sample()
