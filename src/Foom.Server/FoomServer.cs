@@ -169,8 +169,12 @@ public sealed class FoomServerHandle(WebApplication app, Uri url, Database datab
 
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => app.WaitForShutdownAsync(cancellationToken);
 
+    private int _disposed;
+
+    /// <summary>Stops the server; a second call does nothing, as IAsyncDisposable promises.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await app.StopAsync();
         await app.Services.GetRequiredService<GroupCommitWriter>().DisposeAsync();
         await app.DisposeAsync();

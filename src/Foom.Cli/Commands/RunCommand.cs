@@ -97,7 +97,7 @@ internal static class RunCommand
     }
 
     /// <summary>The one line `foom run` prints at the end: where the session is, what was live, the peak, the verdict.</summary>
-    private static string Summary(RunOutcome outcome, SessionInfo info)
+    internal static string Summary(RunOutcome outcome, SessionInfo info)
     {
         var verdict = outcome.Verdict is { } v ? $"{v.Reason.Name()} ({v.How.Name()})" : "unknown";
         var status = info.End?.Signal is { } signal ? $"killed by {SignalNames.Name(signal)}" : $"exit status {outcome.ExitStatus}";
