@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Foom.Recorder.Limits;
 using Foom.Recording.Tests.Support;
 
@@ -46,15 +47,23 @@ public class MemoryNotificationTests
         using var owned = TestCgroups.Create(32 * MiB);
         using var pressure = CgroupNotification.OnPressureLevel(owned.Group, "low");
         // Beside the test assembly, not in /tmp: where /tmp is a tmpfs its pages are shmem, which the
-        // group cannot reclaim without swap, so dd would be OOM-killed instead of causing reclaim.
+        // group cannot reclaim without swap.
         var file = Path.Combine(AppContext.BaseDirectory, "foom-pressure-" + Guid.NewGuid().ToString("N"));
         try
         {
-            // Writing 128 MiB through the page cache of a 32 MiB group makes the kernel reclaim all along.
-            using var writer = TestCgroups.StartInside(owned, "/bin/dd", "if=/dev/zero", $"of={file}", "bs=1M", "count=128");
-            TestCgroups.WaitOrKill(writer);
-            Assert.True(writer.ExitCode == 0,
-                $"dd writing {file} in a 32 MiB group exited with {writer.ExitCode}: {writer.StandardError.ReadToEnd()}");
+            // Written around the page cache (O_DIRECT), then read inside a 32 MiB group: 128 MiB of
+            // clean cache pages charged to the group, which the kernel reclaims all along. Writing
+            // through the cache instead made dirty pages the group could not reclaim before
+            // writeback, and the kernel OOM-killed dd on a busy machine.
+            using (var writer = Process.Start("/bin/dd", ["if=/dev/zero", $"of={file}", "bs=1M", "count=128", "oflag=direct", "status=none"]))
+            {
+                writer.WaitForExit();
+                Assert.True(writer.ExitCode == 0, $"dd could not write {file}");
+            }
+            using var reader = TestCgroups.StartInside(owned, "/bin/dd", $"if={file}", "of=/dev/null", "bs=1M");
+            TestCgroups.WaitOrKill(reader);
+            Assert.True(reader.ExitCode == 0,
+                $"dd reading {file} in a 32 MiB group exited with {reader.ExitCode}: {reader.StandardError.ReadToEnd()}");
             Assert.True(pressure.Wait(Patience), "no pressure event while 128 MiB went through a 32 MiB group's page cache");
         }
         finally
