@@ -182,6 +182,20 @@ public sealed unsafe class EventRing : IDisposable
         fixed (uint* word = &header.WarningSequence) Futex.WakeAll(word);
     }
 
+    /// <summary>
+    /// Waits until the warning counter is no longer <paramref name="seen"/> (a warning was raised
+    /// since), at most <paramref name="timeout"/>; returns the counter.
+    /// </summary>
+    public uint WaitForWarning(uint seen, TimeSpan timeout)
+    {
+        ref var header = ref Header;
+        fixed (uint* word = &header.WarningSequence)
+        {
+            if (Volatile.Read(ref *word) == seen) Futex.Wait(word, seen, timeout);
+            return Volatile.Read(ref *word);
+        }
+    }
+
     /// <summary>What the program said about itself and how it ended, as far as the header knows.</summary>
     public RingMarks ReadMarks()
     {

@@ -16,17 +16,21 @@ using Foom.Ring;
 //   allocate BYTES
 //       a .NET program to run under the hook: allocates BYTES of native memory and some managed
 //       objects, prints "allocated", exits 42.
+//   hold BYTES
+//       a .NET program that exits 0 holding BYTES of native memory that JIT-compiled code
+//       allocated (malloc called from a managed method, named only by the perf map).
 return args.Length > 0 ? args[0] switch
 {
     "serve" => Serve(Options(args[1..])),
     "run" => Run(args[1..]),
     "allocate" => Allocate(long.Parse(args[1], CultureInfo.InvariantCulture)),
+    "hold" => NativeHeap.Hold(long.Parse(args[1], CultureInfo.InvariantCulture)),
     _ => Usage(),
 } : Usage();
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Foom.RingDrain serve --ring PATH [--size BYTES] [--wait-ms MS] | run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] -- PROGRAM [ARGS...] | allocate BYTES");
+    Console.Error.WriteLine("usage: Foom.RingDrain serve --ring PATH [--size BYTES] [--wait-ms MS] | run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] -- PROGRAM [ARGS...] | allocate BYTES | hold BYTES");
     return 64;
 }
 
@@ -127,4 +131,19 @@ static int Allocate(long bytes)
     Console.WriteLine($"allocated {bytes} native, {objects.Count} managed");
     Marshal.FreeHGlobal(block);
     return 42;
+}
+
+/// <summary>malloc called straight from managed code: the allocation's innermost frame is JIT-compiled.</summary>
+internal static unsafe class NativeHeap
+{
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    public static int Hold(long bytes)
+    {
+        // Looked up in the global scope, where LD_PRELOAD's malloc comes first: a lookup in libc's
+        // own handle (what [DllImport("libc")] does) would find libc's malloc and bypass the hook.
+        var malloc = (delegate* unmanaged<nuint, nint>)NativeLibrary.GetExport(NativeLibrary.GetMainProgramHandle(), "malloc");
+        var block = malloc((nuint)bytes);
+        Console.WriteLine(block == 0 ? "malloc failed" : $"holding {bytes}");
+        return block == 0 ? 1 : 0;
+    }
 }

@@ -156,12 +156,14 @@ public static class RunSession
             var applier = new EventApplier(tables);
             var drain = new RingDrain(ring, applier);
             drain.Start();
-
+            // Resident bytes per mapping and the perf map, kept in the session for a report made after the death.
+            using var snapshots = TargetSnapshots.Start(ring, target.Pid, directory);
 
             using var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, whyFoomEnforces);
             await monitor.WatchUntilExit().ConfigureAwait(false);
             var status = await target.Exited.ConfigureAwait(false);
             await drain.StopAfterTargetEnded().ConfigureAwait(false);
+            snapshots.Finish();
 
             var death = ObservedDeath.From(status) with
             {
@@ -182,6 +184,7 @@ public static class RunSession
             var counters = ring.ReadCounters();
             var recordingProblem = drain.Failure ?? (staticBinary ? "statically linked: allocations were not recorded" : null);
             if (recordingProblem is not null) notes.Add(recordingProblem);
+            if (snapshots.Problem is not null) notes.Add(snapshots.Problem);
             if (drain.AbandonedBytes > 0) notes.Add($"{drain.AbandonedBytes} bytes of events were reserved but never committed when the program died");
             info.DroppedEvents = (long)counters.DroppedEvents;
             info.RecordingNotes = notes.Count == 0 ? null : notes;

@@ -40,6 +40,8 @@ public static class ReportAssembler
                 Count = category.Count,
                 DistinctStacks = category.Stacks.Count,
                 Folded = category.Folded,
+                SizeMeasure = category.Kind == BlockKind.Mapping ? "reserved" : null,
+                ResidentBytes = category.ResidentBytes,
                 Scene = report.Head.Scene,
             };
             report.Items.Add(item);
@@ -59,6 +61,7 @@ public static class ReportAssembler
                     Count = chosen[i].Totals.Count,
                     Frames = shape.Frames,
                     FramesCut = shape.FramesCut > 0 ? shape.FramesCut : null,
+                    ResidentBytes = category.StackResident?.GetValueOrDefault(chosen[i].StackId),
                 };
                 item.Stacks.Add(stack);
                 listed.Add(new ListedStack(item, stack, shape, FirstOfCategory: i == 0));
@@ -106,6 +109,8 @@ public static class ReportAssembler
             if (!byName.TryGetValue(name, out var category))
                 byName[name] = category = new CategoryBuild(name, key.Kind);
             category.Add(stackId, totals);
+            if (key.Kind == BlockKind.Mapping && context.MappingResident is { } resident)
+                category.AddResident(stackId, resident.GetValueOrDefault((key.Id, stackId)));
         }
         return byName.Values.ToList();
     }
@@ -129,6 +134,16 @@ internal sealed class CategoryBuild(string name, BlockKind kind)
     public long Count { get; set; }
     public Dictionary<uint, CellTotals> Stacks { get; } = new();
     public List<FoldedCategory>? Folded { get; set; }
+    /// <summary>Resident bytes of a mapping category and of each of its stacks, when a smaps sample is known.</summary>
+    public long? ResidentBytes { get; private set; }
+    public Dictionary<uint, long>? StackResident { get; private set; }
+
+    public void AddResident(uint stackId, long bytes)
+    {
+        StackResident ??= new Dictionary<uint, long>();
+        StackResident[stackId] = StackResident.GetValueOrDefault(stackId) + bytes;
+        ResidentBytes = (ResidentBytes ?? 0) + bytes;
+    }
 
     public void Add(uint stackId, CellTotals totals)
     {

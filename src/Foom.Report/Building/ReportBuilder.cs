@@ -45,7 +45,7 @@ public static class ReportBuilder
         }
         var reportOptions = options.Report;
         if (options.Symbolizer is { } symbolizer && reportOptions.Symbolize is null)
-            reportOptions = reportOptions with { Symbolize = ReportSymbolizer.For(symbolizer, ReportSymbolizer.PerfMapsOf(sessionDirectory, info.Pid)) };
+            reportOptions = reportOptions with { Symbolize = ReportSymbolizer.For(symbolizer, ReportSymbolizer.PerfMapsOf(sessionDirectory, info.Pid, heap.WriterRunning)) };
         return ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, Head(sessionDirectory, info, heap, now));
     }
 
@@ -88,6 +88,11 @@ public static class ReportBuilder
         if (info.End is null && !recording)
             recovery.Insert(0, "the recorder died with the program: session.json has no end record (the exit reason is inferred at the next launch)");
         head.Recovery = recovery.Count > 0 ? recovery : null;
+        if (heap.Resident is { } resident)
+        {
+            head.ResidentTime = resident.TimeMilliseconds;
+            head.ResidentSource = resident.Reason;
+        }
         return head;
     }
 }

@@ -35,12 +35,17 @@ public static class ReportSymbolizer
         }
     };
 
-    /// <summary>The perf maps of a session: copies in its directory, and /tmp/perf-PID.map of its program while that file is there.</summary>
-    public static List<string> PerfMapsOf(string sessionDirectory, int pid)
+    /// <summary>
+    /// The perf maps of a session: the copies the recorder keeps in its directory (taken
+    /// periodically, at warnings and at the end), and, while the program is still recorded,
+    /// /tmp/perf-PID.map itself, which is newer than the last copy. Once the recording has
+    /// ended the pid may belong to another process, so its /tmp file is not read.
+    /// </summary>
+    public static List<string> PerfMapsOf(string sessionDirectory, int pid, bool recording = true)
     {
         var maps = Directory.Exists(sessionDirectory) ? Directory.EnumerateFiles(sessionDirectory, "perf-*.map").ToList() : [];
         var live = $"/tmp/perf-{pid}.map";
-        if (pid > 0 && File.Exists(live)) maps.Add(live);
+        if (recording && pid > 0 && File.Exists(live)) maps.Add(live);
         return maps;
     }
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
 using Foom.Storage;
 using Foom.Storage.Live;
 using Foom.Storage.Sessions;
@@ -18,6 +20,8 @@ public sealed class SessionHeap
     public bool WriterRunning { get; init; }
     /// <summary>What reading the tables had to recover or could not be sure of, one sentence each.</summary>
     public List<string> RecoveryNotes { get; init; } = [];
+    /// <summary>The smaps sample the mappings' resident bytes come from (read now when the program still runs, else the recorder's last); null when none.</summary>
+    public ResidentSample? Resident { get; init; }
 
     /// <summary>
     /// Reads a session's tables read-only (the storage engine's <see cref="SessionTables.Open"/>):
@@ -28,6 +32,10 @@ public sealed class SessionHeap
     public static SessionHeap Read(string sessionDirectory, SessionInfo info)
     {
         using var reader = SessionTables.Open(sessionDirectory);
+        var status = reader.Recovery.Status;
+        var notes = status == WriterStatus.ClosedCleanly ? [] : reader.Recovery.Notes.ToList();
+        var resident = ResidentOf(sessionDirectory, info, status == WriterStatus.Running, notes);
+        var mappingResident = resident is null ? null : new Dictionary<(int, uint), long>();
         var heap = new LiveHeap();
         foreach (ref readonly var allocation in reader.Live.Allocations)
         {
@@ -35,6 +43,11 @@ public sealed class SessionHeap
                 : allocation.CategoryId != 0 ? BlockKind.Type
                 : BlockKind.Malloc;
             heap.Add(kind, allocation.CategoryId, (uint)allocation.StackId, (long)allocation.Size);
+            if (kind == BlockKind.Mapping && mappingResident is not null)
+            {
+                ref var bytes = ref CollectionsMarshal.GetValueRefOrAddDefault(mappingResident, (allocation.CategoryId, (uint)allocation.StackId), out _);
+                bytes += resident!.ResidentIn(allocation.Address, allocation.Size);
+            }
         }
 
         var categories = reader.Categories.Names.ToArray();
@@ -55,8 +68,6 @@ public sealed class SessionHeap
             frames[stackId] = list.ToArray();
         }
 
-        var status = reader.Recovery.Status;
-        var notes = status == WriterStatus.ClosedCleanly ? [] : reader.Recovery.Notes.ToList();
         if (reader.Modules.OverflowCount > 0) notes.Add($"{reader.Modules.OverflowCount} module loads got no id (more than 65,535 modules): their frames are unnamed addresses");
         if (reader.Categories.OverflowCount > 0) notes.Add($"{reader.Categories.OverflowCount} category names got no id (more than 65,535): their blocks are named by size");
         return new SessionHeap
@@ -67,9 +78,46 @@ public sealed class SessionHeap
                 CategoryName = key => (uint)key.Id < (uint)categories.Length ? categories[key.Id] : "",
                 Frames = id => frames.TryGetValue(id, out var f) ? f : [],
                 Modules = modules,
+                MappingResident = mappingResident,
             },
             WriterRunning = status == WriterStatus.Running,
             RecoveryNotes = notes,
+            Resident = resident,
         };
+    }
+
+    /// <summary>
+    /// The resident bytes of the program's mappings: read from /proc/PID/smaps now while the
+    /// recorder still runs and the process is its child (so the pid is not another's), else the
+    /// recorder's last sample in the session directory (docs/hook.md, "Resident bytes").
+    /// </summary>
+    private static ResidentSample? ResidentOf(string sessionDirectory, SessionInfo info, bool recording, List<string> notes)
+    {
+        if (info.Pid <= 0) return null;
+        if (recording && ParentOf(info.Pid) == info.RecorderPid && ResidentSample.ReadProcess(info.Pid, "live") is { } live) return live;
+        try
+        {
+            return ResidentSample.Read(sessionDirectory) is { } sampled && sampled.Pid == info.Pid ? sampled : null;
+        }
+        catch (SessionFormatException e)
+        {
+            notes.Add($"{e.Message}: the mappings' resident bytes are left out");
+            return null;
+        }
+    }
+
+    private static int? ParentOf(int pid)
+    {
+        try
+        {
+            // /proc/PID/stat: "pid (comm) state ppid ...", and comm may hold spaces or parentheses.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var parent) ? parent : null;
+        }
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

@@ -59,6 +59,17 @@ public sealed class ReportHead
     [JsonPropertyName("footprint_samples")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<long[]>? FootprintSamples { get; set; }
     /// <summary>The memory warnings of the run, as session.json has them.</summary>
     [JsonPropertyName("warnings")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ReportWarning>? Warnings { get; set; }
+    /// <summary>
+    /// When the resident bytes of the VM categories were read from /proc/PID/smaps (milliseconds
+    /// since the Unix epoch); absent when they are not known.
+    /// </summary>
+    [JsonPropertyName("resident_time")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ResidentTime { get; set; }
+    /// <summary>
+    /// Where the resident bytes come from: "live" (read while the report was made, the process
+    /// running), or the recorder's last sample before the end: "warning" (taken at a memory
+    /// warning) or "periodic".
+    /// </summary>
+    [JsonPropertyName("resident_source")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ResidentSource { get; set; }
 
     /// <summary>Fields this version does not know (Matrix custom keys, newer Foom fields) are kept.</summary>
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
@@ -116,6 +127,13 @@ public sealed class ReportItem
     [JsonPropertyName("stacks")] public List<ReportStack> Stacks { get; set; } = [];
     /// <summary>How many distinct stacks the category has, listed or not (Foom reports).</summary>
     [JsonPropertyName("distinct_stacks")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? DistinctStacks { get; set; }
+    /// <summary>
+    /// What <c>size</c> measures, for mapping categories: "reserved" (the address space the
+    /// mappings hold, in RAM or not). Absent for heap blocks and types, whose size is what was allocated.
+    /// </summary>
+    [JsonPropertyName("size_measure")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? SizeMeasure { get; set; }
+    /// <summary>Of the reserved size, the bytes resident in RAM (mapping categories, when the head's resident_source says they are known).</summary>
+    [JsonPropertyName("resident_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ResidentBytes { get; set; }
     /// <summary>Single-stack categories folded into this one (docs/report-format.md, "Folding"), with their own totals.</summary>
     [JsonPropertyName("folded")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<FoldedCategory>? Folded { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
@@ -139,6 +157,8 @@ public sealed class ReportStack
     [JsonPropertyName("frames")] public List<ReportFrame> Frames { get; set; } = [];
     /// <summary>The caller frame's function name, when the frame is symbolicated.</summary>
     [JsonPropertyName("caller_function")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CallerFunction { get; set; }
+    /// <summary>Of the stack's reserved size, the bytes resident in RAM (stacks of mapping categories, when known).</summary>
+    [JsonPropertyName("resident_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ResidentBytes { get; set; }
     /// <summary>Frames cut beyond the frame limit (outermost ones), when any were.</summary>
     [JsonPropertyName("frames_cut")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FramesCut { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }

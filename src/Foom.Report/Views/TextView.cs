@@ -126,7 +126,8 @@ public static class TextView
         {
             var item = shown[i];
             var bar = new string('█', (int)Math.Round(24.0 * item.Size / biggest));
-            var name = Markup.Escape(item.Name) + (item.Folded is { Count: > 0 } folded ? $" [grey](+{folded.Count} folded)[/]" : "");
+            var name = Markup.Escape(item.Name) + (item.Folded is { Count: > 0 } folded ? $" [grey](+{folded.Count} folded)[/]" : "")
+                + (item.SizeMeasure is { } measure ? $" [grey]({Markup.Escape(measure)}{(item.ResidentBytes is { } resident ? $"; {Markup.Escape(FrameLabels.Bytes(resident))} resident" : "")})[/]" : "");
             table.AddRow(
                 new Text((i + 1).ToString(CultureInfo.InvariantCulture)),
                 new Markup(name),
@@ -155,7 +156,8 @@ public static class TextView
             var node = tree.AddNode($"[bold]{Markup.Escape(item.Name)}[/]  {Markup.Escape(FrameLabels.Bytes(item.Size))} in {item.Count.ToString("N0", CultureInfo.InvariantCulture)} blocks");
             foreach (var stack in item.Stacks.Take(options.StacksPerCategory))
             {
-                var stackNode = node.AddNode($"{Markup.Escape(FrameLabels.Bytes(stack.Size))} in {stack.Count.ToString("N0", CultureInfo.InvariantCulture)} blocks from [green]{Markup.Escape(CallerLabel(stack, labels))}[/]");
+                var resident = stack.ResidentBytes is { } bytes ? $" [grey]({Markup.Escape(FrameLabels.Bytes(bytes))} resident)[/]" : "";
+                var stackNode = node.AddNode($"{Markup.Escape(FrameLabels.Bytes(stack.Size))} in {stack.Count.ToString("N0", CultureInfo.InvariantCulture)} blocks{resident} from [green]{Markup.Escape(CallerLabel(stack, labels))}[/]");
                 var callerIndex = FoldedStacks.CallerIndex(stack);
                 for (var f = 0; f < stack.Frames.Count && f < options.FramesPerStack; f++)
                 {
