@@ -81,28 +81,30 @@ internal sealed class RunMonitor : IDisposable
     {
         foreach (var fired in MemoryNotifications.WaitAny(_kernelWarnings.Notifications, TimeSpan.Zero))
         {
-            if (fired.Source == "threshold" && !IsUpwardCrossing()) continue;
+            var peak = 0L;
+            if (fired.Source == "threshold" && !IsUpwardCrossing(out peak)) continue;
             if (fired.Source is "pressure" or "events")
             {
                 if (now - _lastKernelWarning < KernelWarningSpacing) continue;
                 _lastKernelWarning = now;
             }
-            Warn(_info.LastFootprintBytes ?? 0, fired.Source);
+            Warn(Math.Max(peak, _info.LastFootprintBytes ?? 0), fired.Source);
         }
     }
 
     /// <summary>
-    /// A v1 usage threshold fires when usage crosses it either way: a crossing downwards (the
-    /// program freed memory after its warning) is no warning. While the program lives, a fresh
-    /// reading tells the direction; once it has exited its memory is gone, and only a first
-    /// crossing (the program died between samples, before any threshold warning) counts.
+    /// A v1 usage threshold fires when usage crosses it either way. The group's peak usage, reset
+    /// whenever the warning is re-armed, tells the two apart: above the threshold, usage went up
+    /// through it since. (A fresh reading cannot: a program killed just after crossing upwards
+    /// has already given its memory back, and a notification may be heard late.)
     /// </summary>
-    private bool IsUpwardCrossing()
+    private bool IsUpwardCrossing(out long peak)
     {
+        peak = 0;
         if (!_warningArmed) return false;
-        if (_target.Exited.IsCompleted) return !_info.Warnings.Exists(warning => warning.Source == "threshold");
-        var threshold = _options.WarnAt * (_info.Limit?.Bytes ?? 0);
-        return _memory.ReadFootprint() is not { } footprint || footprint.Bytes >= threshold;
+        if (_memory.OwnGroup?.Group is not { Version: CgroupVersion.V1 } group || group.ReadPeak() is not { } highest) return true;
+        peak = highest;
+        return highest >= _options.WarnAt * (_info.Limit?.Bytes ?? 0);
     }
 
     private void Sample()
@@ -145,7 +147,12 @@ internal sealed class RunMonitor : IDisposable
         }
         var threshold = _options.WarnAt * limit;
         if (_warningArmed && footprint >= threshold) Warn(footprint, "threshold");
-        else if (!_warningArmed && footprint < (_options.WarnAt - WarningHysteresis) * limit) _warningArmed = true;
+        else if (!_warningArmed && footprint < (_options.WarnAt - WarningHysteresis) * limit)
+        {
+            _warningArmed = true;
+            // From here the group's peak says whether a threshold notification is a crossing up.
+            if (_memory.OwnGroup?.Group is { Version: CgroupVersion.V1 } group) CgroupFiles.Write(group.File("memory.max_usage_in_bytes"), "0");
+        }
     }
 
     private void Warn(long footprint, string source)
