@@ -156,10 +156,10 @@ public static class RunSession
             var applier = new EventApplier(tables);
             var drain = new RingDrain(ring, applier);
             drain.Start();
-            // Resident bytes per mapping and the perf map, kept in the session for a report made after the death.
-            using var snapshots = TargetSnapshots.Start(ring, target.Pid, directory);
 
             using var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, whyFoomEnforces);
+            // Resident bytes per mapping and the perf map, kept in the session for a report made after the death.
+            using var snapshots = TargetSnapshots.Start(ring, target.Pid, directory);
             await monitor.WatchUntilExit().ConfigureAwait(false);
             var status = await target.Exited.ConfigureAwait(false);
             await drain.StopAfterTargetEnded().ConfigureAwait(false);
