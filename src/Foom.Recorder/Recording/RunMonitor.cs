@@ -18,7 +18,7 @@ namespace Foom.Recorder.Recording;
 internal sealed class RunMonitor : IDisposable
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan DebuggerCheckEvery = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan SlowChecksEvery = TimeSpan.FromSeconds(1);
 
     /// <summary>Pressure can fire many times a second; a warning per second is enough to tell the program (an OOM is always told).</summary>
     private static readonly TimeSpan KernelWarningSpacing = TimeSpan.FromSeconds(1);
@@ -36,7 +36,7 @@ internal sealed class RunMonitor : IDisposable
     private readonly MemoryWarningSources _kernelWarnings;
     private readonly string? _whyFoomEnforcesTheLimit;
     private DateTime _lastLogged = DateTime.MinValue;
-    private DateTime _lastDebuggerCheck = DateTime.MinValue;
+    private DateTime _lastSlowChecks = DateTime.MinValue;
     private DateTime _lastKernelWarning = DateTime.MinValue;
     private bool _warningArmed = true;
 
@@ -127,10 +127,12 @@ internal sealed class RunMonitor : IDisposable
         }
         HearKernelWarnings(now);
         CheckWatchdog(now);
-        if (now - _lastDebuggerCheck >= DebuggerCheckEvery)
+        if (now - _lastSlowChecks >= SlowChecksEvery)
         {
-            _lastDebuggerCheck = now;
+            _lastSlowChecks = now;
             CheckDebugger();
+            // oom_score grows with the footprint: the last reading is the kernel's view just before the end.
+            if (_memory.ReadOomScore() is { } score) (_info.OomScore, _info.OomScoreAdj) = (score.Score, score.Adjust);
         }
     }
 

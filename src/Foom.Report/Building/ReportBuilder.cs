@@ -77,6 +77,8 @@ public static class ReportBuilder
         head.LimitBytes = info.Limit?.Bytes;
         head.FootprintBytes = info.LastFootprintBytes;
         head.PeakFootprintBytes = info.PeakFootprintBytes;
+        head.OomScore = info.OomScore;
+        head.OomScoreAdj = info.OomScoreAdj;
         var recovery = new List<string>(heap.RecoveryNotes);
         var marks = SessionMarks.Read(sessionDirectory, recovery);
         head.Scene = marks?.Scene;

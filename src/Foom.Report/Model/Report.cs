@@ -57,6 +57,9 @@ public sealed class ReportHead
     [JsonPropertyName("trimmed")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportTrimmed? Trimmed { get; set; }
     /// <summary>The footprint over time: [milliseconds since the Unix epoch, bytes] pairs, oldest first.</summary>
     [JsonPropertyName("footprint_samples")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<long[]>? FootprintSamples { get; set; }
+    /// <summary>The kernel's oom_score of the program at the recorder's last reading (0–1000, higher dies first), and its oom_score_adj: the seed's memorystatus priority.</summary>
+    [JsonPropertyName("oom_score")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? OomScore { get; set; }
+    [JsonPropertyName("oom_score_adj")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? OomScoreAdj { get; set; }
     /// <summary>The memory warnings of the run, as session.json has them.</summary>
     [JsonPropertyName("warnings")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ReportWarning>? Warnings { get; set; }
     /// <summary>

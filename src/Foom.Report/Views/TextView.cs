@@ -52,6 +52,7 @@ public static class TextView
         Row("limit", head.LimitBytes is long limit ? FrameLabels.Bytes(limit) : null);
         Row("footprint", head.FootprintBytes is long footprint ? FrameLabels.Bytes(footprint) : null);
         Row("peak footprint", head.PeakFootprintBytes is long peak ? FrameLabels.Bytes(peak) : null);
+        Row("oom score", head.OomScore is int score ? string.Create(CultureInfo.InvariantCulture, $"{score} (oom_score_adj {head.OomScoreAdj ?? 0})") : null);
         Row("live", $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count} categories");
         if (head.DroppedEvents > 0) Row("dropped events", head.DroppedEvents.ToString(CultureInfo.InvariantCulture));
         Row("scene", head.Scene);

@@ -92,7 +92,11 @@ public sealed class RunLimitTests : IDisposable
         var program = CProgram.Build("heartbeat.c");
         var result = await _foom.RunAsync("run", "--watchdog", "1", "--app", "background", "--", program, "3", "background");
         Assert.True(result.ExitCode == 0, result.Describe());
-        Assert.Equal("exit", _foom.OnlySession("background").End!.ExitReason);
+        var session = _foom.OnlySession("background");
+        Assert.Equal("exit", session.End!.ExitReason);
+        // Three seconds alive: the recorder read the kill priority while it ran.
+        Assert.True(session.OomScore is >= 0 and <= 1000, $"oom_score {session.OomScore}");
+        Assert.Equal(0, session.OomScoreAdj);
     }
 
     public void Dispose() => _foom.Dispose();

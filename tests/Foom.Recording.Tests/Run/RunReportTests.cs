@@ -50,6 +50,9 @@ public sealed class RunReportTests : IDisposable
 
         Assert.Equal("exit", report.Head.ExitReason);
         Assert.Equal(0, report.Head.DroppedEvents);
+        // The kill priority as the kernel saw it (the seed's memorystatus entry), when it could be read.
+        var info = _foom.Info(session);
+        Assert.Equal((info.OomScore, info.OomScoreAdj), (report.Head.OomScore, report.Head.OomScoreAdj));
         // Every category with its totals; together they are the head's live figures.
         Assert.Equal(report.Head.LiveBytes, report.Items.Sum(item => item.Size));
         Assert.Equal(report.Head.LiveCount, report.Items.Sum(item => item.Count));
