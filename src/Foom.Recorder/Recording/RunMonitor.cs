@@ -15,7 +15,7 @@ namespace Foom.Recorder.Recording;
 /// foreground heartbeats (the 0x8badf00d kill), a debugger attaching, and the kernel's OOM lines.
 /// Everything it learns that must survive a kill goes into session.json at once.
 /// </summary>
-internal sealed class RunMonitor : IDisposable
+internal sealed class RunMonitor
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan SlowChecksEvery = TimeSpan.FromSeconds(1);
@@ -40,8 +40,13 @@ internal sealed class RunMonitor : IDisposable
     private DateTime _lastKernelWarning = DateTime.MinValue;
     private bool _warningArmed = true;
 
+    /// <param name="kernelWarnings">The kernel's own notifications (cgroup usage threshold, pressure
+    /// level, OOM; PSI), which raise warnings between footprint samples; registered before the
+    /// program started, so a program that dies at once still has its warnings. The sampled threshold
+    /// covers machines without them.</param>
     public RunMonitor(RunOptions options, TargetProcess target, TargetMemory memory, EventRing ring, SessionInfo info,
-        string sessionDirectory, CircularLog<FootprintRecord> footprints, KernelOomWatch kernel, string? whyFoomEnforcesTheLimit)
+        string sessionDirectory, CircularLog<FootprintRecord> footprints, KernelOomWatch kernel, MemoryWarningSources kernelWarnings,
+        string? whyFoomEnforcesTheLimit)
     {
         _options = options;
         _target = target;
@@ -52,9 +57,7 @@ internal sealed class RunMonitor : IDisposable
         _footprints = footprints;
         Kernel = kernel;
         _whyFoomEnforcesTheLimit = whyFoomEnforcesTheLimit;
-        // The kernel's own notifications (cgroup usage threshold, pressure level, OOM; PSI) raise
-        // warnings between footprint samples; the sampled threshold below covers machines without them.
-        _kernelWarnings = MemoryWarningSources.Create(memory.OwnGroup, Math.Max(1, info.Limit?.Bytes ?? 1), options.WarnAt);
+        _kernelWarnings = kernelWarnings;
     }
 
     public KernelOomWatch Kernel { get; }
@@ -209,6 +212,4 @@ internal sealed class RunMonitor : IDisposable
             // The target is gone: nothing to check.
         }
     }
-
-    public void Dispose() => _kernelWarnings.Dispose();
 }

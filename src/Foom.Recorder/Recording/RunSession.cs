@@ -131,6 +131,8 @@ public static class RunSession
             // Ctrl-C reaches the program through the terminal already; Foom stays to record its end.
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => context.Cancel = true);
 
+            // Registered before the program starts: one killed within milliseconds still has its warnings.
+            using var kernelWarnings = MemoryWarningSources.Create(group, Math.Max(1, options.LimitBytes ?? 1), options.WarnAt);
             TargetProcess target;
             try
             {
@@ -157,10 +159,12 @@ public static class RunSession
             var drain = new RingDrain(ring, applier);
             drain.Start();
 
-            using var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, whyFoomEnforces);
+            var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, kernelWarnings, whyFoomEnforces);
             // Resident bytes per mapping and the perf map, kept in the session for a report made after the death.
             using var snapshots = TargetSnapshots.Start(ring, target.Pid, directory);
             await monitor.WatchUntilExit().ConfigureAwait(false);
+            // The group's own high-water mark catches a peak between two samples (a kill at the limit).
+            if (group?.Group.ReadPeak() is { } groupPeak && groupPeak > (info.PeakFootprintBytes ?? 0)) info.PeakFootprintBytes = groupPeak;
             var status = await target.Exited.ConfigureAwait(false);
             await drain.StopAfterTargetEnded().ConfigureAwait(false);
             snapshots.Finish();

@@ -58,8 +58,12 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
     public AnalysisResult Analyze(ReportDocument report, BaselineCache.Snapshot baseline)
     {
         var head = report.Head;
-        var footprint = head.FootprintBytes is > 0 ? head.FootprintBytes.Value : Math.Max(head.LiveBytes, report.Items.Sum(i => i.Size));
-        var footprintWord = head.FootprintBytes is > 0 ? "footprint" : "live memory";
+        // A footprint below the live bytes is a reading taken before the last growth (a program
+        // killed between two samples) or live bytes that were reserved, not resident: a share of
+        // it would pass 100 %, so the live memory is the measure then.
+        var live = Math.Max(head.LiveBytes, report.Items.Sum(i => i.Size));
+        var footprint = head.FootprintBytes is { } reading && reading >= live ? reading : live;
+        var footprintWord = head.FootprintBytes is { } read && read >= live ? "footprint" : "live memory";
         var suspects = new List<Suspect>();
         foreach (var item in report.Items)
         {

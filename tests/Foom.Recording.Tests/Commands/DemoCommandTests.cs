@@ -46,9 +46,12 @@ public sealed partial class DemoCommandTests : IDisposable
         using var api = new HttpClient { BaseAddress = server.Url };
         api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.AdminToken);
         using var issues = JsonDocument.Parse(await api.GetStringAsync("api/v1/apps/demo-chat/issues", TestContext.Current.CancellationToken));
-        var groups = issues.RootElement.EnumerateArray().ToList();
-        Assert.True(groups.Count == 2, $"expected the ChatRoom cache and the Gallery decode as two issues:\n{issues.RootElement}");
-        var reportsByCaller = groups.ToDictionary(g => g.GetProperty("caller1").GetString() ?? "", g => g.GetProperty("reports").GetInt32());
+        // First level by Caller1 (the second level also splits by the reason's wording, which
+        // depends on how close to the kill the last footprint sample came).
+        var reportsByCaller = issues.RootElement.EnumerateArray()
+            .GroupBy(g => g.GetProperty("caller1").GetString() ?? "")
+            .ToDictionary(g => g.Key, g => g.Sum(issue => issue.GetProperty("reports").GetInt32()));
+        Assert.True(reportsByCaller.Count == 2, $"expected the ChatRoom cache and the Gallery decode as two first-level issues:\n{issues.RootElement}");
         Assert.Equal(2, reportsByCaller.Single(c => c.Key.Contains("load_message", StringComparison.Ordinal)).Value);
         Assert.Equal(1, reportsByCaller.Single(c => c.Key.Contains("decode_photo_full_size", StringComparison.Ordinal)).Value);
         using var apps = JsonDocument.Parse(await api.GetStringAsync("api/v1/apps", TestContext.Current.CancellationToken));

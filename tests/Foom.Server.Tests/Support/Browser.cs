@@ -26,6 +26,9 @@ public static class Browser
         service.HideCommandPromptWindow = true;
         var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(120));
         driver.Manage().Timeouts().PageLoad = TimeSpan.FromSeconds(60);
+        // A click that submits a form returns before the next page is in on a loaded machine (CI
+        // once found no #keys right after "revoke"): look for an element for a while before failing.
+        driver.Manage().Timeouts().ImplicitWait = TimeSpan.FromSeconds(15);
         return driver;
     }
 
