@@ -89,6 +89,8 @@ internal static class DemoCommand
                 AppId = AppId,
                 Data = data,
                 LimitBytes = Limit,
+                // The demo's own runs are all kept (foom run keeps 3 by default); an earlier demo's go.
+                Keep = Runs.Length,
             }, Console.Error);
             if (outcome.Info is not { } info || outcome.SessionDirectory is not { } directory)
             {

@@ -33,13 +33,27 @@ internal static class RunCommand
         {
             Description = "Kill PROGRAM when its foreground heartbeats (foom_heartbeat) stop for this many seconds",
         };
+        var keep = new Option<int>("--keep")
+        {
+            Description = "Keep the app's newest N sessions and their reports (this run's included); older ones are removed",
+            DefaultValueFactory = _ => Foom.Report.Retention.ReportRetention.DefaultKeep,
+        };
+        var snapshot = new Option<bool>("--snapshot-at-warning")
+        {
+            Description = "Also write a live snapshot report into the session at memory warnings (at most one every few seconds)",
+        };
+        var server = new Option<string?>("--server")
+        {
+            Description = "Send a launch record and the reports of OOM and watchdog deaths to this Foom server (else FOOM_SERVER); kept queued while it is unreachable",
+        };
+        var ingestKey = new Option<string?>("--ingest-key") { Description = "The app's ingest key for --server (else FOOM_INGEST_KEY)" };
         var app = new Option<string?>("--app") { Description = "The app the session belongs to (default: the program's file name)" };
         var data = new Option<string?>("--data") { Description = "The data directory (default: $FOOM_DATA, $XDG_DATA_HOME/foom, ~/.local/share/foom)" };
         var program = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments, after --", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("run", "Run a program under the recorder and record what holds its memory")
         {
-            limit, limitBy, warnAt, warnSignal, watchdog, app, data, program,
+            limit, limitBy, warnAt, warnSignal, watchdog, keep, snapshot, server, ingestKey, app, data, program,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -60,6 +74,10 @@ internal static class RunCommand
             }
             var watchdogSeconds = parse.GetValue(watchdog);
             if (watchdogSeconds is <= 0) errors.Add("--watchdog: the number of seconds must be positive");
+            var keepCount = parse.GetValue(keep);
+            if (keepCount < 1) errors.Add($"--keep: {keepCount} would remove this run's own session; keep at least 1");
+            var (serverUri, key, serverProblem) = ServerSettings.Resolve(parse.GetValue(server), parse.GetValue(ingestKey));
+            if (serverProblem is not null) errors.Add(serverProblem);
             var appId = parse.GetValue(app);
             if (appId is not null)
             {
@@ -88,6 +106,9 @@ internal static class RunCommand
                 WarnAt = fraction,
                 WarnSignal = signal,
                 Watchdog = watchdogSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                Keep = keepCount,
+                SnapshotAtWarning = parse.GetValue(snapshot),
+                Upload = serverUri is not null && key is not null ? new RunUpload(serverUri, key) : null,
             };
             var outcome = await RunSession.RunAsync(options, Console.Error);
             if (outcome.Info is { } info) Console.Error.WriteLine(Summary(outcome, info));
@@ -104,7 +125,8 @@ internal static class RunCommand
         var peak = info.PeakFootprintBytes is { } p ? ByteSize.Format(p) : "unknown";
         var limit = info.Limit is { Bytes: > 0 } l ? $" of {ByteSize.Format(l.Bytes)} ({l.Source})" : "";
         var recording = outcome.RecordingProblem is { } problem ? $"; {problem}" : "";
+        var report = outcome.ReportPath is { } path ? $"; report {path}" : "";
         return $"foom: {status}: {verdict}; live {ByteSize.Format(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks; " +
-               $"peak footprint {peak}{limit}; session {outcome.SessionDirectory}{recording}";
+               $"peak footprint {peak}{limit}; session {outcome.SessionDirectory}{report}{recording}";
     }
 }

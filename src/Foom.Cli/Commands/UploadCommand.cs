@@ -31,17 +31,10 @@ internal static class UploadCommand
 
     private static async Task<int> Run(string[] inputs, string? serverOption, string? keyOption, string? app, string? dataPath, CancellationToken cancel)
     {
-        var serverText = serverOption ?? Environment.GetEnvironmentVariable("FOOM_SERVER");
-        var key = keyOption ?? Environment.GetEnvironmentVariable("FOOM_INGEST_KEY");
-        if (string.IsNullOrEmpty(serverText) || !Uri.TryCreate(serverText.EndsWith('/') ? serverText : serverText + "/", UriKind.Absolute, out var server)
-            || server.Scheme is not ("http" or "https"))
+        var (server, key, problem) = ServerSettings.Resolve(serverOption, keyOption);
+        if (problem is not null || server is null || key is null)
         {
-            Console.Error.WriteLine($"foom upload: give the server as --server http(s)://HOST:PORT or FOOM_SERVER{(string.IsNullOrEmpty(serverText) ? "" : $" ('{serverText}' is not one)")}");
-            return 2;
-        }
-        if (string.IsNullOrEmpty(key))
-        {
-            Console.Error.WriteLine("foom upload: give the app's ingest key as --ingest-key KEY or FOOM_INGEST_KEY");
+            Console.Error.WriteLine($"foom upload: {problem ?? "give the server as --server http(s)://HOST:PORT or FOOM_SERVER"}");
             return 2;
         }
 

@@ -35,6 +35,7 @@ internal sealed class RunMonitor
     private readonly CircularLog<FootprintRecord> _footprints;
     private readonly MemoryWarningSources _kernelWarnings;
     private readonly string? _whyFoomEnforcesTheLimit;
+    private readonly Action _memoryWarned;
     private DateTime _lastLogged = DateTime.MinValue;
     private DateTime _lastSlowChecks = DateTime.MinValue;
     private DateTime _lastKernelWarning = DateTime.MinValue;
@@ -46,7 +47,7 @@ internal sealed class RunMonitor
     /// covers machines without them.</param>
     public RunMonitor(RunOptions options, TargetProcess target, TargetMemory memory, EventRing ring, SessionInfo info,
         string sessionDirectory, CircularLog<FootprintRecord> footprints, KernelOomWatch kernel, MemoryWarningSources kernelWarnings,
-        string? whyFoomEnforcesTheLimit)
+        string? whyFoomEnforcesTheLimit, Action memoryWarned)
     {
         _options = options;
         _target = target;
@@ -58,6 +59,7 @@ internal sealed class RunMonitor
         Kernel = kernel;
         _whyFoomEnforcesTheLimit = whyFoomEnforcesTheLimit;
         _kernelWarnings = kernelWarnings;
+        _memoryWarned = memoryWarned;
     }
 
     public KernelOomWatch Kernel { get; }
@@ -174,6 +176,8 @@ internal sealed class RunMonitor
         SessionInfoFile.Write(_sessionDirectory, _info);
         _ring.RaiseWarning((ulong)Math.Max(0, footprint), (ulong)Math.Max(0, limit ?? 0));
         if (_options.WarnSignal is { } signal) _target.Signal(signal);
+        // Returns at once: a snapshot, when asked for, is built on the report thread.
+        _memoryWarned();
     }
 
     private void CheckWatchdog(DateTime now)

@@ -30,4 +30,16 @@ public sealed record RunOptions
 
     /// <summary>--watchdog: how long foreground heartbeats may stop before the program is killed.</summary>
     public TimeSpan? Watchdog { get; init; }
+
+    /// <summary>--keep: the app's newest session directories kept (this run's included); older ones are removed at the launch.</summary>
+    public int Keep { get; init; } = Foom.Report.Retention.ReportRetention.DefaultKeep;
+
+    /// <summary>--snapshot-at-warning: a live snapshot report at memory warnings, in the session directory.</summary>
+    public bool SnapshotAtWarning { get; init; }
+
+    /// <summary>--server and --ingest-key: where launch records and automatic reports are sent; null keeps everything local.</summary>
+    public RunUpload? Upload { get; init; }
 }
+
+/// <summary>A Foom server and the app's ingest key (never written to disk).</summary>
+public sealed record RunUpload(Uri Server, string IngestKey);

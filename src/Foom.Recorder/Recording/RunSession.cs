@@ -12,7 +12,11 @@ namespace Foom.Recorder.Recording;
 
 /// <summary>The end of one `foom run`.</summary>
 public sealed record RunOutcome(int ExitStatus, string? SessionDirectory, SessionInfo? Info, ExitVerdict? Verdict,
-    long LiveBytes, long LiveCount, string? RecordingProblem);
+    long LiveBytes, long LiveCount, string? RecordingProblem)
+{
+    /// <summary>The report made of this run (its session's report.json), when it ended in a foreground OOM or a watchdog kill.</summary>
+    public string? ReportPath { get; init; }
+}
 
 /// <summary>
 /// One `foom run`: settles the previous unfinished session of the app (its verdict inferred by
@@ -29,8 +33,6 @@ public static class RunSession
     public static async Task<RunOutcome> RunAsync(RunOptions options, TextWriter diagnostics)
     {
         ResolvedProgram program;
-        SessionTables tables;
-        EventRing ring;
         try
         {
             program = ProgramResolver.Resolve(options.Command[0]);
@@ -62,6 +64,22 @@ public static class RunSession
             diagnostics.WriteLine($"foom run: cannot write sessions under {options.Data.Root}: {problem.Message}");
             return new RunOutcome(CannotCreateStatus, null, null, null, 0, 0, problem.Message);
         }
+
+        // Reports of earlier runs, --keep and the upload go on beside the program, on their own thread.
+        using var reports = RunReports.Start(options, appId, directory, launch, previous, diagnostics);
+        var outcome = await RecordAsync(options, diagnostics, program, appId, launch, mainPath, directory, reports).ConfigureAwait(false);
+        // The session's tables are closed now, so its report reads a finished session.
+        var reportPath = await reports.FinishAsync(outcome.Info).ConfigureAwait(false);
+        return outcome with { ReportPath = reportPath };
+    }
+
+    /// <summary>Records the run into its session directory until the program has ended and its verdict is written.</summary>
+    private static async Task<RunOutcome> RecordAsync(RunOptions options, TextWriter diagnostics, ResolvedProgram program, string appId,
+        LaunchContext launch, string? mainPath, string directory, RunReports reports)
+    {
+        var sessionId = launch.SessionId!;
+        SessionTables tables;
+        EventRing ring;
         try
         {
             tables = SessionTables.Create(directory);
@@ -112,13 +130,13 @@ public static class RunSession
                 AppId = appId,
                 RecorderPid = Environment.ProcessId,
                 Command = [.. options.Command],
-                StartTime = startTime,
+                StartTime = launch.TimeMilliseconds,
                 Host = Environment.MachineName,
                 BootId = launch.BootId,
                 KernelRelease = launch.KernelRelease,
                 OsVersion = ProgramFacts.OsVersion(),
                 MainBinary = mainPath,
-                MainBuildId = mainId,
+                MainBuildId = launch.MainBuildId,
                 WatchdogSeconds = options.Watchdog?.TotalSeconds,
             };
 
@@ -159,9 +177,10 @@ public static class RunSession
             var drain = new RingDrain(ring, applier);
             drain.Start();
 
-            var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, kernelWarnings, whyFoomEnforces);
+            var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, kernelWarnings, whyFoomEnforces, reports.MemoryWarned);
             // Resident bytes per mapping and the perf map, kept in the session for a report made after the death.
             using var snapshots = TargetSnapshots.Start(ring, target.Pid, directory);
+            reports.ProgramWatched();
             await monitor.WatchUntilExit().ConfigureAwait(false);
             // The group's own high-water mark catches a peak between two samples (a kill at the limit).
             if (group?.Group.ReadPeak() is { } groupPeak && groupPeak > (info.PeakFootprintBytes ?? 0)) info.PeakFootprintBytes = groupPeak;

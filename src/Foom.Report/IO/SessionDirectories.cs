@@ -11,6 +11,19 @@ public static class SessionDirectories
 {
     public const string InfoFileName = "session.json";
 
+    /// <summary>The report `foom run` makes of a session that ended in a foreground OOM or a watchdog kill (at the death, or at the next launch).</summary>
+    public const string ReportFileName = "report.json";
+
+    /// <summary>Why that report could not be made, so that later launches do not try again and again.</summary>
+    public const string ReportProblemFileName = "report.problem";
+
+    /// <summary>Live snapshots taken at memory warnings are named snapshot-&lt;report_time&gt;.json.</summary>
+    public const string SnapshotPrefix = "snapshot-";
+
+    /// <summary>Where a live snapshot made at <paramref name="reportTime"/> (ms) is kept in its session directory.</summary>
+    public static string SnapshotPath(string sessionDirectory, long reportTime) =>
+        Path.Combine(sessionDirectory, SnapshotPrefix + reportTime.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".json");
+
     /// <summary>Reads a session's session.json; anything wrong is an error naming the file.</summary>
     public static SessionInfo ReadInfo(string sessionDirectory)
     {

@@ -4,8 +4,9 @@ using Foom.Storage.Sessions;
 
 namespace Foom.Report.Retention;
 
-/// <summary>What one retention pass removed and what it kept on purpose.</summary>
-public sealed record RetentionResult(IReadOnlyList<string> RemovedSessions, IReadOnlyList<string> RemovedReports, IReadOnlyList<string> KeptBecauseRecording);
+/// <summary>What one retention pass removed, what it kept on purpose, and what it could not remove (each naming the path and why).</summary>
+public sealed record RetentionResult(IReadOnlyList<string> RemovedSessions, IReadOnlyList<string> RemovedReports, IReadOnlyList<string> KeptBecauseRecording,
+    IReadOnlyList<string> Problems);
 
 /// <summary>
 /// Keeps the last N reports and session directories of an app (3 by default, as the seed keeps
@@ -15,7 +16,9 @@ public sealed record RetentionResult(IReadOnlyList<string> RemovedSessions, IRea
 /// <item>a session directory is first renamed to a hidden ".trash-" name in the same folder (one
 /// atomic step: it leaves every listing at once), then deleted; a pass interrupted half-way
 /// leaves only trash, which the next pass deletes;</item>
-/// <item>symbolic links are removed as links, never followed out of the data directory.</item>
+/// <item>symbolic links are removed as links, never followed out of the data directory;</item>
+/// <item>a directory that cannot be removed (another `foom run` of the app removed it first, a
+/// permission) is named in <see cref="RetentionResult.Problems"/> and the pass goes on.</item>
 /// </list>
 /// Sessions are ordered by their start time (session.json), reports by their modification time
 /// (a report is written once).
@@ -32,6 +35,7 @@ public static class ReportRetention
         var removedSessions = new List<string>();
         var removedReports = new List<string>();
         var keptRecording = new List<string>();
+        var problems = new List<string>();
 
         var sessionsRoot = data.SessionsDirectory(appId);
         if (Directory.Exists(sessionsRoot))
@@ -50,8 +54,7 @@ public static class ReportRetention
                     keptRecording.Add(directory);
                     continue;
                 }
-                RemoveDirectory(directory);
-                removedSessions.Add(directory);
+                if (RemoveDirectory(directory, problems)) removedSessions.Add(directory);
             }
         }
 
@@ -65,11 +68,18 @@ public static class ReportRetention
                 .ToList();
             foreach (var report in reports.Skip(keep))
             {
-                report.Delete();
-                removedReports.Add(report.FullName);
+                try
+                {
+                    report.Delete();
+                    removedReports.Add(report.FullName);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    problems.Add($"{report.FullName}: could not be removed: {e.Message}");
+                }
             }
         }
-        return new RetentionResult(removedSessions, removedReports, keptRecording);
+        return new RetentionResult(removedSessions, removedReports, keptRecording, problems);
     }
 
     private static SessionInfo? TryReadInfo(string directory)
@@ -84,23 +94,44 @@ public static class ReportRetention
         }
     }
 
-    private static void RemoveDirectory(string directory)
+    /// <summary>Removes a session directory; false (with the reason in <paramref name="problems"/>) when it could not.</summary>
+    private static bool RemoveDirectory(string directory, List<string> problems)
     {
-        var info = new DirectoryInfo(directory);
-        if (info.LinkTarget is not null)
+        try
         {
-            info.Delete();   // a link: remove the link only
-            return;
+            var info = new DirectoryInfo(directory);
+            if (info.LinkTarget is not null)
+            {
+                info.Delete();   // a link: remove the link only
+                return true;
+            }
+            var parent = Path.GetDirectoryName(directory)!;
+            var trash = Path.Combine(parent, TrashPrefix + Path.GetFileName(directory) + "-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..8]);
+            // Once renamed, the session is out of every listing; the next pass finishes a delete cut short.
+            Directory.Move(directory, trash);
+            DeleteTree(trash);
+            return true;
         }
-        var parent = Path.GetDirectoryName(directory)!;
-        var trash = Path.Combine(parent, TrashPrefix + Path.GetFileName(directory) + "-" + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture)[..8]);
-        Directory.Move(directory, trash);
-        DeleteTree(trash);
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add($"{directory}: could not be removed: {e.Message}");
+            return false;
+        }
     }
 
     private static void EmptyTrash(string root)
     {
-        foreach (var trash in Directory.EnumerateDirectories(root, TrashPrefix + "*")) DeleteTree(trash);
+        foreach (var trash in Directory.EnumerateDirectories(root, TrashPrefix + "*"))
+        {
+            try
+            {
+                DeleteTree(trash);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Another pass is deleting it now, or it is not ours to delete: the next pass tries again.
+            }
+        }
     }
 
     /// <summary>Deletes a tree without following links inside it (Directory.Delete removes links as links).</summary>
@@ -128,27 +159,9 @@ public static class SessionLiveness
         return started is long ms && ms <= info.StartTime + 1000;
     }
 
-    /// <summary>Whether the session's writer.lock is held; null when the session has none.</summary>
-    public static bool? WriterLockHeld(string directory)
-    {
-        try
-        {
-            using var probe = new FileStream(Path.Combine(directory, Foom.Storage.SessionTables.LockFileName), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            return false;
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return null;
-        }
-        catch (IOException)
-        {
-            return true;
-        }
-    }
+    /// <summary>Whether the session's writer.lock is held (the storage engine's own probe); null when the session has none.</summary>
+    public static bool? WriterLockHeld(string directory) =>
+        File.Exists(Path.Combine(directory, Foom.Storage.SessionTables.LockFileName)) ? Foom.Storage.SessionReader.WriterIsRunning(directory) : null;
 
     /// <summary>When a process started, in Unix milliseconds, from /proc; null when it does not exist.</summary>
     public static long? ProcessStartTime(int pid)
