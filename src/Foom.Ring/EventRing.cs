@@ -13,9 +13,14 @@ namespace Foom.Ring;
 /// </summary>
 public sealed unsafe class EventRing : IDisposable
 {
-    /// <summary>16 MiB: about half a million events in flight, a tenth of a second of a very busy
-    /// target; the target's pages of it stay within its 16 MiB budget even counted as its own.</summary>
-    public const long DefaultDataSize = 16L << 20;
+    /// <summary>
+    /// 8 MiB: about a quarter of a million events in flight, some 50 ms of the recorder's work
+    /// behind a very busy target. The pages are charged to the recorder, but the target maps and
+    /// writes them, so they count in its resident size (VmRSS, and the OOM killer's badness):
+    /// 8 MiB keeps the target's extra resident memory, libraries included, within 16 MiB, which
+    /// 16 MiB did not (docs/benchmarks.md).
+    /// </summary>
+    public const long DefaultDataSize = 8L << 20;
     public const long MinimumDataSize = 64L << 10;
     public const long MaximumDataSize = 1L << 30;
 
@@ -78,9 +83,14 @@ public sealed unsafe class EventRing : IDisposable
             file = MemoryMappedFile.CreateFromFile(stream, null, total, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false);
             var view = file.CreateViewAccessor(0, total, MemoryMappedFileAccess.ReadWrite);
             var ring = new EventRing(path, file, view);
-            // Touch every page now: the pages are charged to whoever touches them first.
-            for (long offset = 0; offset < total; offset += 1 << 20)
-                new Span<byte>(ring.mapping + offset, (int)Math.Min(1 << 20, total - offset)).Clear();
+            // Touch every page now: the pages are charged to whoever touches them first. The
+            // kernel populates them for writing in one call (a tenth of the time a page fault
+            // each takes: start-up is on the program's clock); kernels before 5.14 fault them in.
+            if (PageTouch.madvise(ring.mapping, (nuint)total, PageTouch.PopulateWrite) != 0)
+            {
+                for (long offset = 0; offset < total; offset += 1 << 20)
+                    new Span<byte>(ring.mapping + offset, (int)Math.Min(1 << 20, total - offset)).Clear();
+            }
             ref var header = ref ring.Header;
             header.Version = RingLayout.Version;
             header.HeaderSize = RingLayout.HeaderSize;
@@ -194,6 +204,15 @@ public sealed unsafe class EventRing : IDisposable
             if (Volatile.Read(ref *word) == seen) Futex.Wait(word, seen, timeout);
             return Volatile.Read(ref *word);
         }
+    }
+
+    /// <summary>
+    /// Wakes every waiter on the warning counter without raising a warning (waiters check the
+    /// counter again and sleep on): how a thread in <see cref="WaitForWarning"/> is told to stop.
+    /// </summary>
+    public void WakeWarningWaiters()
+    {
+        fixed (uint* word = &Header.WarningSequence) Futex.WakeAll(word);
     }
 
     /// <summary>What the program said about itself and how it ended, as far as the header knows.</summary>

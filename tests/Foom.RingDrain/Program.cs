@@ -1,17 +1,20 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Foom.Recorder.Recording;
 using Foom.Ring;
+using Foom.Storage;
 
 // Foom.RingDrain, a consumer of the event ring in a process of its own.
 //
 //   serve --ring PATH [--size BYTES] [--wait-ms MS]
 //       creates the ring, prints "ready", drains it and prints "events N" every 65536 events,
 //       until standard input ends; then drains what is left and prints a summary line.
-//   run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] -- PROGRAM [ARGS...]
+//   run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] [--apply] -- PROGRAM [ARGS...]
 //       creates a ring in a temporary directory (under DIRECTORY if given: /dev/shm keeps it off
 //       the disk's writeback), runs PROGRAM under the hook, drains, and prints
-//       the target's wall time and the drain rate; --fill-first drains only once the target has
+//       the target's wall time and the drain rate (--apply: applying each event to a session's
+//       tables, as `foom run` does); --fill-first drains only once the target has
 //       exited or the ring is full, to time draining alone. Exits with PROGRAM's status.
 //   allocate BYTES
 //       a .NET program to run under the hook: allocates BYTES of native memory and some managed
@@ -30,7 +33,7 @@ return args.Length > 0 ? args[0] switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Foom.RingDrain serve --ring PATH [--size BYTES] [--wait-ms MS] | run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] -- PROGRAM [ARGS...] | allocate BYTES | hold BYTES");
+    Console.Error.WriteLine("usage: Foom.RingDrain serve --ring PATH [--size BYTES] [--wait-ms MS] | run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] [--apply] -- PROGRAM [ARGS...] | allocate BYTES | hold BYTES");
     return 64;
 }
 
@@ -40,7 +43,7 @@ static Dictionary<string, string> Options(string[] args)
     for (var i = 0; i < args.Length; i++)
     {
         if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument {args[i]}");
-        if (args[i] == "--fill-first") options["fill-first"] = "yes";
+        if (args[i] is "--fill-first" or "--apply") options[args[i][2..]] = "yes";
         else options[args[i][2..]] = args[++i];
     }
     return options;
@@ -88,6 +91,9 @@ static int Run(string[] args)
         var ringOptions = options.TryGetValue("options", out var o) ? (RingOptions)uint.Parse(o, CultureInfo.InvariantCulture) : RingOptions.None;
         using var ring = EventRing.Create(Path.Combine(directory.FullName, "ring"), Size(options), 0, ringOptions);
         var consumer = new RingConsumer(ring);
+        // --apply: each event also goes into a session's tables, as `foom run`'s recorder applies it.
+        using var tables = options.ContainsKey("apply") ? SessionTables.Create(Path.Combine(directory.FullName, "session")) : null;
+        var applier = tables is null ? null : new EventApplier(tables);
         var start = new ProcessStartInfo(args[separator + 1]) { UseShellExecute = false };
         foreach (var argument in args[(separator + 2)..]) start.ArgumentList.Add(argument);
         foreach (var (name, value) in ring.TargetEnvironment()) start.Environment[name] = value;
@@ -97,6 +103,7 @@ static int Run(string[] args)
         var targetTime = TimeSpan.Zero;
         var targetDone = target.WaitForExitAsync().ContinueWith(_ => targetTime = clock.Elapsed, TaskScheduler.Default);
         var drainTime = TimeSpan.Zero;
+        var drainCpu = TimeSpan.Zero;
         long bytes = 0;
         while (true)
         {
@@ -106,14 +113,20 @@ static int Run(string[] args)
                 continue;
             }
             var drainStart = clock.Elapsed;
-            while (consumer.TryRead(out var e)) bytes += e.Length;
+            var cpuStart = ThreadClock.Now();
+            while (consumer.TryRead(out var e))
+            {
+                bytes += e.Length;
+                applier?.Apply(e);
+            }
             drainTime += clock.Elapsed - drainStart;
+            drainCpu += ThreadClock.Now() - cpuStart;
             if (targetDone.IsCompleted && consumer.PendingBytes == 0) break;
             consumer.WaitForEvent(TimeSpan.FromMilliseconds(5));
         }
         var rate = consumer.EventsRead / Math.Max(drainTime.TotalSeconds, 1e-9);
         Console.Error.WriteLine(FormattableString.Invariant(
-            $"foom-drain: target {targetTime.TotalSeconds:F3} s, {consumer.EventsRead} events ({bytes / 1048576.0:F1} MiB) drained in {drainTime.TotalSeconds:F3} s busy = {rate / 1e6:F2} M events/s, stacks {consumer.Stacks.Count}, {ring.ReadCounters()}"));
+            $"foom-drain: target {targetTime.TotalSeconds:F3} s, {consumer.EventsRead} events ({bytes / 1048576.0:F1} MiB) drained in {drainTime.TotalSeconds:F3} s busy = {rate / 1e6:F2} M events/s ({consumer.EventsRead / Math.Max(drainCpu.TotalSeconds, 1e-9) / 1e6:F2} M per CPU second), stacks {consumer.Stacks.Count}, {ring.ReadCounters()}{(tables is null ? "" : $", applied to storage: {tables.Live.Count} live")}"));
         return target.ExitCode;
     }
     finally
@@ -146,4 +159,22 @@ internal static unsafe class NativeHeap
         Console.WriteLine(block == 0 ? "malloc failed" : $"holding {bytes}");
         return block == 0 ? 1 : 0;
     }
+}
+
+/// <summary>The calling thread's CPU time: what draining cost, whatever else the machine was doing.</summary>
+internal static partial class ThreadClock
+{
+    private const int ThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID
+
+    [LibraryImport("libc")]
+    private static partial int clock_gettime(int clock, out Timespec time);
+
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    public static TimeSpan Now() =>
+        clock_gettime(ThreadCpuTime, out var time) == 0 ? TimeSpan.FromTicks(time.Seconds * TimeSpan.TicksPerSecond + time.Nanoseconds / 100) : TimeSpan.Zero;
 }

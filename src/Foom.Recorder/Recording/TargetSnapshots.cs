@@ -21,6 +21,7 @@ public sealed class TargetSnapshots : IDisposable
     public static readonly TimeSpan MinimumPeriod = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan WarningSpacing = TimeSpan.FromSeconds(1);
     public const int CostFactor = 50;
+    /// <summary>Finish wakes the thread; this bounds its sleep should a wake come just before it sleeps.</summary>
     private static readonly TimeSpan StopCheck = TimeSpan.FromMilliseconds(200);
 
     private readonly EventRing _ring;
@@ -110,6 +111,7 @@ public sealed class TargetSnapshots : IDisposable
     {
         if (_stopping) return;
         _stopping = true;
+        _ring.WakeWarningWaiters();
         _thread.Join();
         try
         {

@@ -42,7 +42,7 @@ public sealed record RecordedEvent(
 /// <summary>Settings for <see cref="HookedRun"/>.</summary>
 public sealed record HookedRunOptions
 {
-    public long RingSize { get; init; } = 16L << 20;
+    public long RingSize { get; init; } = EventRing.DefaultDataSize;
     public uint FullWaitMs { get; init; }
     public RingOptions RingOptions { get; init; }
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
