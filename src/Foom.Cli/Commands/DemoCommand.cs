@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using Foom.Recorder.Launch;
 using Foom.Recorder.Recording;
-using Foom.Report.Building;
 using Foom.Report.Upload;
 using Foom.Server;
 using Foom.Storage.Sessions;
@@ -76,13 +75,11 @@ internal static class DemoCommand
         await using var server = await FoomServer.StartAsync(options, cancellationToken);
         Console.WriteLine($"foom demo: server at {server.Url} (data in {data.Root})");
 
-        var queue = UploadQueue.In(data);
-        using var uploader = new Uploader(queue, new UploaderOptions { Server = server.Url, IngestKey = options.IngestKey });
-        var previousReason = PreviousExitReason(data);
         var killed = 0;
         foreach (var (mode, shows) in Runs)
         {
             Console.WriteLine($"foom demo: running the sample ({mode}: {shows}) under a {ByteSize.Format(Limit)} limit");
+            // As `foom run --server` does: a launch record per start, the report of each FOOM.
             var outcome = await RunSession.RunAsync(new RunOptions
             {
                 Command = [sample, mode],
@@ -91,34 +88,19 @@ internal static class DemoCommand
                 LimitBytes = Limit,
                 // The demo's own runs are all kept (foom run keeps 3 by default); an earlier demo's go.
                 Keep = Runs.Length,
+                Upload = new RunUpload(server.Url, options.IngestKey),
             }, Console.Error);
-            if (outcome.Info is not { } info || outcome.SessionDirectory is not { } directory)
+            if (outcome.Info is not { } info)
             {
                 Console.Error.WriteLine($"foom demo: the sample could not be recorded: {outcome.RecordingProblem}");
                 return 1;
             }
             Console.Error.WriteLine(RunCommand.Summary(outcome, info));
-            uploader.EnqueueLaunch(new LaunchRecord
-            {
-                LaunchId = info.SessionId,
-                AppId = AppId,
-                AppVersion = info.AppVersion,
-                DeviceId = info.DeviceId,
-                UserId = info.UserId,
-                Phone = info.Host,
-                OsVersion = info.OsVersion,
-                LaunchTime = info.StartTime,
-                PrevExitReason = previousReason,
-            });
-            var reason = outcome.Verdict?.Reason ?? ExitReason.Unknown;
-            previousReason = reason.Name();
-            if (reason is ExitReason.ForegroundOom)
-            {
-                killed++;
-                uploader.EnqueueReport(ReportBuilder.Build(directory), sampled: false);
-            }
+            if (outcome.Verdict?.Reason is ExitReason.ForegroundOom) killed++;
         }
 
+        // Each run gave its uploads a few seconds; whatever a slow machine left in the queue goes now.
+        using var uploader = new Uploader(UploadQueue.In(data), new UploaderOptions { Server = server.Url, IngestKey = options.IngestKey });
         var sent = await uploader.FlushAsync(TimeSpan.FromSeconds(60), cancellationToken);
         if (sent.Remaining > 0 || sent.Failed.Count > 0)
         {
@@ -133,16 +115,6 @@ internal static class DemoCommand
         Console.WriteLine("foom demo: serving until Ctrl+C");
         await server.WaitForShutdownAsync(cancellationToken);
         return 0;
-    }
-
-    /// <summary>The reason the app's newest earlier session ended with, for the first launch record.</summary>
-    private static string PreviousExitReason(DataDirectory data)
-    {
-        var sessions = data.SessionsDirectory(AppId);
-        if (!Directory.Exists(sessions)) return ExitReason.FirstRun.Name();
-        var newest = Directory.GetDirectories(sessions).Order(StringComparer.Ordinal).LastOrDefault();
-        if (newest is null) return ExitReason.FirstRun.Name();
-        return SessionInfoFile.Read(newest).Info?.End?.ExitReason ?? ExitReason.Unknown.Name();
     }
 
     /// <summary>A random secret kept in the server's folder (mode 0600), made on the demo's first start.</summary>

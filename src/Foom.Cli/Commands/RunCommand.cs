@@ -48,12 +48,14 @@ internal static class RunCommand
         };
         var ingestKey = new Option<string?>("--ingest-key") { Description = "The app's ingest key for --server (else FOOM_INGEST_KEY)" };
         var app = new Option<string?>("--app") { Description = "The app the session belongs to (default: the program's file name)" };
+        var appVersion = new Option<string?>("--app-version") { Description = "The program's version, carried by its reports and launch records (else FOOM_APP_VERSION)" };
+        var user = new Option<string?>("--user") { Description = "The user the run is for, carried by its reports and launch records (else FOOM_USER_ID)" };
         var data = new Option<string?>("--data") { Description = "The data directory (default: $FOOM_DATA, $XDG_DATA_HOME/foom, ~/.local/share/foom)" };
         var program = new Argument<string[]>("PROGRAM") { Description = "The program and its arguments, after --", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("run", "Run a program under the recorder and record what holds its memory")
         {
-            limit, limitBy, warnAt, warnSignal, watchdog, keep, snapshot, server, ingestKey, app, data, program,
+            limit, limitBy, warnAt, warnSignal, watchdog, keep, snapshot, server, ingestKey, app, appVersion, user, data, program,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -100,6 +102,8 @@ internal static class RunCommand
             {
                 Command = parse.GetValue(program)!,
                 AppId = appId,
+                AppVersion = parse.GetValue(appVersion) ?? NonBlank(Environment.GetEnvironmentVariable("FOOM_APP_VERSION")),
+                UserId = parse.GetValue(user) ?? NonBlank(Environment.GetEnvironmentVariable("FOOM_USER_ID")),
                 Data = DataDirectory.Resolve(parse.GetValue(data)),
                 LimitBytes = limitBytes,
                 EnforceLimitInFoom = parse.GetValue(limitBy) == "foom",
@@ -116,6 +120,8 @@ internal static class RunCommand
         });
         return command;
     }
+
+    private static string? NonBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     /// <summary>The one line `foom run` prints at the end: where the session is, what was live, the peak, the verdict.</summary>
     internal static string Summary(RunOutcome outcome, SessionInfo info)

@@ -12,6 +12,16 @@ public static partial class MachineFacts
 {
     private const int ClockTicksName = 2; // _SC_CLK_TCK
 
+    /// <summary>
+    /// The device id of reports and launch records: the first 16 bytes of SHA-256 over
+    /// /etc/machine-id, in hex, so the server can count devices and whitelist one without
+    /// learning the machine's own id. Null where the file is missing.
+    /// </summary>
+    public static string? DeviceId() =>
+        (Read("/etc/machine-id") ?? Read("/var/lib/dbus/machine-id"))?.Trim() is { Length: > 0 } machineId
+            ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("foom-device:" + machineId)).AsSpan(0, 16))
+            : null;
+
     /// <summary>/proc/sys/kernel/random/boot_id: new at every boot.</summary>
     public static string? BootId() => Read("/proc/sys/kernel/random/boot_id")?.Trim();
 

@@ -11,6 +11,12 @@ public sealed record RunOptions
     /// <summary>The app the sessions belong to; by default the program's file name.</summary>
     public string? AppId { get; init; }
 
+    /// <summary>--app-version: the version reports and launch records carry (the server's baselines and gray versions are per version).</summary>
+    public string? AppVersion { get; init; }
+
+    /// <summary>--user: the user reports and launch records carry (the server counts users and whitelists them).</summary>
+    public string? UserId { get; init; }
+
     public required DataDirectory Data { get; init; }
 
     /// <summary>--limit: a memory cgroup with this limit, or Foom's own kill where none can be made.</summary>

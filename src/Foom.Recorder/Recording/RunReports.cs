@@ -247,6 +247,9 @@ internal sealed partial class RunReports : IDisposable
         {
             LaunchId = launch.SessionId!,
             AppId = _appId,
+            AppVersion = _options.AppVersion,
+            UserId = _options.UserId,
+            DeviceId = MachineFacts.DeviceId(),
             Phone = Environment.MachineName,
             OsVersion = launch.KernelRelease,
             LaunchTime = launch.TimeMilliseconds,

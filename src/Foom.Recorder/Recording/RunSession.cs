@@ -138,6 +138,9 @@ public static class RunSession
                 MainBinary = mainPath,
                 MainBuildId = launch.MainBuildId,
                 WatchdogSeconds = options.Watchdog?.TotalSeconds,
+                AppVersion = options.AppVersion,
+                UserId = options.UserId,
+                DeviceId = MachineFacts.DeviceId(),
             };
 
             using var kernel = KernelOomWatch.Start();

@@ -47,6 +47,21 @@ public sealed class RunUploadTests : IDisposable
     }
 
     [Fact]
+    public async Task LaunchesAndReportsSayWhichVersionDeviceAndUserTheyCameFrom()
+    {
+        await using var server = await IngestServer.StartAsync();
+        var killed = await _foom.RunAsync("run", "--limit", "32M", "--server", server.Url.ToString(), "--ingest-key", IngestServer.IngestKey,
+            "--app", "identified", "--app-version", "2.1.0", "--user", "alice", "--", CProgram.Build("memory_eater.c"), "256", "1");
+        Assert.True(killed.ExitCode == 137, killed.Describe());
+        var info = _foom.OnlySession("identified");
+        Assert.Equal(("2.1.0", "alice"), (info.AppVersion, info.UserId));
+        // A hash of /etc/machine-id: stable for the machine, and not the machine's own id.
+        Assert.Matches("^[0-9a-f]{32}$", info.DeviceId);
+        Assert.DoesNotContain(File.ReadAllText("/etc/machine-id").Trim(), info.DeviceId);
+        Assert.Equal([("2.1.0", info.DeviceId, "alice"), ("2.1.0", info.DeviceId, "alice")], server.Identities("identified"));
+    }
+
+    [Fact]
     public async Task AServerThatNeverAnswersCostsTheRunAFewSecondsAndTheQueueKeepsItsUploads()
     {
         // It takes connections and never answers: the slowest way a server can be down.

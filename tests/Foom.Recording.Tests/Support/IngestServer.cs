@@ -41,6 +41,11 @@ public sealed class IngestServer : IAsyncDisposable
         Query("SELECT launch_id, prev_exit_reason, prev_exit_how FROM launches WHERE app_id = @app ORDER BY launch_time, launch_id", app,
             row => (row.GetString(0), row.GetString(1), row.IsDBNull(2) ? null : row.GetString(2)));
 
+    /// <summary>Who each launch and report of an app came from: (app_version, device_id, user_id), launches first.</summary>
+    public List<(string Version, string? Device, string? User)> Identities(string app) =>
+        Query("SELECT app_version, device_id, user_id FROM launches WHERE app_id = @app UNION ALL SELECT app_version, device_id, user_id FROM reports WHERE app_id = @app", app,
+            row => (row.GetString(0), row.IsDBNull(1) ? null : row.GetString(1), row.IsDBNull(2) ? null : row.GetString(2)));
+
     /// <summary>The reports the server stored for an app.</summary>
     public List<(string ReportId, string? ExitReason)> Reports(string app) =>
         Query("SELECT report_id, exit_reason FROM reports WHERE app_id = @app ORDER BY report_id", app,
