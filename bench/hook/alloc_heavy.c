@@ -1,12 +1,14 @@
 /* The hook's overhead benchmark: 2 000 000 malloc/free pairs of mixed sizes (16 B to 64 KiB)
    from three call paths of different depths, over a working set of 1024 live blocks. At the
    end it prints its own memory figures from /proc/self/status (VmHWM, RssAnon, RssFile,
-   RssShmem) and CPU times so a run under the hook can be compared with a plain one.
+   RssShmem), its CPU times and its own wall time (main's start to its end) so a run under the
+   hook can be compared with a plain one.
    Argument: pairs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #define SLOTS 1024
 
@@ -35,7 +37,13 @@ __attribute__((noinline)) static void *path_calloc(size_t size) {
     return p;
 }
 
-static void print_memory(void) {
+static double seconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static void print_memory(double started) {
     FILE *status = fopen("/proc/self/status", "r");
     char line[256];
     while (status && fgets(line, sizeof line, status))
@@ -45,11 +53,13 @@ static void print_memory(void) {
     if (status) fclose(status);
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
+    fprintf(stderr, "wall %.3f s\n", seconds() - started);
     fprintf(stderr, "cpu %ld.%06ld s user %ld.%06ld s system, %ld minor faults\n", (long)usage.ru_utime.tv_sec,
             (long)usage.ru_utime.tv_usec, (long)usage.ru_stime.tv_sec, (long)usage.ru_stime.tv_usec, usage.ru_minflt);
 }
 
 int main(int argc, char **argv) {
+    double started = seconds();
     long pairs = argc > 1 ? atol(argv[1]) : 2000000;
     unsigned long long state = 88172645463325252ull;
     for (long i = 0; i < pairs; i++) {
@@ -66,6 +76,6 @@ int main(int argc, char **argv) {
         }
     }
     for (int i = 0; i < SLOTS; i++) free(slots[i]);
-    print_memory();
+    print_memory(started);
     return 0;
 }

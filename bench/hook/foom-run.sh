@@ -27,7 +27,7 @@ dotnet build "$repo/tests/Foom.RingDrain" -c Release -o "$work/drain" -nologo -v
 foom=(dotnet "$repo/.foom/bin/foom.dll")
 export FOOM_DATA="$work/data"
 
-# timed NAME COMMAND...: appends "NAME wall user sys target_user target_sys rss_anon_kb rss_file_kb hwm_kb"
+# timed NAME COMMAND...: appends "NAME wall user sys target_user target_sys rss_anon_kb rss_file_kb hwm_kb target_wall"
 # (user and sys: the command's with its children's, the target included).
 timed() {
   local name="$1"; shift
@@ -36,8 +36,8 @@ timed() {
   local target_user target_sys anon file hwm
   target_user=$(awk '/^cpu /{print $2}' "$work/$name.err"); target_sys=$(awk '/^cpu /{print $5}' "$work/$name.err")
   anon=$(awk '/^RssAnon/{print $2}' "$work/$name.err"); file=$(awk '/^RssFile/{print $2}' "$work/$name.err")
-  hwm=$(awk '/^VmHWM/{print $2}' "$work/$name.err")
-  echo "$name $(cat "$work/time") ${target_user:--} ${target_sys:--} ${anon:--} ${file:--} ${hwm:--}" >>"$work/results"
+  hwm=$(awk '/^VmHWM/{print $2}' "$work/$name.err"); target_wall=$(awk '/^wall /{print $2}' "$work/$name.err")
+  echo "$name $(cat "$work/time") ${target_user:--} ${target_sys:--} ${anon:--} ${file:--} ${hwm:--} ${target_wall:--}" >>"$work/results"
 }
 
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(heaptrack --version 2>/dev/null | head -1)"
@@ -51,11 +51,11 @@ echo "load after the rounds: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 column_of() { awk -v n="$1" -v c="$2" '$1==n && $c!="-" {print $c}' "$work/results" | median; }
-ratio() { echo "scale=3; $1 / $2" | bc; }
+ratio() { echo "scale=3; ($1) / ($2)" | bc; }
 
-printf '\n%-14s %8s %8s %8s %11s %11s %12s %12s %10s\n' variant "wall s" "user s" "sys s" "target usr" "target sys" "RssAnon KiB" "RssFile KiB" "HWM KiB"
+printf '\n%-14s %8s %9s %8s %8s %11s %11s %12s %12s %10s\n' variant "wall s" "target s" "user s" "sys s" "target usr" "target sys" "RssAnon KiB" "RssFile KiB" "HWM KiB"
 for name in plain foom heaptrack foom-startup; do
-  printf '%-14s %8s %8s %8s %11s %11s %12s %12s %10s\n' "$name" "$(column_of $name 2)" "$(column_of $name 3)" "$(column_of $name 4)" \
+  printf '%-14s %8s %9s %8s %8s %11s %11s %12s %12s %10s\n' "$name" "$(column_of $name 2)" "$(column_of $name 10)" "$(column_of $name 3)" "$(column_of $name 4)" \
     "$(column_of $name 5)" "$(column_of $name 6)" "$(column_of $name 7)" "$(column_of $name 8)" "$(column_of $name 9)"
 done
 
@@ -63,6 +63,10 @@ plain=$(column_of plain 2); foom_wall=$(column_of foom 2); heaptrack_wall=$(colu
 echo
 echo "wall: foom run $(ratio "$foom_wall" "$plain")x plain (target <= 2), heaptrack $(ratio "$heaptrack_wall" "$plain")x plain," \
   "foom run / heaptrack $(ratio "$foom_wall" "$heaptrack_wall") (target <= 0.5)"
+echo "the target's own time (main to exit): under foom run $(ratio "$(column_of foom 10)" "$(column_of plain 10)")x plain," \
+  "under heaptrack $(ratio "$(column_of heaptrack 10)" "$(column_of plain 10)")x plain"
+echo "CPU of the whole command (target, recorder or interpreter, start-up): foom run $(ratio "$(column_of foom 3) + $(column_of foom 4)" "$(column_of plain 3) + $(column_of plain 4)")x plain," \
+  "heaptrack $(ratio "$(column_of heaptrack 3) + $(column_of heaptrack 4)" "$(column_of plain 3) + $(column_of plain 4)")x plain"
 # Per round: the recorder's CPU = foom run's CPU - the target's own - the start-up's (same round).
 recorder=$(awk '$1=="foom" {f[++n]=$3+$4-$5-$6} $1=="foom-startup" {s[++m]=$3+$4} END {for (i=1;i<=n;i++) print f[i]-s[i]}' "$work/results" | median)
 events=$((2 * pairs))
