@@ -1,4 +1,5 @@
 using System.Globalization;
+using Foom.Managed;
 using Foom.Recorder.Exits;
 using Foom.Recorder.Launch;
 using Foom.Recorder.Limits;
@@ -64,6 +65,12 @@ internal sealed class RunMonitor
 
     public KernelOomWatch Kernel { get; }
 
+    /// <summary>
+    /// A .NET program's managed recorder, told each footprint and warning. Attached once the
+    /// monitor (and the kernel's notifications) are set up, so that loading it never delays them.
+    /// </summary>
+    public ManagedRecorder? Managed { get; set; }
+
     /// <summary>Set when Foom itself killed the target (its own limit, or the watchdog).</summary>
     public FoomKill? FoomKill { get; private set; }
 
@@ -121,6 +128,7 @@ internal sealed class RunMonitor
         {
             _info.LastFootprintBytes = footprint.Bytes;
             _info.LastFootprintTime = footprint.TimeMilliseconds;
+            Managed?.Footprint(footprint.Bytes);
             var newPeak = footprint.Bytes > (_info.PeakFootprintBytes ?? 0);
             if (newPeak) _info.PeakFootprintBytes = footprint.Bytes;
             if (newPeak || now - _lastLogged >= FootprintLog.Interval)
@@ -175,6 +183,8 @@ internal sealed class RunMonitor
         });
         SessionInfoFile.Write(_sessionDirectory, _info);
         _ring.RaiseWarning((ulong)Math.Max(0, footprint), (ulong)Math.Max(0, limit ?? 0));
+        // A warning is when a census explains the most: the managed heap is counted now.
+        Managed?.Warning(source);
         if (_options.WarnSignal is { } signal) _target.Signal(signal);
         // Returns at once: a snapshot, when asked for, is built on the report thread.
         _memoryWarned();

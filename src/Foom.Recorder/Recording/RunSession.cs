@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Foom.Recorder.Exits;
 using Foom.Recorder.Launch;
+using Foom.Managed;
 using Foom.Recorder.Limits;
 using Foom.Ring;
 using Foom.Storage;
@@ -183,6 +184,9 @@ public static class RunSession
             var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, kernelWarnings, whyFoomEnforces, reports.MemoryWarned);
             // Resident bytes per mapping and the perf map, kept in the session for a report made after the death.
             using var snapshots = TargetSnapshots.Start(ring, target.Pid, directory);
+            // A .NET program's managed heap, through its diagnostics port (nothing for other programs).
+            await using var managed = ManagedRecorder.Start(target.Pid, directory, info.Limit?.Bytes, diagnostics);
+            monitor.Managed = managed;
             reports.ProgramWatched();
             await monitor.WatchUntilExit().ConfigureAwait(false);
             // The group's own high-water mark catches a peak between two samples (a kill at the limit).
@@ -190,6 +194,7 @@ public static class RunSession
             var status = await target.Exited.ConfigureAwait(false);
             await drain.StopAfterTargetEnded().ConfigureAwait(false);
             snapshots.Finish();
+            await managed.StopAsync().ConfigureAwait(false);
 
             var death = ObservedDeath.From(status) with
             {

@@ -12,7 +12,12 @@ namespace Foom.Report.Building;
 /// </summary>
 public static class ReportAssembler
 {
-    public static Model.Report Assemble(LiveHeap heap, HeapContext context, ReportOptions options, ReportHead? head = null)
+    /// <remarks>
+    /// A .NET target's <paramref name="managed"/> heap adds its census's types after the native
+    /// categories (<see cref="ManagedCategories"/>) and head.managed; they are not part of
+    /// live_bytes and live_count, which stay the sums of the native items.
+    /// </remarks>
+    public static Model.Report Assemble(LiveHeap heap, HeapContext context, ReportOptions options, ReportHead? head = null, ManagedHeap? managed = null)
     {
         var categories = Group(heap, context);
         SortBySize(categories);
@@ -66,6 +71,12 @@ public static class ReportAssembler
                 item.Stacks.Add(stack);
                 listed.Add(new ListedStack(item, stack, shape, FirstOfCategory: i == 0));
             }
+        }
+
+        if (managed is not null)
+        {
+            cells += ManagedCategories.Add(report, managed, options, shapes, listed, out var listedTypes);
+            report.Head.Managed = managed.Head(listedTypes);
         }
 
         shapes.Symbolize(options.Symbolize);

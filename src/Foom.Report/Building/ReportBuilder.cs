@@ -44,9 +44,14 @@ public static class ReportBuilder
             throw new ReportFormatException(e.FilePath, "", e.Problem, e);
         }
         var reportOptions = options.Report;
+        var perfMaps = ReportSymbolizer.PerfMapsOf(sessionDirectory, info.Pid, heap.WriterRunning);
         if (options.Symbolizer is { } symbolizer && reportOptions.Symbolize is null)
-            reportOptions = reportOptions with { Symbolize = ReportSymbolizer.For(symbolizer, ReportSymbolizer.PerfMapsOf(sessionDirectory, info.Pid, heap.WriterRunning)) };
-        return ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, Head(sessionDirectory, info, heap, now));
+            reportOptions = reportOptions with { Symbolize = ReportSymbolizer.For(symbolizer, perfMaps) };
+        var head = Head(sessionDirectory, info, heap, now);
+        // A .NET target's managed heap: its census and sampled stacks, when the session has them.
+        var managed = ManagedHeap.Read(sessionDirectory, perfMaps);
+        if (managed is { Problems.Count: > 0 }) head.Recovery = [.. head.Recovery ?? [], .. managed.Problems];
+        return ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, head, managed);
     }
 
     /// <summary>The run's facts, from session.json and the reader's state; the assembler adds the live totals and what was trimmed.</summary>

@@ -30,6 +30,10 @@ public sealed record ReportOptions
     /// <summary>Finds each stack's caller; <see cref="Callers.CallerRules.Default"/> (allocator and runtime frames skipped) when null.</summary>
     public CallerFinder? FindCaller { get; init; }
 
+    /// <summary>A .NET census's types listed by name: the biggest this many by bytes and this many by count; the rest are one item (docs/report-format.md, "Managed heap").</summary>
+    public int ManagedTypesBySize { get; init; } = 300;
+    public int ManagedTypesByCount { get; init; } = 100;
+
     /// <summary>Names frames; none by default (frames stay uuid@offset for the server to symbolicate).</summary>
     public FrameSymbolizer? Symbolize { get; init; }
 }

@@ -69,8 +69,8 @@ public sealed class DiffSide
         ReportId = report.Head.ReportId,
         AppVersion = report.Head.AppVersion,
         ExitReason = report.Head.ExitReason,
-        LiveBytes = report.Items.Sum(i => i.Size),
-        LiveCount = report.Items.Sum(i => i.Count),
+        LiveBytes = report.Items.Where(i => !i.IsManaged).Sum(i => i.Size),
+        LiveCount = report.Items.Where(i => !i.IsManaged).Sum(i => i.Count),
         PeakFootprintBytes = report.Head.PeakFootprintBytes,
     };
 }

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json;
 
+using Foom.Report.Model;
+
 namespace Foom.Report.IO;
 
 /// <summary>
@@ -56,8 +58,8 @@ public static class ReportReader
                     ?? throw new ReportFormatException(source, "", "the report is null");
                 // Matrix reports carry no totals in the head: they are the sums of the items.
                 var head = document.RootElement.GetProperty("head");
-                if (!head.TryGetProperty("live_bytes", out _)) report.Head.LiveBytes = report.Items.Sum(i => i.Size);
-                if (!head.TryGetProperty("live_count", out _)) report.Head.LiveCount = report.Items.Sum(i => i.Count);
+                if (!head.TryGetProperty("live_bytes", out _)) report.Head.LiveBytes = report.Items.Where(i => !i.IsManaged).Sum(i => i.Size);
+                if (!head.TryGetProperty("live_count", out _)) report.Head.LiveCount = report.Items.Where(i => !i.IsManaged).Sum(i => i.Count);
                 return report;
             }
             catch (JsonException e)
@@ -131,15 +133,27 @@ public static class ReportReader
         }
 
         var items = check.Required(root, "items", "", JsonValueKind.Array);
-        long size = 0, count = 0;
+        long size = 0, count = 0, managedSize = 0, managedCount = 0, managedItems = 0;
         var i = 0;
         foreach (var item in items.EnumerateArray())
         {
             var at = $"items[{i++}]";
             check.Object(item, at);
             check.Required(item, "name", at, JsonValueKind.String);
-            size = checked(size + check.Count(item, "size", at));
-            count = checked(count + check.Count(item, "count", at));
+            check.Optional(item, "heap", at, JsonValueKind.String);
+            // A managed census's type is counted beside the native blocks, not among them.
+            var managed = item.TryGetProperty("heap", out var heap) && heap.ValueKind == JsonValueKind.String && heap.GetString() == ReportItem.ManagedHeapName;
+            if (managed)
+            {
+                managedItems++;
+                managedSize = checked(managedSize + check.Count(item, "size", at));
+                managedCount = checked(managedCount + check.Count(item, "count", at));
+            }
+            else
+            {
+                size = checked(size + check.Count(item, "size", at));
+                count = checked(count + check.Count(item, "count", at));
+            }
             if (!item.TryGetProperty("stacks", out var stacks) || stacks.ValueKind == JsonValueKind.Null) continue;
             check.Kind(stacks, at + ".stacks", JsonValueKind.Array);
             var s = 0;
@@ -175,6 +189,20 @@ public static class ReportReader
                 throw new ReportFormatException(source, "head.live_bytes", $"is {liveBytes} but the items' sizes add up to {size}");
             if (count != liveCount)
                 throw new ReportFormatException(source, "head.live_count", $"is {liveCount} but the items' counts add up to {count}");
+        }
+
+        // The managed items are the census's types: they add up to its totals.
+        if (managedItems > 0)
+        {
+            if (!head.TryGetProperty("managed", out var managedHead) || managedHead.ValueKind != JsonValueKind.Object
+                || !managedHead.TryGetProperty("census", out var census) || census.ValueKind != JsonValueKind.Object)
+                throw new ReportFormatException(source, "head.managed.census", $"is missing, but {managedItems} items are managed census types");
+            var censusBytes = check.Count(census, "bytes", "head.managed.census");
+            var censusCount = check.Count(census, "count", "head.managed.census");
+            if (managedSize != censusBytes)
+                throw new ReportFormatException(source, "head.managed.census.bytes", $"is {censusBytes} but the managed items' sizes add up to {managedSize}");
+            if (managedCount != censusCount)
+                throw new ReportFormatException(source, "head.managed.census.count", $"is {censusCount} but the managed items' counts add up to {managedCount}");
         }
     }
 

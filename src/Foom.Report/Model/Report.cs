@@ -73,6 +73,8 @@ public sealed class ReportHead
     /// warning) or "periodic".
     /// </summary>
     [JsonPropertyName("resident_source")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ResidentSource { get; set; }
+    /// <summary>A .NET target's managed heap: the census behind the managed categories, or why there is none (docs/report-format.md, "Managed heap").</summary>
+    [JsonPropertyName("managed")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportManaged? Managed { get; set; }
 
     /// <summary>Fields this version does not know (Matrix custom keys, newer Foom fields) are kept.</summary>
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
@@ -93,6 +95,47 @@ public sealed class ReportTrimmed
     /// <summary>The budget the report was fitted to, in gzip'ed bytes, and whether even its categories alone exceed it.</summary>
     [JsonPropertyName("budget_gzip_bytes")] public long BudgetGzipBytes { get; set; }
     [JsonPropertyName("over_budget")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public bool OverBudget { get; set; }
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+}
+
+/// <summary>What the report knows of a .NET target's managed heap.</summary>
+public sealed class ReportManaged
+{
+    /// <summary>The .NET runtime's version, when known.</summary>
+    [JsonPropertyName("runtime_version")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? RuntimeVersion { get; set; }
+    /// <summary>The last census before the report: the managed categories (items with heap "managed") are its types.</summary>
+    [JsonPropertyName("census")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportCensus? Census { get; set; }
+    /// <summary>Why there is no census, when there is none.</summary>
+    [JsonPropertyName("no_census")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? NoCensus { get; set; }
+    /// <summary>Censuses that failed or came out incomplete, newest last.</summary>
+    [JsonPropertyName("census_problems")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? CensusProblems { get; set; }
+    /// <summary>How allocations were sampled: "allocation_sampled" (.NET 10+) or "allocation_tick"; absent when they were not.</summary>
+    [JsonPropertyName("allocation_sampling")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? AllocationSampling { get; set; }
+    [JsonPropertyName("allocation_samples")] public long AllocationSamples { get; set; }
+    [JsonPropertyName("allocation_sampling_problem")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? AllocationSamplingProblem { get; set; }
+    [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+}
+
+/// <summary>When the census behind the managed categories was taken, and what it counted.</summary>
+public sealed class ReportCensus
+{
+    /// <summary>Milliseconds since the Unix epoch.</summary>
+    [JsonPropertyName("time")] public long Time { get; set; }
+    /// <summary>The footprint sampled just before it.</summary>
+    [JsonPropertyName("footprint_bytes")] public long FootprintBytes { get; set; }
+    [JsonPropertyName("limit_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? LimitBytes { get; set; }
+    /// <summary>"warning:SOURCE" or "near_limit".</summary>
+    [JsonPropertyName("trigger")] public string Trigger { get; set; } = "";
+    /// <summary>The managed bytes and objects counted: the managed items add up to these.</summary>
+    [JsonPropertyName("bytes")] public long Bytes { get; set; }
+    [JsonPropertyName("count")] public long Count { get; set; }
+    /// <summary>Types counted, and those listed as items by name (the rest are one item, "Managed: other types").</summary>
+    [JsonPropertyName("types")] public int Types { get; set; }
+    [JsonPropertyName("listed_types")] public int ListedTypes { get; set; }
+    [JsonPropertyName("pause_ms")] public double PauseMilliseconds { get; set; }
+    [JsonPropertyName("transferred_bytes")] public long TransferredBytes { get; set; }
+    /// <summary>Heap-walk events the runtime dropped; not zero means objects are missing from the counts.</summary>
+    [JsonPropertyName("lost_events")] public long LostEvents { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 
@@ -137,9 +180,16 @@ public sealed class ReportItem
     [JsonPropertyName("size_measure")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? SizeMeasure { get; set; }
     /// <summary>Of the reserved size, the bytes resident in RAM (mapping categories, when the head's resident_source says they are known).</summary>
     [JsonPropertyName("resident_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ResidentBytes { get; set; }
+    /// <summary>"managed" for a type counted by the managed heap census (not part of live_bytes); absent for the recorded native blocks.</summary>
+    [JsonPropertyName("heap")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Heap { get; set; }
     /// <summary>Single-stack categories folded into this one (docs/report-format.md, "Folding"), with their own totals.</summary>
     [JsonPropertyName("folded")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<FoldedCategory>? Folded { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+
+    /// <summary>The category's blocks are counted by the managed heap census, beside the native ones.</summary>
+    [JsonIgnore] public bool IsManaged => Heap == ManagedHeapName;
+
+    public const string ManagedHeapName = "managed";
 }
 
 public sealed class FoldedCategory
@@ -162,6 +212,9 @@ public sealed class ReportStack
     [JsonPropertyName("caller_function")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CallerFunction { get; set; }
     /// <summary>Of the stack's reserved size, the bytes resident in RAM (stacks of mapping categories, when known).</summary>
     [JsonPropertyName("resident_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ResidentBytes { get; set; }
+    /// <summary>For a managed category: the allocation samples behind this stack, and the bytes they estimate it allocated (its size and count are its estimated share of the census's live totals).</summary>
+    [JsonPropertyName("allocation_samples")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? AllocationSamples { get; set; }
+    [JsonPropertyName("allocated_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? AllocatedBytes { get; set; }
     /// <summary>Frames cut beyond the frame limit (outermost ones), when any were.</summary>
     [JsonPropertyName("frames_cut")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FramesCut { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }

@@ -7,10 +7,13 @@ namespace Foom.Report.Views;
 /// (leaf) frame, e.g. "main;load;read_file;malloc;[Malloc 48 Bytes]". A category's bytes in
 /// stacks the report does not list appear under one "[stacks not listed]" root, so that the
 /// weights add up to the report's live bytes and a flame graph never shows a part as the whole.
+/// A .NET census's types (counted apart from the native blocks) come under their own root,
+/// "[managed heap]", whose weights add up to the census's bytes.
 /// </summary>
 public static class FoldedStacks
 {
     public const string UnlistedRoot = "[stacks not listed]";
+    public const string ManagedRoot = "[managed heap]";
 
     /// <param name="Frames">Outermost first, the category (in brackets) last.</param>
     /// <param name="Caller">The caller frame's label, or null for the unlisted remainder and stacks without one.</param>
@@ -27,8 +30,13 @@ public static class FoldedStacks
             long listedBytes = 0, listedCount = 0;
             foreach (var stack in item.Stacks)
             {
-                var frames = new List<string>(stack.Frames.Count + 1);
-                var sources = new List<ReportFrame?>(stack.Frames.Count + 1);
+                var frames = new List<string>(stack.Frames.Count + 2);
+                var sources = new List<ReportFrame?>(stack.Frames.Count + 2);
+                if (item.IsManaged)
+                {
+                    frames.Add(ManagedRoot);
+                    sources.Add(null);
+                }
                 for (var i = stack.Frames.Count - 1; i >= 0; i--)
                 {
                     frames.Add(labels.Label(stack.Frames[i]));
@@ -44,7 +52,9 @@ public static class FoldedStacks
             var restBytes = item.Size - listedBytes;
             var restCount = item.Count - listedCount;
             if (restBytes > 0 || restCount > 0)
-                yield return new CallPath([UnlistedRoot, category], item.Name, null, Math.Max(0, restBytes), Math.Max(0, restCount), [null, null]);
+                yield return item.IsManaged
+                    ? new CallPath([ManagedRoot, UnlistedRoot, category], item.Name, null, Math.Max(0, restBytes), Math.Max(0, restCount), [null, null, null])
+                    : new CallPath([UnlistedRoot, category], item.Name, null, Math.Max(0, restBytes), Math.Max(0, restCount), [null, null]);
         }
     }
 

@@ -30,6 +30,7 @@ public static class TextView
         console.Write(Summary(report));
         if (Footprint(report, options) is { } chart) console.Write(chart);
         console.Write(Categories(report, options));
+        if (ManagedCategories(report, options) is { } managed) console.Write(managed);
         if (Stacks(report, labels, options) is { } tree) console.Write(tree);
         foreach (var note in Notes(report)) console.MarkupLine($"[yellow]note:[/] {Markup.Escape(note)}");
     }
@@ -53,7 +54,14 @@ public static class TextView
         Row("footprint", head.FootprintBytes is long footprint ? FrameLabels.Bytes(footprint) : null);
         Row("peak footprint", head.PeakFootprintBytes is long peak ? FrameLabels.Bytes(peak) : null);
         Row("oom score", head.OomScore is int score ? string.Create(CultureInfo.InvariantCulture, $"{score} (oom_score_adj {head.OomScoreAdj ?? 0})") : null);
-        Row("live", $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count} categories");
+        Row("live", $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count(i => !i.IsManaged)} categories");
+        if (head.Managed is { } managed)
+        {
+            Row("managed heap", managed.Census is { } census
+                ? $"{FrameLabels.Bytes(census.Bytes)} in {census.Count.ToString("N0", CultureInfo.InvariantCulture)} objects of {census.Types.ToString("N0", CultureInfo.InvariantCulture)} types, " +
+                  $"counted {Time(census.Time)} at a footprint of {FrameLabels.Bytes(census.FootprintBytes)} ({census.Trigger}; paused {census.PauseMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms)"
+                : "no census: " + managed.NoCensus);
+        }
         if (head.DroppedEvents > 0) Row("dropped events", head.DroppedEvents.ToString(CultureInfo.InvariantCulture));
         Row("scene", head.Scene);
         Row("launched", Time(head.LaunchTime));
@@ -120,9 +128,29 @@ public static class TextView
             .AddColumn(new TableColumn("blocks").RightAligned())
             .AddColumn(new TableColumn("share").RightAligned())
             .AddColumn("");
-        var total = Math.Max(1, report.Items.Sum(i => i.Size));
-        var biggest = Math.Max(1, report.Items.Count == 0 ? 1 : report.Items.Max(i => i.Size));
-        var shown = report.Items.Take(options.Categories).ToList();
+        return CategoryTable(table, report.Items.Where(i => !i.IsManaged).ToList(), options);
+    }
+
+    /// <summary>The managed census's types, when the report has them: a table of their own, since they are counted apart from the native blocks.</summary>
+    private static Table? ManagedCategories(Model.Report report, TextViewOptions options)
+    {
+        var items = report.Items.Where(i => i.IsManaged).ToList();
+        if (items.Count == 0) return null;
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]Managed heap by type[/] (the last census)")
+            .AddColumn(new TableColumn("#").RightAligned())
+            .AddColumn("type")
+            .AddColumn(new TableColumn("size").RightAligned())
+            .AddColumn(new TableColumn("objects").RightAligned())
+            .AddColumn(new TableColumn("share").RightAligned())
+            .AddColumn("");
+        return CategoryTable(table, items, options);
+    }
+
+    private static Table CategoryTable(Table table, List<ReportItem> items, TextViewOptions options)
+    {
+        var total = Math.Max(1, items.Sum(i => i.Size));
+        var biggest = Math.Max(1, items.Count == 0 ? 1 : items.Max(i => i.Size));
+        var shown = items.Take(options.Categories).ToList();
         for (var i = 0; i < shown.Count; i++)
         {
             var item = shown[i];
@@ -137,7 +165,7 @@ public static class TextView
                 new Text(string.Create(CultureInfo.InvariantCulture, $"{100.0 * item.Size / total:0.0}%")),
                 new Markup($"[blue]{bar}[/]"));
         }
-        var rest = report.Items.Skip(options.Categories).ToList();
+        var rest = items.Skip(options.Categories).ToList();
         if (rest.Count > 0)
             table.AddRow(new Text(""), new Markup($"[grey]{rest.Count} more categories[/]"),
                 new Text(FrameLabels.Bytes(rest.Sum(i => i.Size))),
@@ -149,16 +177,21 @@ public static class TextView
 
     private static Tree? Stacks(Model.Report report, FrameLabels labels, TextViewOptions options)
     {
-        var withStacks = report.Items.Where(i => i.Stacks.Count > 0).Take(options.StackCategories).ToList();
+        // The biggest native categories' stacks, then the biggest managed types'.
+        var withStacks = report.Items.Where(i => !i.IsManaged && i.Stacks.Count > 0).Take(options.StackCategories)
+            .Concat(report.Items.Where(i => i.IsManaged && i.Stacks.Count > 0).Take(options.StackCategories)).ToList();
         if (withStacks.Count == 0) return null;
         var tree = new Tree("[bold]Top stacks[/] (innermost frame first; [green]>[/] marks the caller)");
         foreach (var item in withStacks)
         {
-            var node = tree.AddNode($"[bold]{Markup.Escape(item.Name)}[/]  {Markup.Escape(FrameLabels.Bytes(item.Size))} in {item.Count.ToString("N0", CultureInfo.InvariantCulture)} blocks");
+            var node = tree.AddNode(item.IsManaged
+                ? $"[bold]{Markup.Escape(item.Name)}[/] (managed)  {Markup.Escape(FrameLabels.Bytes(item.Size))} in {item.Count.ToString("N0", CultureInfo.InvariantCulture)} objects; stacks from allocation samples, shares estimated"
+                : $"[bold]{Markup.Escape(item.Name)}[/]  {Markup.Escape(FrameLabels.Bytes(item.Size))} in {item.Count.ToString("N0", CultureInfo.InvariantCulture)} blocks");
             foreach (var stack in item.Stacks.Take(options.StacksPerCategory))
             {
                 var resident = stack.ResidentBytes is { } bytes ? $" [grey]({Markup.Escape(FrameLabels.Bytes(bytes))} resident)[/]" : "";
-                var stackNode = node.AddNode($"{Markup.Escape(FrameLabels.Bytes(stack.Size))} in {stack.Count.ToString("N0", CultureInfo.InvariantCulture)} blocks{resident} from [green]{Markup.Escape(CallerLabel(stack, labels))}[/]");
+                var units = item.IsManaged ? $"objects ({stack.AllocationSamples ?? 0} allocation samples)" : "blocks";
+                var stackNode = node.AddNode($"{Markup.Escape(FrameLabels.Bytes(stack.Size))} in {stack.Count.ToString("N0", CultureInfo.InvariantCulture)} {units}{resident} from [green]{Markup.Escape(CallerLabel(stack, labels))}[/]");
                 var callerIndex = FoldedStacks.CallerIndex(stack);
                 for (var f = 0; f < stack.Frames.Count && f < options.FramesPerStack; f++)
                 {
@@ -198,6 +231,12 @@ public static class TextView
                 yield return $"the categories alone exceed the {FrameLabels.Bytes(trimmed.BudgetGzipBytes)} budget; no stack could be kept.";
             if (trimmed.DeepStacks > 0)
                 yield return $"{trimmed.DeepStacks} stacks were deeper than the frame limit ({trimmed.DeepFrames} outer frames cut).";
+        }
+        if (head.Managed is { } managed)
+        {
+            if (managed.Census is { LostEvents: > 0 } lossy)
+                yield return $"the managed census lost {lossy.LostEvents} heap-walk events: some objects are missing from its counts.";
+            if (managed.AllocationSamplingProblem is { } sampling) yield return "managed allocation stacks: " + sampling;
         }
     }
 

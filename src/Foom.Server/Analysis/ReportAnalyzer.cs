@@ -46,14 +46,32 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
     public const int MinimumBaselineReports = 20;
     public const double RobustSigmas = 6;
 
-    /// <summary>UI-like kinds with the count from which the seed's "is the number abnormal" fires.</summary>
+    /// <summary>
+    /// UI-like kinds with the count from which the seed's "is the number abnormal" fires, tried in
+    /// order (the first that matches a category judges it). They read Objective-C class names and
+    /// .NET type names alike (a .NET census names each type with its namespace): pages and windows
+    /// of WPF, WinForms, MAUI and Avalonia; view models; .NET's image types (SkiaSharp, WPF's
+    /// BitmapSource family, System.Drawing, ImageSharp); and every type of the UI frameworks'
+    /// control namespaces as views. A .NET generic instantiation is judged by its definition
+    /// (<c>MyApp.ItemViewModel`1[System.String]</c> is a view model), while collections and
+    /// arrays of such types (<c>List`1[MyApp.ChatViewModel]</c>, <c>MyApp.ChatViewModel[]</c>)
+    /// are not counted as them.
+    /// </summary>
     public static readonly IReadOnlyList<(string Kind, Regex Pattern, long Threshold)> UiRules =
     [
-        ("view controllers", new Regex(@"(ViewController|Controller|Activity|Fragment|Page|Window|Form)$", RegexOptions.CultureInvariant), 100),
-        ("view models", new Regex(@"ViewModel$", RegexOptions.CultureInvariant), 2000),
-        ("images", new Regex(@"(^UIImage$|^NSImage$|^CGImage|Image$|Bitmap$|^SK(Bitmap|Image)|^VM: (ImageIO|CG image|IOSurface))", RegexOptions.CultureInvariant), 500),
-        ("views", new Regex(@"(View|Layer|Widget|Control)$", RegexOptions.CultureInvariant), 10_000),
+        ("view controllers", new Regex(@"(ViewController|Controller)$", RegexOptions.CultureInvariant), 100),
+        ("pages", new Regex(@"(Page|Window|Form|Activity|Fragment|Shell)$", RegexOptions.CultureInvariant), 100),
+        ("view models", new Regex(@"(ViewModel|PageModel)$", RegexOptions.CultureInvariant), 2000),
+        ("images", new Regex(@"(^UIImage$|^NSImage$|^CGImage|Image$|Bitmap$|^SK(Bitmap|Image)|^VM: (ImageIO|CG image|IOSurface)|(^|\.)(SKBitmap|SKImage|SKPicture|BitmapSource|BitmapFrame|ImageSource|DrawingImage|Icon)$)", RegexOptions.CultureInvariant), 500),
+        ("views", new Regex(@"(View|Layer|Widget|Control)$|^(Avalonia\.Controls|System\.Windows\.Controls|System\.Windows\.Forms|System\.Windows\.Shapes|Microsoft\.Maui\.Controls|Xamarin\.Forms|Microsoft\.UI\.Xaml\.Controls|Windows\.UI\.Xaml\.Controls|Gtk)(\.Primitives)?\.[A-Za-z0-9_]+$", RegexOptions.CultureInvariant), 10_000),
     ];
+
+    /// <summary>The name the UI rules judge: a .NET generic type by its definition ("Ns.Name`1[...]" → "Ns.Name"), anything else as it is.</summary>
+    public static string UiRuleName(string category)
+    {
+        var tick = category.IndexOf('`');
+        return tick > 0 && !category.EndsWith("[]", StringComparison.Ordinal) ? category[..tick] : category;
+    }
 
     public AnalysisResult Analyze(ReportDocument report, BaselineCache.Snapshot baseline)
     {
@@ -61,7 +79,7 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
         // A footprint below the live bytes is a reading taken before the last growth (a program
         // killed between two samples) or live bytes that were reserved, not resident: a share of
         // it would pass 100 %, so the live memory is the measure then.
-        var live = Math.Max(head.LiveBytes, report.Items.Sum(i => i.Size));
+        var live = Math.Max(head.LiveBytes, report.Items.Where(i => !i.IsManaged).Sum(i => i.Size));
         var footprint = head.FootprintBytes is { } reading && reading >= live ? reading : live;
         var footprintWord = head.FootprintBytes is { } read && read >= live ? "footprint" : "live memory";
         var suspects = new List<Suspect>();
@@ -74,9 +92,10 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
                     suspects.Add(new Suspect(item.Name, item.Size, item.Count, "share_of_footprint",
                         $"{Bytes(item.Size)}, {Percent(share)} of the {footprintWord}", share / ShareThreshold));
             }
+            var uiName = UiRuleName(item.Name);
             foreach (var (kind, pattern, threshold) in UiRules)
             {
-                if (!pattern.IsMatch(item.Name)) continue;
+                if (!pattern.IsMatch(uiName)) continue;
                 if (item.Count >= threshold)
                     suspects.Add(new Suspect(item.Name, item.Size, item.Count, "ui_object_count",
                         $"{item.Count.ToString("N0", CultureInfo.InvariantCulture)} objects; more than {threshold.ToString("N0", CultureInfo.InvariantCulture)} {kind} is abnormal",

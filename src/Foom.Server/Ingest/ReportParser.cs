@@ -56,8 +56,8 @@ public static class ReportParser
         if (!string.IsNullOrEmpty(userFromQuery)) head.UserId = CheckField(userFromQuery, "user");
         head.ExitReason ??= ExitReason.ForegroundOom.Name();
         // Matrix reports carry no totals in the head; they are the sums of the items.
-        if (head.LiveBytes == 0) head.LiveBytes = report.Items.Where(i => i is not null).Sum(i => i.Size);
-        if (head.LiveCount == 0) head.LiveCount = report.Items.Where(i => i is not null).Sum(i => i.Count);
+        if (head.LiveBytes == 0) head.LiveBytes = report.Items.Where(i => i is not null && !i.IsManaged).Sum(i => i.Size);
+        if (head.LiveCount == 0) head.LiveCount = report.Items.Where(i => i is not null && !i.IsManaged).Sum(i => i.Count);
         head.LaunchTime = ToMilliseconds(head.LaunchTime);
         head.ReportTime = ToMilliseconds(head.ReportTime);
         var reportId = string.IsNullOrEmpty(head.ReportId) ? ContentId(json) : CheckId(head.ReportId, "head.report_id");

@@ -1,0 +1,92 @@
+namespace Foom.Managed;
+
+/// <summary>
+/// When to take a managed heap census, and how much the target may spend on it. A census forces a
+/// blocking gen2 collection and holds its events in the target's memory, so it is taken only when
+/// it can explain a death: at memory warnings, and as the footprint nears the limit (from half of
+/// it, again at every further tenth of the limit it grows, and at least once a minute while it
+/// stays there). Bounded: one at a time (the caller awaits each), and none sooner after the last
+/// one ended than <see cref="MinimumSpacing"/>, than <see cref="SpacingPerPause"/> times the pause
+/// it imposed (so censuses pause the program for at most about a tenth of the time), or than its
+/// whole duration (so Foom's parsing takes at most half a core); longer after failures.
+/// docs/benchmarks.md has the cost of one census.
+/// </summary>
+public sealed class CensusPolicy
+{
+    public const double NearLimitFraction = 0.5;
+    public const double GrowthStepFraction = 0.10;
+    public const int SpacingPerPause = 10;
+    public static readonly TimeSpan MinimumSpacing = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan Refresh = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan MaximumBackoff = TimeSpan.FromMinutes(1);
+
+    /// <summary>The census buffer is never below this (a small heap's walk fits), nor above <see cref="MaximumBufferBytes"/>.</summary>
+    public const long MinimumBufferBytes = 16L << 20;
+    public const long MaximumBufferBytes = 1L << 30;
+
+    /// <summary>Near the limit, the buffer may take at most this share of the headroom left (limit − footprint), so the census itself does not kill.</summary>
+    public const double HeadroomShare = 0.5;
+
+    /// <summary>Event bytes per heap byte assumed before a census has measured it: 32-byte node events for objects averaging 64 bytes.</summary>
+    public const double InitialEventBytesPerHeapByte = 0.5;
+
+    private DateTime? _lastEnd;
+    private TimeSpan _lastCost;
+    private long? _lastFootprint;
+    private int _failuresInARow;
+    private string? _pendingWarning;
+    private double _eventBytesPerHeapByte = InitialEventBytesPerHeapByte;
+
+    public bool AnyTaken => _lastFootprint is not null;
+
+    /// <summary>A memory warning: the next census is due as soon as the spacing allows.</summary>
+    public void Warned(string source) => _pendingWarning = source;
+
+    /// <summary>The trigger of the census due now ("warning:SOURCE" or "near_limit"), or null.</summary>
+    public string? Due(DateTime now, long footprint, long? limit)
+    {
+        if (_lastEnd is { } end && now - end < Spacing()) return null;
+        if (_pendingWarning is { } source) return "warning:" + source;
+        if (limit is not > 0 || footprint < NearLimitFraction * limit.Value) return null;
+        if (_lastFootprint is not { } last) return "near_limit";
+        if (footprint - last >= GrowthStepFraction * limit.Value) return "near_limit";
+        return _lastEnd is { } at && now - at >= Refresh ? "near_limit" : null;
+    }
+
+    private TimeSpan Spacing()
+    {
+        var spacing = TimeSpan.FromTicks(Math.Max(MinimumSpacing.Ticks, _lastCost.Ticks));
+        if (_failuresInARow > 0)
+            spacing = TimeSpan.FromTicks(Math.Min(MaximumBackoff.Ticks, spacing.Ticks << Math.Min(_failuresInARow, 6)));
+        return spacing;
+    }
+
+    /// <summary>The EventPipe buffer to allow: the expected walk, within the headroom share and the bounds.</summary>
+    public long BufferBytes(long footprint, long? limit, long? gcHeapBytes)
+    {
+        var heap = gcHeapBytes is > 0 ? gcHeapBytes.Value : footprint;
+        var wanted = Math.Max(MinimumBufferBytes, (long)(1.25 * _eventBytesPerHeapByte * heap));
+        var cap = MaximumBufferBytes;
+        if (limit is > 0) cap = Math.Min(cap, Math.Max(MinimumBufferBytes / 2, (long)(HeadroomShare * (limit.Value - footprint))));
+        var bytes = Math.Min(wanted, cap);
+        return (bytes + (1L << 20) - 1) & ~((1L << 20) - 1);
+    }
+
+    public void Taken(DateTime end, TimeSpan pause, TimeSpan duration, long footprint, long heapBytes, long transferredBytes)
+    {
+        _lastEnd = end;
+        _lastCost = TimeSpan.FromTicks(Math.Max(pause.Ticks * SpacingPerPause, duration.Ticks));
+        _lastFootprint = footprint;
+        _failuresInARow = 0;
+        _pendingWarning = null;
+        if (heapBytes > 0 && transferredBytes > 0) _eventBytesPerHeapByte = Math.Clamp((double)transferredBytes / heapBytes, 0.01, 4);
+    }
+
+    public void Failed(DateTime end, TimeSpan duration)
+    {
+        _lastEnd = end;
+        _lastCost = duration;
+        _failuresInARow++;
+        _pendingWarning = null;
+    }
+}
