@@ -39,7 +39,7 @@ public sealed record AnalysisResult(IReadOnlyList<Suspect> Suspects, Eigenvalue 
 public sealed class ReportAnalyzer(CallerRules callerRules)
 {
     /// <summary>Bumped whenever the rules change, so stored results can be told from fresh ones.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     public const double ShareThreshold = 0.30;
     public const long ShareMinimumBytes = 1 << 20;
