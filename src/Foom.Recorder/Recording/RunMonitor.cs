@@ -165,8 +165,13 @@ internal sealed class RunMonitor
         else if (!_warningArmed && footprint < (_options.WarnAt - WarningHysteresis) * limit)
         {
             _warningArmed = true;
-            // From here the group's peak says whether a threshold notification is a crossing up.
-            if (_memory.OwnGroup?.Group is { Version: CgroupVersion.V1 } group) CgroupFiles.Write(group.File("memory.max_usage_in_bytes"), "0");
+            // From here the group's peak says whether a threshold notification is a crossing up;
+            // the high-water mark so far goes into the session's peak first, as it would at the end.
+            if (_memory.OwnGroup?.Group is { Version: CgroupVersion.V1 } group)
+            {
+                if (group.ReadPeak() is { } peak && peak > (_info.PeakFootprintBytes ?? 0)) _info.PeakFootprintBytes = peak;
+                CgroupFiles.Write(group.File("memory.max_usage_in_bytes"), "0");
+            }
         }
     }
 
