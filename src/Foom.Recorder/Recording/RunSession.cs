@@ -194,6 +194,9 @@ public static class RunSession
             var status = await target.Exited.ConfigureAwait(false);
             await drain.StopAfterTargetEnded().ConfigureAwait(false);
             snapshots.Finish();
+            // A perf map Foom asked for is Foom's to clean up once the session holds its copy:
+            // /tmp would otherwise keep one file per .NET run.
+            if (Environment.GetEnvironmentVariable("DOTNET_PerfMapEnabled") is null) TargetSnapshots.RemoveCopiedPerfMaps(target.Pid, directory);
             await managed.StopAsync().ConfigureAwait(false);
 
             var death = ObservedDeath.From(status) with

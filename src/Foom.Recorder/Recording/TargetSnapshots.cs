@@ -124,6 +124,23 @@ public sealed class TargetSnapshots : IDisposable
     }
 
     public void Dispose() => Finish();
+
+    /// <summary>Deletes the runtime's /tmp/perf-PID.map and /tmp/perfinfo-PID.map once the session has its copy of the map.</summary>
+    public static void RemoveCopiedPerfMaps(int pid, string sessionDirectory)
+    {
+        if (!File.Exists(Path.Combine(sessionDirectory, $"perf-{pid}.map"))) return;
+        foreach (var path in new[] { $"/tmp/perf-{pid}.map", $"/tmp/perfinfo-{pid}.map" })
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+            {
+                // Left behind: a file in /tmp, not a loss.
+            }
+        }
+    }
 }
 
 /// <summary>Copies an append-only text file (a perf map) a piece at a time: only the whole lines added since the last copy.</summary>
