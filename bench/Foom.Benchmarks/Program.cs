@@ -14,5 +14,11 @@ if (args is ["cpu"])
     CpuThroughput.Print();
     return;
 }
+// `census [MB] [TEXT-CHARS] [RUNS]` measures what a managed heap census costs a .NET program.
+if (args is ["census", ..])
+{
+    CensusCost.Print(args);
+    return;
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

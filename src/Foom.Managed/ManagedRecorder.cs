@@ -233,7 +233,7 @@ public sealed class ManagedRecorder : IAsyncDisposable
             var census = await Task.Factory.StartNew(() => HeapCensus.Take(client, request, runtime, _options.CensusTimeout, _typeNames),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             var complete = census.LostEvents == 0;
-            _policy.Taken(DateTime.UtcNow, TimeSpan.FromMilliseconds(census.PauseMilliseconds), clock.Elapsed, footprint, complete ? census.Bytes : 0, census.TransferredBytes);
+            _policy.Taken(DateTime.UtcNow, TimeSpan.FromMilliseconds(census.PauseMilliseconds), clock.Elapsed, footprint, census.Bytes, census.TransferredBytes, complete);
             _status.CensusesTaken++;
             if (complete || !_haveCompleteCensus)
             {
