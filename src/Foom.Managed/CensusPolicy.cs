@@ -66,11 +66,29 @@ public sealed class CensusPolicy
         return spacing;
     }
 
+    /// <summary>The events a census of this heap is expected to hold inside the program (the measured, or assumed, bytes per heap byte).</summary>
+    public long ExpectedEventBytes(long footprint, long? gcHeapBytes) =>
+        (long)(_eventBytesPerHeapByte * (gcHeapBytes is > 0 ? gcHeapBytes.Value : footprint));
+
+    /// <summary>
+    /// Whether a census fits under the limit now: its expected events within the buffer it may
+    /// have. One that does not would come out incomplete and could itself push the program over
+    /// its limit, so it is skipped (<see cref="Skipped"/>) and the last complete census stands.
+    /// </summary>
+    public bool Fits(long footprint, long? limit, long? gcHeapBytes) =>
+        FitMargin * ExpectedEventBytes(footprint, gcHeapBytes) <= BufferBytes(footprint, limit, gcHeapBytes);
+
+    /// <summary>
+    /// The heap has grown since the GC last reported its size: the buffer asked for is half as big
+    /// again as the expected events, and a census is taken only with a quarter to spare.
+    /// </summary>
+    private const double WantedMargin = 1.5;
+    private const double FitMargin = 1.25;
+
     /// <summary>The EventPipe buffer to allow: the expected walk, within the headroom share and the bounds.</summary>
     public long BufferBytes(long footprint, long? limit, long? gcHeapBytes)
     {
-        var heap = gcHeapBytes is > 0 ? gcHeapBytes.Value : footprint;
-        var wanted = Math.Max(MinimumBufferBytes, (long)(1.25 * _eventBytesPerHeapByte * heap));
+        var wanted = Math.Max(MinimumBufferBytes, (long)(WantedMargin * ExpectedEventBytes(footprint, gcHeapBytes)));
         var cap = MaximumBufferBytes;
         if (limit is > 0) cap = Math.Min(cap, Math.Max(MinimumBufferBytes / 2, (long)(HeadroomShare * (limit.Value - footprint))));
         var bytes = Math.Min(wanted, cap);
@@ -89,6 +107,15 @@ public sealed class CensusPolicy
         if (heapBytes <= 0 || transferredBytes <= 0) return;
         var measured = (double)transferredBytes / heapBytes;
         _eventBytesPerHeapByte = Math.Clamp(complete ? measured : Math.Max(_eventBytesPerHeapByte, 1.5 * measured), 0.01, 4);
+    }
+
+    /// <summary>A census that was due but did not fit: the next is due after a further tenth of growth (or a new warning), as if it had been taken.</summary>
+    public void Skipped(DateTime now, long footprint)
+    {
+        _lastEnd = now;
+        _lastCost = MinimumSpacing;
+        _lastFootprint = footprint;
+        _pendingWarning = null;
     }
 
     public void Failed(DateTime end, TimeSpan duration)

@@ -223,7 +223,17 @@ public sealed class ManagedRecorder : IAsyncDisposable
 
     private async Task CensusAsync(DiagnosticsClient client, Version? runtime, string trigger, long footprint)
     {
-        var request = new CensusRequest(trigger, footprint, _limitBytes, _policy.BufferBytes(footprint, _limitBytes, _sampler?.GcHeapBytes));
+        var gcHeap = _sampler?.GcHeapBytes;
+        if (!_policy.Fits(footprint, _limitBytes, gcHeap))
+        {
+            _policy.Skipped(DateTime.UtcNow, footprint);
+            AddProblem($"the census due at {Time(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())} ({trigger}) was skipped: it would hold about " +
+                       $"{_policy.ExpectedEventBytes(footprint, gcHeap) >> 20} MiB of events inside the program, more than the " +
+                       $"{_policy.BufferBytes(footprint, _limitBytes, gcHeap) >> 20} MiB it may spend so close to its limit");
+            WriteStatus();
+            return;
+        }
+        var request = new CensusRequest(trigger, footprint, _limitBytes, _policy.BufferBytes(footprint, _limitBytes, gcHeap));
         _status.CensusStarted = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         WriteStatus();
         var clock = Stopwatch.StartNew();

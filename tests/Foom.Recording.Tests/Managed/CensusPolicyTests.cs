@@ -42,6 +42,18 @@ public sealed class CensusPolicyTests
     }
 
     [Fact]
+    public void ASkippedCensusIsDueAgainOnlyAfterFurtherGrowthOrANewWarning()
+    {
+        var policy = new CensusPolicy();
+        Assert.Equal("near_limit", policy.Due(T0, 900L << 20, Limit));
+        policy.Skipped(T0, 900L << 20);
+        Assert.Null(policy.Due(T0.AddSeconds(5), 950L << 20, Limit));
+        Assert.Equal("near_limit", policy.Due(T0.AddSeconds(5), 1000L << 20, Limit));
+        policy.Warned("pressure");
+        Assert.Equal("warning:pressure", policy.Due(T0.AddSeconds(5), 950L << 20, Limit));
+    }
+
+    [Fact]
     public void FailuresBackOffUpToAMinute()
     {
         var policy = new CensusPolicy();
@@ -54,17 +66,21 @@ public sealed class CensusPolicyTests
     public void TheBufferFollowsTheMeasuredEventsPerHeapByteAndNeverTakesMoreThanHalfTheHeadroom()
     {
         var policy = new CensusPolicy();
-        // Before any census: 0.8 bytes of events per heap byte (a dense heap), with a quarter to spare.
-        Assert.Equal(200L << 20, policy.BufferBytes(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
+        // Before any census: 0.8 bytes of events per heap byte (a dense heap), and half as much again.
+        Assert.Equal(240L << 20, policy.BufferBytes(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
         policy.Taken(T0, TimeSpan.Zero, TimeSpan.Zero, 300L << 20, heapBytes: 200L << 20, transferredBytes: 20L << 20);
-        Assert.Equal(25L << 20, policy.BufferBytes(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
+        Assert.Equal(30L << 20, policy.BufferBytes(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
         // Close to the limit the headroom bounds it: 40 MiB left, at most 20 MiB spent.
         policy.Taken(T0, TimeSpan.Zero, TimeSpan.Zero, 300L << 20, heapBytes: 200L << 20, transferredBytes: 400L << 20);
         Assert.Equal(20L << 20, policy.BufferBytes(footprint: 960L << 20, Limit, gcHeapBytes: 800L << 20));
-        // A census that lost events measured a floor: the next buffer is half as big again.
+        // A census that lost events measured a floor: the ratio is taken half as big again (0.3).
         policy.Taken(T0, TimeSpan.Zero, TimeSpan.Zero, 300L << 20, heapBytes: 200L << 20, transferredBytes: 20L << 20);
         policy.Taken(T0, TimeSpan.Zero, TimeSpan.Zero, 300L << 20, heapBytes: 200L << 20, transferredBytes: 40L << 20, complete: false);
-        Assert.Equal(75L << 20, policy.BufferBytes(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
+        Assert.Equal(90L << 20, policy.BufferBytes(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
+        // A census whose events would not fit in what it may spend is skipped, not taken incomplete.
+        Assert.True(policy.Fits(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
+        Assert.Equal(60L << 20, policy.ExpectedEventBytes(footprint: 900L << 20, gcHeapBytes: 200L << 20));
+        Assert.False(policy.Fits(footprint: 900L << 20, Limit, gcHeapBytes: 200L << 20));
         // Never below the floor, nor above a gibibyte.
         Assert.Equal(CensusPolicy.MinimumBufferBytes, policy.BufferBytes(footprint: 1L << 20, null, gcHeapBytes: 1L << 20));
         Assert.Equal(CensusPolicy.MaximumBufferBytes, policy.BufferBytes(footprint: 8L << 30, null, gcHeapBytes: 8L << 30));
