@@ -29,6 +29,18 @@ public static class ProcessMemory
         return new ProcessMemoryUsage(residentPages * PageSize, swap ?? 0, null, null, "statm");
     }
 
+    /// <summary>
+    /// Resident plus swapped bytes from /proc/PID/status (VmRSS, VmSwap): the kernel's running
+    /// counters, the same footprint as <see cref="Read"/> without walking the page tables, which
+    /// smaps_rollup does on every read (the recorder samples every 50 ms, and a process of many
+    /// GiB would make that walk the recorder's main cost). Null when the process is gone.
+    /// </summary>
+    public static long? ReadFootprintBytes(int pid)
+    {
+        if (TryRead($"/proc/{pid}/status") is not { } status || ParseStatusKilobytes(status, "VmRSS") is not { } resident) return null;
+        return (resident + (ParseStatusKilobytes(status, "VmSwap") ?? 0)) * 1024;
+    }
+
     /// <summary>Parses smaps_rollup: "Rss:  1752 kB" lines, summed over every mapping.</summary>
     public static ProcessMemoryUsage? ParseSmapsRollup(string text)
     {

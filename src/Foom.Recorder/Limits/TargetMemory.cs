@@ -28,7 +28,7 @@ public sealed class TargetMemory(int pid, OwnedMemoryCgroup? ownGroup = null)
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (OwnGroup is not null && OwnGroup.Group.ReadUsageWithSwap() is { } charged)
             return new FootprintSample(charged, "cgroup", now);
-        return ProcessMemory.Read(Pid) is { } usage ? new FootprintSample(usage.FootprintBytes, "process", now) : null;
+        return ProcessMemory.ReadFootprintBytes(Pid) is { } bytes ? new FootprintSample(bytes, "process", now) : null;
     }
 
     /// <summary>

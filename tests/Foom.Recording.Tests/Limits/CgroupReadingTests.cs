@@ -128,6 +128,22 @@ public class CgroupReadingTests
     }
 
     [Fact]
+    public void TheCheapFootprintFromStatusFollowsSmapsRollup()
+    {
+        // 64 MiB touched between two readings: both sources see it, and agree within what the
+        // runtime itself allocates or frees meanwhile.
+        var before = ProcessMemory.ReadFootprintBytes(Environment.ProcessId)!.Value;
+        var block = new byte[64 << 20];
+        Array.Fill(block, (byte)1);
+        var cheap = ProcessMemory.ReadFootprintBytes(Environment.ProcessId)!.Value;
+        var rollup = ProcessMemory.Read(Environment.ProcessId)!.FootprintBytes;
+        GC.KeepAlive(block);
+        Assert.True(cheap - before >= 60L << 20, $"status grew by {cheap - before} bytes for a 64 MiB block");
+        Assert.True(Math.Abs(cheap - rollup) < 16L << 20, $"status says {cheap}, smaps_rollup {rollup}");
+        Assert.Null(ProcessMemory.ReadFootprintBytes(int.MaxValue));
+    }
+
+    [Fact]
     public void WithoutAnyCgroupLimitTheLimitIsTheMachinesMemory()
     {
         // This process's own group has no limit here (the CI runs it the same way); if a
