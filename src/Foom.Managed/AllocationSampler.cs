@@ -74,7 +74,8 @@ internal sealed class AllocationSampler : IDisposable
 
     public static AllocationSampler Start(DiagnosticsClient client, Version? runtime, MethodRundown rundown, bool forceAllocationTick = false)
     {
-        var sampled = !forceAllocationTick && (runtime is null || runtime >= DotnetProcess.FirstAllocationSampledRuntime);
+        // A runtime of unknown version gets AllocationTick: every runtime with a diagnostics port has it.
+        var sampled = !forceAllocationTick && runtime is not null && runtime >= DotnetProcess.FirstAllocationSampledRuntime;
         // Jit and Loader at Verbose (MethodLoadVerbose) name the methods of the stacks, tier-1
         // recompilations included; GC gives GCHeapStats, and AllocationTick on older runtimes.
         // Where AllocationSampled exists, AllocationTick (a second stack walk per 100 KiB) is

@@ -29,11 +29,11 @@ public sealed class CensusPolicy
 
     /// <summary>
     /// Event bytes per heap byte assumed before a census has measured it: 32-byte node events for
-    /// objects averaging 40 bytes, a dense heap (docs/benchmarks.md measured 0.33 for the sample's
-    /// messages and 0.76 for 8-character ones). The buffer is a ceiling, not an allocation: the
-    /// target only holds the events the walk writes, so guessing high costs nothing.
+    /// objects averaging 64 bytes (docs/benchmarks.md measured 0.33 for the sample's messages and
+    /// 0.76 for 8-character ones). Guessing higher would skip the first census of many programs;
+    /// a census that comes out short raises it for the next (<see cref="Taken"/>).
     /// </summary>
-    public const double InitialEventBytesPerHeapByte = 0.8;
+    public const double InitialEventBytesPerHeapByte = 0.5;
 
     private DateTime? _lastEnd;
     private TimeSpan _lastCost;

@@ -26,8 +26,32 @@ public static class DotnetProcess
     {
         var coreClr = CoreClrPath(pid);
         if (coreClr is null) return null;
-        return new DotnetSighting(coreClr, VersionFromPath(coreClr), DiagnosticSocket(pid));
+        return new DotnetSighting(coreClr, VersionOf(coreClr), DiagnosticSocket(pid));
     }
+
+    /// <summary>
+    /// The runtime's version: the product version of the System.Private.CoreLib.dll beside
+    /// libcoreclr.so (a self-contained app's folder says nothing else), else the shared
+    /// framework's folder name.
+    /// </summary>
+    public static Version? VersionOf(string coreClrPath)
+    {
+        var coreLib = Path.Combine(Path.GetDirectoryName(coreClrPath) ?? "", "System.Private.CoreLib.dll");
+        try
+        {
+            if (File.Exists(coreLib) && ParseRelease(System.Diagnostics.FileVersionInfo.GetVersionInfo(coreLib).ProductVersion) is { } version)
+                return version;
+        }
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException or BadImageFormatException)
+        {
+            // Unreadable: the folder name may still say.
+        }
+        return VersionFromPath(coreClrPath);
+    }
+
+    /// <summary>"8.0.31+1219a42" or "11.0.0-preview.3.25" → the release number.</summary>
+    private static Version? ParseRelease(string? text) =>
+        Version.TryParse((text ?? "").Split('+', 2)[0].Split('-', 2)[0], out var version) ? version : null;
 
     /// <summary>The path of libcoreclr.so mapped into the process, if any.</summary>
     public static string? CoreClrPath(int pid)
@@ -56,9 +80,7 @@ public static class DotnetProcess
     /// </summary>
     public static Version? VersionFromPath(string coreClrPath)
     {
-        var folder = Path.GetFileName(Path.GetDirectoryName(coreClrPath) ?? "");
-        var release = folder.Split('-', 2)[0];   // "11.0.0-preview.3" → "11.0.0"
-        return Version.TryParse(release, out var version) ? version : null;
+        return ParseRelease(Path.GetFileName(Path.GetDirectoryName(coreClrPath) ?? ""));
     }
 
     /// <summary>The runtime's diagnostics socket, in the program's own temporary folder ($TMPDIR, else /tmp).</summary>

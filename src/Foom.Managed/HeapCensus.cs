@@ -56,14 +56,36 @@ public static class HeapCensus
     {
         var clock = Stopwatch.StartNew();
         var keywords = (long)ClrTraceEventParser.Keywords.GCHeapSnapshot;
-        var provider = runtime is not null && runtime >= DotnetProcess.FirstAllocationSampledRuntime
-            ? new EventPipeProvider(RuntimeProvider, EventLevel.Verbose, keywords, null, new EventPipeProviderEventFilter(true, CensusEventIds))
-            : new EventPipeProvider(RuntimeProvider, EventLevel.Verbose, keywords);
         var bufferMb = (int)Math.Clamp(request.BufferBytes >> 20, 1, 4096);
+        // Without stack walks (nothing reads them); a runtime that cannot be asked that (.NET 8
+        // refuses the newer command) is asked the older way, stacks and all.
+        EventPipeSession Start(EventPipeProvider provider)
+        {
+            try
+            {
+                return client.StartEventPipeSession(new EventPipeSessionConfiguration([provider], bufferMb, requestRundown: false, requestStackwalk: false));
+            }
+            catch (Exception problem) when (provider.EventFilter is null && problem is ServerErrorException or UnsupportedCommandException)
+            {
+                return client.StartEventPipeSession([provider], requestRundown: false, bufferMb);
+            }
+        }
         EventPipeSession session;
         try
         {
-            session = client.StartEventPipeSession(new EventPipeSessionConfiguration([provider], bufferMb, requestRundown: false, requestStackwalk: false));
+            // Only the events a census reads, where the runtime can filter (.NET 10); a runtime of
+            // unknown version that cannot is asked again without the filter.
+            var filtered = runtime is null || runtime >= DotnetProcess.FirstAllocationSampledRuntime;
+            try
+            {
+                session = Start(filtered
+                    ? new EventPipeProvider(RuntimeProvider, EventLevel.Verbose, keywords, null, new EventPipeProviderEventFilter(true, CensusEventIds))
+                    : new EventPipeProvider(RuntimeProvider, EventLevel.Verbose, keywords));
+            }
+            catch (Exception problem) when (filtered && runtime is null && problem is ServerErrorException or UnsupportedCommandException)
+            {
+                session = Start(new EventPipeProvider(RuntimeProvider, EventLevel.Verbose, keywords));
+            }
         }
         catch (Exception problem) when (problem is ServerErrorException or ServerNotAvailableException or UnsupportedCommandException or IOException or TimeoutException)
         {

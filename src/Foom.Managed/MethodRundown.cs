@@ -35,7 +35,15 @@ public sealed class MethodRundown
         {
             // No keywords of its own: only the rundown the runtime writes at the stop.
             var provider = new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, 0);
-            session = client.StartEventPipeSession(new EventPipeSessionConfiguration([provider], 64, requestRundown: true, requestStackwalk: false));
+            try
+            {
+                session = client.StartEventPipeSession(new EventPipeSessionConfiguration([provider], 64, requestRundown: true, requestStackwalk: false));
+            }
+            catch (Exception problem) when (problem is ServerErrorException or UnsupportedCommandException)
+            {
+                // .NET 8 refuses the newer command that turns stack walks off: the older one.
+                session = client.StartEventPipeSession([provider], requestRundown: true, 64);
+            }
         }
         catch (Exception problem) when (problem is ServerErrorException or ServerNotAvailableException or UnsupportedCommandException or IOException or TimeoutException)
         {

@@ -66,8 +66,8 @@ public sealed class CensusPolicyTests
     public void TheBufferFollowsTheMeasuredEventsPerHeapByteAndNeverTakesMoreThanHalfTheHeadroom()
     {
         var policy = new CensusPolicy();
-        // Before any census: 0.8 bytes of events per heap byte (a dense heap), and half as much again.
-        Assert.Equal(240L << 20, policy.BufferBytes(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
+        // Before any census: half a byte of events per heap byte, and half as much again.
+        Assert.Equal(150L << 20, policy.BufferBytes(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
         policy.Taken(T0, TimeSpan.Zero, TimeSpan.Zero, 300L << 20, heapBytes: 200L << 20, transferredBytes: 20L << 20);
         Assert.Equal(30L << 20, policy.BufferBytes(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
         // Close to the limit the headroom bounds it: 40 MiB left, at most 20 MiB spent.
