@@ -27,6 +27,7 @@ public sealed unsafe class RingConsumer
     private uint pendingLength;
     private long emptySince;
     private ulong stuckAt = ulong.MaxValue;
+    private bool countsUnknownStacksInRing = true;
 
     public RingConsumer(EventRing ring, StackTable? stacks = null)
     {
@@ -40,6 +41,24 @@ public sealed unsafe class RingConsumer
         keepAlive = pinned;
         tail = publishedTail = Volatile.Read(ref header->Tail);
         Stacks = stacks ?? new StackTable();
+    }
+
+    /// <summary>
+    /// A consumer that takes over from one that died (the recorder was killed): it starts at
+    /// <paramref name="position"/>, the record boundary up to which its predecessor had applied
+    /// events (at or past the tail it had published: the records in between are consumed and
+    /// zeroed with the next publication). It does not know the stacks its predecessor was sent in
+    /// full, so it leaves the ring's unknown-stack counter, which is the live consumer's, alone.
+    /// </summary>
+    public static RingConsumer TakeOver(EventRing ring, ulong position)
+    {
+        var consumer = new RingConsumer(ring) { countsUnknownStacksInRing = false };
+        var head = Volatile.Read(ref consumer.header->Head);
+        if (position < consumer.tail || position > head || head - consumer.tail > consumer.size || (position & 7) != 0)
+            throw new RingFormatException(ring.Path,
+                $"cannot resume at position {position}: the ring's tail is {consumer.tail} and its head {head} (of {consumer.size} bytes)");
+        consumer.tail = position;
+        return consumer;
     }
 
     /// <summary>Stack hash → frames of every stack sent in full so far (this generation).</summary>
@@ -158,7 +177,7 @@ public sealed unsafe class RingConsumer
         }
         if (Stacks.TryGet(hash, out frames)) return true;
         UnknownStacks++;
-        Interlocked.Increment(ref header->UnknownStacks);
+        if (countsUnknownStacksInRing) Interlocked.Increment(ref header->UnknownStacks);
         return false;
     }
 

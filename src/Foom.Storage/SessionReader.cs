@@ -1,6 +1,7 @@
 using Foom.Storage.Categories;
 using Foom.Storage.Live;
 using Foom.Storage.Logs;
+using Foom.Storage.Mapping;
 using Foom.Storage.Modules;
 using Foom.Storage.Stacks;
 
@@ -82,6 +83,20 @@ public sealed class SessionReader : IDisposable
         catch (IOException)
         {
             return true;
+        }
+    }
+
+    /// <summary>Whether the last writer of the session closed its tables (false when it died, or live.foom is missing or unreadable).</summary>
+    public static bool WriterClosedCleanly(string directory)
+    {
+        try
+        {
+            using var file = MappedFile.OpenReadOnly(Path.Combine(directory, LiveAllocations.FileName), TableKind.Live);
+            return file.ClosedCleanly;
+        }
+        catch (SessionFormatException)
+        {
+            return false;
         }
     }
 

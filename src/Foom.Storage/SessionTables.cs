@@ -15,6 +15,7 @@ namespace Foom.Storage;
 /// <item><term>frames.foom</term><description>distinct frames, 8 bytes each: module id and offset</description></item>
 /// <item><term>modules.foom</term><description>module load and unload records (<see cref="ModuleTable"/>)</description></item>
 /// <item><term>categories.foom</term><description>category names (<see cref="CategoryTable"/>)</description></item>
+/// <item><term>stackkeys.foom</term><description>the event source's keys for stacks (<see cref="StackKeyTable"/>)</description></item>
 /// <item><term>NAME.log.foom</term><description>circular logs of fixed-size records (<see cref="CircularLog{T}"/>)</description></item>
 /// <item><term>writer.lock</term><description>held (exclusively) while the writer runs; the kernel drops it when the writer dies</description></item>
 /// </list>
@@ -30,7 +31,8 @@ public sealed class SessionTables : IDisposable
     private readonly List<IDisposable> _logs = [];
     private bool _disposed;
 
-    private SessionTables(string directory, FileStream writerLock, LiveAllocations live, StackTable stacks, ModuleTable modules, CategoryTable categories)
+    private SessionTables(string directory, FileStream writerLock, LiveAllocations live, StackTable stacks, ModuleTable modules,
+        CategoryTable categories, StackKeyTable stackKeys, IReadOnlyList<string> resumeNotes)
     {
         Directory = directory;
         _lock = writerLock;
@@ -38,6 +40,8 @@ public sealed class SessionTables : IDisposable
         Stacks = stacks;
         Modules = modules;
         Categories = categories;
+        StackKeys = stackKeys;
+        ResumeNotes = resumeNotes;
     }
 
     public string Directory { get; }
@@ -45,6 +49,10 @@ public sealed class SessionTables : IDisposable
     public StackTable Stacks { get; }
     public ModuleTable Modules { get; }
     public CategoryTable Categories { get; }
+    public StackKeyTable StackKeys { get; }
+
+    /// <summary>For tables reopened by <see cref="Resume"/>: what had to be recovered, one sentence each (empty when the last writer closed them).</summary>
+    public IReadOnlyList<string> ResumeNotes { get; }
 
     /// <summary>
     /// Creates the tables in <paramref name="directory"/> (created if missing; it must not hold
@@ -68,7 +76,48 @@ public sealed class SessionTables : IDisposable
             var modules = ModuleTable.Create(directory);
             opened.Add(modules);
             var categories = CategoryTable.Create(directory);
-            return new SessionTables(directory, writerLock, live, stacks, modules, categories);
+            opened.Add(categories);
+            var stackKeys = StackKeyTable.Create(directory);
+            return new SessionTables(directory, writerLock, live, stacks, modules, categories, stackKeys, []);
+        }
+        catch
+        {
+            foreach (var table in opened) table.Dispose();
+            writerLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Reopens a session's tables as their writer, after the recorder that wrote them died (or
+    /// closed them), so that a later process can go on applying events: takes the writer lock
+    /// (an <see cref="IOException"/> while the old writer still runs), completes the operation
+    /// the old writer had in flight and rebuilds its in-memory state from the files
+    /// (<see cref="LiveAllocations.Resume"/>, <see cref="StackTable.Resume"/>);
+    /// <see cref="ResumeNotes"/> says what was done. A damaged session throws
+    /// <see cref="SessionFormatException"/> naming the file, and stays as readable as it was.
+    /// </summary>
+    public static SessionTables Resume(string directory)
+    {
+        directory = Path.GetFullPath(directory);
+        if (!File.Exists(Path.Combine(directory, LiveAllocations.FileName)))
+            throw new SessionFormatException(Path.Combine(directory, LiveAllocations.FileName), "the live-allocation table file is missing");
+        var writerLock = TakeWriterLock(directory);
+        var notes = new List<string>();
+        var opened = new List<IDisposable>();
+        try
+        {
+            var stacks = StackTable.Resume(directory);
+            opened.Add(stacks);
+            var modules = ModuleTable.Resume(directory);
+            opened.Add(modules);
+            var categories = CategoryTable.Resume(directory);
+            opened.Add(categories);
+            var stackKeys = StackKeyTable.Resume(directory);
+            opened.Add(stackKeys);
+            // Last: once its trees are rebuilt it is the one table whose state a failure must not mark closed.
+            var live = LiveAllocations.Resume(Path.Combine(directory, LiveAllocations.FileName), notes);
+            return new SessionTables(directory, writerLock, live, stacks, modules, categories, stackKeys, notes);
         }
         catch
         {
@@ -129,6 +178,7 @@ public sealed class SessionTables : IDisposable
         Stacks.Dispose();
         Modules.Dispose();
         Categories.Dispose();
+        StackKeys.Dispose();
         _lock.Dispose();
     }
 
@@ -142,6 +192,7 @@ public sealed class SessionTables : IDisposable
         Stacks.Dispose();
         Modules.Dispose();
         Categories.Dispose();
+        StackKeys.Dispose();
         // Last: a reader that can take the lock must find every file marked closed.
         _lock.Dispose();
     }

@@ -16,6 +16,12 @@ using Foom.Storage;
 //       the target's wall time and the drain rate (--apply: applying each event to a session's
 //       tables, as `foom run` does); --fill-first drains only once the target has
 //       exited or the ring is full, to time draining alone. Exits with PROGRAM's status.
+//   apply-part --ring PATH --session DIRECTORY --events N [--position-before-last]
+//       opens a ring a program filled, applies its first N events to new session tables in
+//       DIRECTORY as the recorder does, prints "applied N tail T position P" (the tail published
+//       to the producers, the position stored in the tables) and waits to be killed. With
+//       --position-before-last the stored position is set back to the start of the last event
+//       applied: what a kill between that event's changes and the store of its end leaves.
 //   allocate BYTES
 //       a .NET program to run under the hook: allocates BYTES of native memory and some managed
 //       objects, prints "allocated", exits 42.
@@ -26,6 +32,7 @@ return args.Length > 0 ? args[0] switch
 {
     "serve" => Serve(Options(args[1..])),
     "run" => Run(args[1..]),
+    "apply-part" => ApplyPart(Options(args[1..])),
     "allocate" => Allocate(long.Parse(args[1], CultureInfo.InvariantCulture)),
     "hold" => NativeHeap.Hold(long.Parse(args[1], CultureInfo.InvariantCulture)),
     _ => Usage(),
@@ -33,7 +40,7 @@ return args.Length > 0 ? args[0] switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Foom.RingDrain serve --ring PATH [--size BYTES] [--wait-ms MS] | run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] [--apply] -- PROGRAM [ARGS...] | allocate BYTES | hold BYTES");
+    Console.Error.WriteLine("usage: Foom.RingDrain serve --ring PATH [--size BYTES] [--wait-ms MS] | run [--size BYTES] [--options N] [--dir DIRECTORY] [--fill-first] [--apply] -- PROGRAM [ARGS...] | apply-part --ring PATH --session DIRECTORY --events N [--position-before-last] | allocate BYTES | hold BYTES");
     return 64;
 }
 
@@ -43,7 +50,7 @@ static Dictionary<string, string> Options(string[] args)
     for (var i = 0; i < args.Length; i++)
     {
         if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument {args[i]}");
-        if (args[i] is "--fill-first" or "--apply") options[args[i][2..]] = "yes";
+        if (args[i] is "--fill-first" or "--apply" or "--position-before-last") options[args[i][2..]] = "yes";
         else options[args[i][2..]] = args[++i];
     }
     return options;
@@ -133,6 +140,26 @@ static int Run(string[] args)
     {
         directory.Delete(recursive: true);
     }
+}
+
+static int ApplyPart(Dictionary<string, string> options)
+{
+    using var ring = EventRing.Open(options["ring"], writable: true);
+    using var tables = SessionTables.Create(options["session"]);
+    var consumer = new RingConsumer(ring);
+    var applier = new EventApplier(tables);
+    var wanted = long.Parse(options["events"], CultureInfo.InvariantCulture);
+    ulong lastStart = 0;
+    while (consumer.EventsRead < wanted && consumer.TryRead(out var next))
+    {
+        applier.Apply(next);
+        lastStart = next.Position;
+    }
+    if (options.ContainsKey("position-before-last")) tables.Live.SourcePosition = lastStart;
+    Console.WriteLine(FormattableString.Invariant($"applied {consumer.EventsRead} tail {Volatile.Read(ref ring.Header.Tail)} position {tables.Live.SourcePosition}"));
+    Console.Out.Flush();
+    Console.In.ReadToEnd();
+    return 0;
 }
 
 static int Allocate(long bytes)

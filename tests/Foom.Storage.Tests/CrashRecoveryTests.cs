@@ -8,11 +8,13 @@ namespace Foom.Storage.Tests;
 /// <summary>
 /// The real thing: a writer process (Foom.Storage.CrashHelper) applies a known stream of
 /// operations to a session and is SIGKILLed at a random instant; the reader must recover exactly
-/// the operations the writer had completed, plus at most the one that was in flight, wholly.
+/// the operations the writer had completed, plus at most the one that was in flight, wholly; and
+/// a later writer that resumes the session (SessionTables.Resume) goes on from there.
 /// </summary>
 public class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
 {
     private const int Rounds = 12;
+    private const int ResumedOperations = 3000;
     private readonly TempDirectory _dir = new();
 
     public void Dispose() => _dir.Dispose();
@@ -59,6 +61,31 @@ public class CrashRecoveryTests(ITestOutputHelper output) : IDisposable
             }
             if (reader.Recovery.Statement.Contains("completed from the journal")) Interlocked.Increment(ref journalsCompleted);
             Interlocked.Add(ref records, recovered.Count);
+
+            // A later writer takes the session over and goes on with the stream where the dead
+            // one stopped; the tables it closes hold what one writer that never died would have.
+            var inFlightWasApplied = !recovered.SequenceEqual(expectedBefore);
+            var model = inFlightWasApplied ? after : before;
+            using (var resumed = SessionTables.Resume(session))
+            {
+                Assert.Contains(resumed.ResumeNotes, note => note.Contains("rebuilt from the in-use marks"));
+                var frames = new Foom.Storage.Stacks.Frame[16];
+                foreach (var op in LiveOp.Stream(seed).Skip((int)completed + (inFlightWasApplied ? 1 : 0)).Take(ResumedOperations))
+                {
+                    var stackId = 0;
+                    if (op.Stack != 0)
+                    {
+                        var pcs = CrashScript.Pcs(op.Stack);
+                        resumed.Modules.Resolve(pcs, frames);
+                        stackId = resumed.Stacks.Intern(frames.AsSpan(0, pcs.Length));
+                    }
+                    (op with { Stack = stackId, Category = resumed.Categories.Intern(CrashScript.Category(op.Category)) }).Apply(resumed.Live);
+                    op.Apply(model);
+                }
+            }
+            using var closed = SessionTables.Open(session);
+            Assert.Equal(WriterStatus.ClosedCleanly, closed.Recovery.Status);
+            Assert.Equal(model.All().Select(Describe), closed.Live.Allocations.ToArray().Select(a => Describe(closed, a)));
         });
         output.WriteLine($"{Rounds} kills after {operations} operations in all: the in-flight operation came out applied {inFlightApplied} times, " +
                          $"not applied {inFlightNotApplied} times; {journalsCompleted} multi-record operations completed from the journal; {records} records compared");

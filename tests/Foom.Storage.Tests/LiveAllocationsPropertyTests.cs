@@ -120,5 +120,53 @@ public class LiveAllocationsPropertyTests : IDisposable
         Assert.True(cases > 50, $"only {cases} runs stopped inside a journaled operation");
     }
 
+    /// <summary>
+    /// A writer stopped anywhere, inside a journaled operation or between operations, then a
+    /// second writer that resumes the file (LiveAllocations.Resume) and goes on: every answer it
+    /// gives and the table it closes are those of one writer that never stopped.
+    /// </summary>
+    [Fact]
+    public void AWriterResumingAfterAStopGoesOnAsIfNoneHadHappened()
+    {
+        var journaled = 0;
+        Gen.Select(OpGen.Array[20, 400], Gen.Int[0, 99], Gen.Int[1, 4], OpGen.Array[1, 400]).Sample((ops, stopPercent, step, more) =>
+        {
+            var stopAt = ops.Length * stopPercent / 100;
+            var path = _dir.File(Guid.NewGuid().ToString("N"));
+            var model = new LiveModel();
+            var live = LiveAllocations.Create(path, 16);
+            for (var i = 0; i < ops.Length; i++)
+            {
+                ops[i].Apply(model);
+                if (i == stopAt) live.JournalStepHook = s => { if (s == step) throw new SimulatedKill(); };
+                try
+                {
+                    ops[i].Apply(live);
+                }
+                catch (SimulatedKill)
+                {
+                    journaled++;
+                    break;
+                }
+                if (i == stopAt) break;
+            }
+            live.Abandon();
+
+            var notes = new List<string>();
+            using (var resumed = LiveAllocations.Resume(path, notes))
+            {
+                Assert.Contains(notes, note => note.Contains("rebuilt from the in-use marks"));
+                foreach (var op in more)
+                    Assert.Equal(op.Apply(model), op.Apply(resumed));
+                Assert.Equal((model.Heap.Count, model.Mappings.Count), (resumed.HeapCount, resumed.MappingCount));
+            }
+            var snapshot = LiveSnapshot.Read(path, writerRunning: false);
+            Assert.Equal(WriterStatus.ClosedCleanly, snapshot.Status);
+            Assert.Equal(model.All(), snapshot.Allocations.ToArray());
+            File.Delete(path);
+        }, iter: 200);
+        Assert.True(journaled > 25, $"only {journaled} runs stopped inside a journaled operation");
+    }
+
     private sealed class SimulatedKill : Exception;
 }

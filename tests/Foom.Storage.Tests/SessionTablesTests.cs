@@ -61,6 +61,64 @@ public class SessionTablesTests : IDisposable
     }
 
     [Fact]
+    public void ASessionWhoseWriterDiedCanBeResumedAndKeepsItsIds()
+    {
+        var tables = SessionTables.Create(_dir.Path);
+        var (stack1, stack2) = WriteSample(tables);
+        tables.StackKeys.Append(0xfeed, stack2);
+        tables.Live.SourcePosition = 4096;
+        tables.Abandon();
+
+        using (var resumed = SessionTables.Resume(_dir.Path))
+        {
+            Assert.Contains(resumed.ResumeNotes, note => note.Contains("did not close"));
+            Assert.Equal(4096UL, resumed.Live.SourcePosition);
+            Assert.Equal(stack2, resumed.StackKeys.ReadAll(resumed.Stacks.NodeCount)[0xfeed]);
+            // Known frames, stacks, modules and categories keep their ids; new ones get new ids.
+            Span<Frame> frames = stackalloc Frame[3];
+            resumed.Modules.Resolve([0x7f00_0000_1000UL, 0x5555_0000_2400UL, 0x5555_0000_3000UL], frames);
+            var nodes = resumed.Stacks.NodeCount;
+            Assert.Equal(stack2, resumed.Stacks.Intern(frames));
+            Assert.Equal(nodes, resumed.Stacks.NodeCount);
+            resumed.Modules.Resolve([0x7f00_0000_1000UL, 0x5555_0000_2800UL, 0x5555_0000_3000UL], frames);
+            var stack3 = resumed.Stacks.Intern(frames);
+            Assert.Equal(nodes + 2, resumed.Stacks.NodeCount);   // it shares only the outermost frame: two new nodes
+            Assert.Equal(resumed.Categories.Intern("System.String"), resumed.Categories.Intern("System.String"));
+            Assert.Equal(3, resumed.Categories.Intern("Resumed"));
+            Assert.Equal(1, resumed.Modules.ModuleIdAt(0x5555_0000_2000));
+            Assert.True(resumed.Live.RemoveHeap(0x1000_0000));
+            resumed.Live.InsertHeap(0x2000_0000, 48, stack3, 3);
+            Assert.Equal(100, resumed.Live.HeapCount);
+            Assert.Equal(stack1, resumed.Stacks.Intern(resumed.Stacks.FramesOf(stack1)));
+        }
+        using var reader = SessionTables.Open(_dir.Path);
+        Assert.Equal(WriterStatus.ClosedCleanly, reader.Recovery.Status);
+        Assert.Equal(100, reader.Live.HeapCount);
+        Assert.True(reader.Live.TryFind(0x2000_0000, out var block));
+        Assert.Equal(("Resumed", 48UL), (reader.Categories.Name(block.CategoryId), block.Size));
+        Assert.Equal(0x2800UL, reader.Stacks.FramesOf(block.StackId)[1].Offset);
+    }
+
+    [Fact]
+    public void ResumingASessionStillBeingWrittenOrDamagedIsRefused()
+    {
+        using (var writer = SessionTables.Create(_dir.Path))
+        {
+            WriteSample(writer);
+            var busy = Assert.Throws<IOException>(() => SessionTables.Resume(_dir.Path));
+            Assert.Contains("being written by another recorder", busy.Message);
+        }
+        var nodes = Path.Combine(_dir.Path, StackTable.NodesFileName);
+        var bytes = File.ReadAllBytes(nodes);
+        bytes[0] ^= 0xff;   // the magic
+        File.WriteAllBytes(nodes, bytes);
+        var damaged = Assert.Throws<SessionFormatException>(() => SessionTables.Resume(_dir.Path));
+        Assert.Equal(nodes, damaged.FilePath);
+        // Nothing was left holding the lock.
+        Assert.False(SessionReader.WriterIsRunning(_dir.Path));
+    }
+
+    [Fact]
     public void ASecondWriterOnTheSameSessionIsRefused()
     {
         using var tables = SessionTables.Create(_dir.Path);

@@ -17,7 +17,15 @@ public sealed class EventApplier
     private const int MaxFrames = 64;
 
     private readonly SessionTables _tables;
-    private readonly Dictionary<ulong, int> _stackIdByRawHash = new(capacity: 1 << 14);
+    /// <summary>
+    /// The hook's stack hash → the stack id its frames were interned as, with the module epoch of
+    /// that resolution: a module loaded or unloaded since may turn the same raw pcs into other
+    /// frames, so an older entry is resolved again when the frames are at hand. Every new or
+    /// changed entry is also written to the session's <see cref="StackKeyTable"/>, for a recorder
+    /// that resumes this session after this one died.
+    /// </summary>
+    private readonly Dictionary<ulong, (int StackId, int Epoch)> _stackIdByRawHash = new(capacity: 1 << 14);
+    private int _moduleEpoch;
     private readonly Frame[] _frames = new Frame[MaxFrames];
     private readonly Dictionary<string, int> _fileCategoryByPath = new(StringComparer.Ordinal);
     private readonly RecentlyUnmapped _recentlyUnmapped = new();
@@ -33,6 +41,19 @@ public sealed class EventApplier
         _sharedCategory = tables.Categories.Intern("VM: shared");
     }
 
+    /// <summary>
+    /// An applier that takes over a session whose recorder died (<see cref="SessionTables.Resume"/>):
+    /// it knows the stack keys the dead one learnt, and that <paramref name="attachedPid"/> had
+    /// attached, so that an exec among the remaining events resets the tables as it would have.
+    /// </summary>
+    public static EventApplier Resume(SessionTables tables, int attachedPid)
+    {
+        var applier = new EventApplier(tables) { AttachedPid = attachedPid };
+        foreach (var (key, stackId) in tables.StackKeys.ReadAll(tables.Stacks.NodeCount))
+            applier._stackIdByRawHash[key] = (stackId, 0);
+        return applier;
+    }
+
     /// <summary>Events applied since the session started.</summary>
     public long Applied { get; private set; }
 
@@ -45,7 +66,52 @@ public sealed class EventApplier
     /// <summary>Stacks that arrived by hash only and were unknown to the ring consumer.</summary>
     public long UnknownStacks { get; private set; }
 
+    /// <summary>
+    /// Applies one event, then records in the tables that the ring is applied up to its end
+    /// (<see cref="LiveAllocations.SourcePosition"/>): after a kill, the next launch goes on from
+    /// there (<see cref="RingLeftovers"/>).
+    /// </summary>
     public void Apply(in RingEvent ring)
+    {
+        ApplyChanges(ring);
+        _tables.Live.SourcePosition = ring.Position + (ulong)ring.Length;
+    }
+
+    /// <summary>
+    /// <see cref="Apply"/>, unless the event's changes are all in the tables already: for the first
+    /// event after <see cref="LiveAllocations.SourcePosition"/>, which a recorder killed between
+    /// applying it and recording its position had applied. Applying such an event again would
+    /// leave the same blocks live, but count a free never seen or a block replaced; an event not
+    /// applied yet whose outcome is already there changes nothing by being skipped. Returns
+    /// whether the event was applied.
+    /// </summary>
+    public bool ApplyUnlessPresent(in RingEvent ring)
+    {
+        var present = ring.Kind switch
+        {
+            RecordKind.Alloc => _tables.Live.TryGetHeap(ring.Address, out var block) && block.Size == ring.Size && block.StackId == StackOf(ring),
+            RecordKind.Free => !_tables.Live.TryGetHeap(ring.Address, out _),
+            RecordKind.Map => _tables.Live.TryGetMapping(ring.Address, out var mapping) && mapping.Address == ring.Address
+                              && mapping.Size == (ring.Size + LiveRecordFormat.PageSize - 1) / LiveRecordFormat.PageSize * LiveRecordFormat.PageSize
+                              && mapping.StackId == StackOf(ring),
+            RecordKind.Unmap => !_tables.Live.TryGetMapping(ring.Address, out _),
+            RecordKind.ModuleLoad => IsLoaded(ring.PathText(), ring.Base, ring.Start, ring.Size),
+            RecordKind.ModuleUnload => _tables.Modules.ModuleIdAt(ring.Start) == 0,
+            _ => false,
+        };
+        if (present)
+        {
+            _tables.Live.SourcePosition = ring.Position + (ulong)ring.Length;
+            return false;
+        }
+        Apply(ring);
+        return true;
+    }
+
+    private bool IsLoaded(string path, ulong loadBias, ulong start, ulong size) =>
+        _tables.Modules.All.Any(m => m.Loaded && m.Path == path && m.LoadBias == loadBias && m.Start == start && m.Size == size);
+
+    private void ApplyChanges(in RingEvent ring)
     {
         Applied++;
         switch (ring.Kind)
@@ -67,12 +133,12 @@ public sealed class EventApplier
             case RecordKind.ModuleLoad:
                 _tables.Modules.Load(ring.PathText(), ring.BuildIdText(), ring.Base, ring.Start, ring.Size);
                 // A module loaded where another was unloaded turns old raw pcs into new frames.
-                _stackIdByRawHash.Clear();
+                _moduleEpoch++;
                 break;
             case RecordKind.ModuleUnload:
                 var id = _tables.Modules.ModuleIdAt(ring.Start);
                 if (id > 0) _tables.Modules.Unload(id);
-                _stackIdByRawHash.Clear();
+                _moduleEpoch++;
                 break;
             case RecordKind.Attach:
                 ApplyAttach(ring);
@@ -126,18 +192,28 @@ public sealed class EventApplier
     private int StackOf(in RingEvent ring)
     {
         var pcs = ring.Frames;
+        var hash = ring.StackHash;
         if (pcs.IsEmpty)
         {
-            if (!ring.StackKnown) UnknownStacks++;
+            if (ring.StackKnown) return 0;
+            // Sent by hash alone, and the ring consumer has not seen the frames: they went to a
+            // recorder that died (this one resumes its session), which wrote down the stack id.
+            if (hash != 0 && _stackIdByRawHash.TryGetValue(hash, out var learnt)) return learnt.StackId;
+            UnknownStacks++;
             return 0;
         }
-        var hash = ring.StackHash;
-        if (hash != 0 && _stackIdByRawHash.TryGetValue(hash, out var known)) return known;
+        var known = default((int StackId, int Epoch));
+        if (hash != 0 && _stackIdByRawHash.TryGetValue(hash, out known) && known.Epoch == _moduleEpoch) return known.StackId;
         var depth = Math.Min(pcs.Length, MaxFrames);
         var frames = _frames.AsSpan(0, depth);
         _tables.Modules.Resolve(pcs[..depth], frames);
         var stackId = _tables.Stacks.Intern(frames);
-        if (hash != 0) _stackIdByRawHash[hash] = stackId;
+        if (hash != 0)
+        {
+            // Written down only when new or changed: a resolution again after a module event usually finds the same stack.
+            if (known.StackId != stackId) _tables.StackKeys.Append(hash, stackId);
+            _stackIdByRawHash[hash] = (stackId, _moduleEpoch);
+        }
         return stackId;
     }
 

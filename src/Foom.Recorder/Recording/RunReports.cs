@@ -165,6 +165,9 @@ internal sealed partial class RunReports : IDisposable
         var reported = new HashSet<string>(StringComparer.Ordinal);
         foreach (var judged in previous.Judged)
         {
+            // Their recorders died: the events they left in the ring go into the tables first, for
+            // this report and any later one.
+            ApplyLeftovers(judged.Directory);
             if (judged.Info.End is not { } end || !IsReported(end)) continue;
             reported.Add(Path.GetFullPath(judged.Directory));
             MakeReport(judged.Directory, judged.Info, "the previous run");
@@ -184,8 +187,16 @@ internal sealed partial class RunReports : IDisposable
             if (File.Exists(Path.Combine(directory, SessionDirectories.ReportFileName))
                 || File.Exists(Path.Combine(directory, SessionDirectories.ReportProblemFileName))) continue;
             if (SessionReader.WriterIsRunning(directory) || RecorderAlive(session.Info)) continue;
+            ApplyLeftovers(directory);
             MakeReport(directory, session.Info, "an earlier run");
         }
+    }
+
+    /// <summary>Applies the events a dead recorder left in its session's ring (<see cref="RingLeftovers"/>); a failure is said, and the report is made of what the tables hold.</summary>
+    private void ApplyLeftovers(string directory)
+    {
+        if (RingLeftovers.Apply(directory, Path.GetFileName(_sessionDirectory))?.Problem is { } problem)
+            Say($"the events left in the ring of {directory}: {problem}");
     }
 
     /// <summary>The run's own recorder is still alive (it makes the report itself, after closing its tables).</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Foom.Report.IO;
 using Foom.Report.Model;
 using Foom.Storage;
@@ -94,6 +95,13 @@ public static class ReportBuilder
             : null;
         if (info.End is null && !recording)
             recovery.Insert(0, "the recorder died with the program: session.json has no end record (the exit reason is inferred at the next launch)");
+        if (info.RingLeftovers is { } leftovers)
+        {
+            recovery.Add(string.Create(CultureInfo.InvariantCulture,
+                $"the recorder died before it had closed its tables: at the launch of session {leftovers.BySession ?? "(unknown)"} they were reopened, " +
+                $"and {leftovers.EventsApplied:N0} events it had left unapplied in the ring (ring.foom) were applied to them"));
+            recovery.AddRange(leftovers.Notes);
+        }
         head.Recovery = recovery.Count > 0 ? recovery : null;
         if (heap.Resident is { } resident)
         {

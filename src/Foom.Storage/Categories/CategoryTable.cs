@@ -32,10 +32,16 @@ public sealed class CategoryTable : IDisposable
         new(ByteLog.Create(Path.Combine(directory, FileName), TableKind.Categories), writable: true);
 
     /// <summary>Reads categories.foom; a damaged file throws <see cref="SessionFormatException"/>.</summary>
-    public static CategoryTable OpenReadOnly(string directory)
+    public static CategoryTable OpenReadOnly(string directory) =>
+        FromLog(ByteLog.OpenReadOnly(Path.Combine(directory, FileName), TableKind.Categories), writable: false);
+
+    /// <summary>Reopens categories.foom to add names again (a later writer resuming a session whose writer died).</summary>
+    public static CategoryTable Resume(string directory) =>
+        FromLog(ByteLog.OpenWritable(Path.Combine(directory, FileName), TableKind.Categories), writable: true);
+
+    private static CategoryTable FromLog(ByteLog log, bool writable)
     {
-        var log = ByteLog.OpenReadOnly(Path.Combine(directory, FileName), TableKind.Categories);
-        var table = new CategoryTable(log, writable: false);
+        var table = new CategoryTable(log, writable);
         try
         {
             foreach (var (offset, record) in log.Records())

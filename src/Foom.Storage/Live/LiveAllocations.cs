@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Foom.Storage.Mapping;
 using static Foom.Storage.Live.LiveRecordFormat;
 
@@ -48,14 +49,41 @@ public sealed unsafe class LiveAllocations : IDisposable
     private LiveAllocations(MappedFile file)
     {
         _file = file;
-        _highWater = 1; // slot 0 is the splay header, never a record
-        Volatile.Write(ref _file.Header.Count, _highWater);
         Refresh();
     }
 
     /// <summary>Creates live.foom at <paramref name="path"/> (it must not exist).</summary>
-    public static LiveAllocations Create(string path, int initialSlots = DefaultInitialSlots) =>
-        new(MappedFile.Create(path, TableKind.Live, Math.Max(initialSlots, 16)));
+    public static LiveAllocations Create(string path, int initialSlots = DefaultInitialSlots)
+    {
+        var live = new LiveAllocations(MappedFile.Create(path, TableKind.Live, Math.Max(initialSlots, 16)));
+        live._highWater = 1; // slot 0 is the splay header, never a record
+        Volatile.Write(ref live._file.Header.Count, live._highWater);
+        return live;
+    }
+
+    /// <summary>
+    /// Reopens live.foom for writing, after its writer died (SIGKILL) or closed it: the operation
+    /// left in the journal is completed in place, then what is never trusted after a kill (the
+    /// trees, the free list, the counts) is rebuilt from the in-use marks, as a reader would read
+    /// them. Each step stores absolute values, so a resume killed half-way can be resumed again.
+    /// What was done goes into <paramref name="notes"/>, one sentence each. A damaged file throws
+    /// <see cref="SessionFormatException"/> naming it.
+    /// </summary>
+    public static LiveAllocations Resume(string path, List<string> notes)
+    {
+        var file = MappedFile.OpenWritable(path, TableKind.Live);
+        try
+        {
+            var live = new LiveAllocations(file);
+            live.Rebuild(notes);
+            return live;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
 
     public string FilePath => _file.FilePath;
 
@@ -76,6 +104,18 @@ public sealed unsafe class LiveAllocations : IDisposable
 
     /// <summary>Inserts refused because the record format cannot hold them.</summary>
     public long RejectedCount => _h->Rejected;
+
+    /// <summary>
+    /// The position in the writer's event source just past the last event whose changes are all
+    /// in the table (0 when never set). Stored after each event, so after a kill it names the
+    /// first event that may be missing: that one may also have been applied, whole, just before
+    /// the kill.
+    /// </summary>
+    public ulong SourcePosition
+    {
+        get => Volatile.Read(ref _h->SourcePosition);
+        set => Volatile.Write(ref _h->SourcePosition, value);
+    }
 
     /// <summary>Operations completed (the header's commit counter).</summary>
     public long OperationCount => _file.Header.CommitCounter;
@@ -651,6 +691,117 @@ public sealed unsafe class LiveAllocations : IDisposable
             ref var s = ref journal.Stores[i];
             if (s.Field == JournalStore.WordField) Volatile.Write(ref n[s.Slot].Word, s.Value);
         }
+    }
+
+    // ---------------------------------------------------------------- resuming after the writer died
+
+    private void Rebuild(List<string> notes)
+    {
+        var closed = _file.ClosedCleanly;
+        var operations = _file.Header.CommitCounter;
+        var slots = Volatile.Read(ref _file.Header.Count);
+        if (slots < 1 || slots > int.MaxValue)
+            throw _file.Fault($"the header says {slots} slots are in use: corrupt header (slot 0 always is)");
+        _file.MarkWriting();
+        _highWater = (int)slots;
+        var n = _n;
+
+        ref var journal = ref _h->Journal;
+        if (journal.Sequence != 0)
+        {
+            if (closed) throw _file.Fault("the writer closed the file cleanly but its journal still holds an operation: corrupt header");
+            LiveSnapshot.CheckJournal(_file, journal, slots);
+            ApplyJournalStores();
+            var removed = 0;
+            if (journal.Kind == Journal.KindRange)
+            {
+                for (var i = 1; i < _highWater; i++)
+                {
+                    var word = n[i].Word;
+                    if (!IsLive(word) || (word & MappingFlag) == 0 || i == journal.KeepSlot) continue;
+                    var start = Key(word);
+                    if (start < journal.RangeStart || start + Size(word, n[i].Payload) > journal.RangeEnd) continue;
+                    Volatile.Write(ref n[i].Word, 0UL);
+                    removed++;
+                }
+            }
+            EndJournal();
+            notes.Add(journal.Kind == Journal.KindRange
+                ? $"An operation on mappings in 0x{journal.RangeStart:x}-0x{journal.RangeEnd:x} was in flight: completed from the journal" +
+                  (removed > 0 ? $" ({removed} mapping(s) inside it removed)." : ".")
+                : "A replacement of a live heap block was in flight: completed from the journal.");
+        }
+
+        // Every slot is either live (into its tree) or free (onto the free list, lowest first).
+        var heapKeys = new List<ulong>();
+        var heapSlots = new List<int>();
+        var mappingKeys = new List<ulong>();
+        var mappingSlots = new List<int>();
+        long heapBytes = 0, mappingBytes = 0;
+        _freeHead = 0;
+        _freeCount = 0;
+        for (var i = _highWater - 1; i >= 1; i--)
+        {
+            var word = n[i].Word;
+            var payload = n[i].Payload;
+            if (!IsLive(word))
+            {
+                FreeSlot(i);
+                continue;
+            }
+            LiveSnapshot.CheckRecord(_file, i, word, payload);
+            if ((word & MappingFlag) != 0)
+            {
+                mappingKeys.Add(Key(word));
+                mappingSlots.Add(i);
+                mappingBytes += (long)Size(word, payload);
+            }
+            else
+            {
+                heapKeys.Add(Key(word));
+                heapSlots.Add(i);
+                heapBytes += (long)Size(word, payload);
+            }
+        }
+        var heapKeySpan = CollectionsMarshal.AsSpan(heapKeys);
+        var heapSlotSpan = CollectionsMarshal.AsSpan(heapSlots);
+        heapKeySpan.Sort(heapSlotSpan);
+        for (var i = 1; i < heapKeySpan.Length; i++)
+            if (heapKeySpan[i] == heapKeySpan[i - 1])
+                throw _file.Fault($"two live heap records have the address 0x{heapKeySpan[i]:x}: corrupt");
+        var mappingKeySpan = CollectionsMarshal.AsSpan(mappingKeys);
+        var mappingSlotSpan = CollectionsMarshal.AsSpan(mappingSlots);
+        mappingKeySpan.Sort(mappingSlotSpan);
+        for (var i = 1; i < mappingKeySpan.Length; i++)
+        {
+            var previous = mappingSlotSpan[i - 1];
+            if (End(previous) > mappingKeySpan[i])
+                throw _file.Fault($"the live mappings at 0x{mappingKeySpan[i - 1]:x} and 0x{mappingKeySpan[i]:x} overlap: corrupt");
+        }
+
+        n[0].Left = n[0].Right = 0;
+        _heapRoot = BuildTree(heapSlotSpan);
+        _mappingRoot = BuildTree(mappingSlotSpan);
+        _h->HeapCount = heapSlots.Count;
+        _h->HeapBytes = heapBytes;
+        _h->MappingCount = mappingSlots.Count;
+        _h->MappingBytes = mappingBytes;
+        if (!closed)
+            notes.Add($"The writer did not close the file (killed or crashed after {operations:N0} operations): its trees, free list and counts " +
+                      $"were rebuilt from the in-use marks of {_highWater - 1:N0} slots ({heapSlots.Count + mappingSlots.Count:N0} live records).");
+    }
+
+    /// <summary>A balanced tree over <paramref name="sortedSlots"/> (in key order); returns its root.</summary>
+    private int BuildTree(ReadOnlySpan<int> sortedSlots)
+    {
+        if (sortedSlots.IsEmpty) return 0;
+        var middle = sortedSlots.Length / 2;
+        var root = sortedSlots[middle];
+        var left = BuildTree(sortedSlots[..middle]);
+        var right = BuildTree(sortedSlots[(middle + 1)..]);
+        _n[root].Left = left;
+        _n[root].Right = right;
+        return root;
     }
 
     /// <summary>For tests: unmaps the file without marking it closed, leaving it as a killed writer would.</summary>

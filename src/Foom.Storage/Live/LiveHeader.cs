@@ -24,6 +24,12 @@ internal struct LiveHeader
     /// <summary>Inserts that could not be stored (see LiveRecordFormat's limits).</summary>
     [FieldOffset(56)] public long Rejected;
     [FieldOffset(64)] public Journal Journal;
+    /// <summary>
+    /// Where the writer's event source stands: the position just past the last event whose
+    /// changes are all in the table (the recorder stores its ring position after applying each
+    /// event). 0 when the writer never said.
+    /// </summary>
+    [FieldOffset(200)] public ulong SourcePosition;
 }
 
 /// <summary>

@@ -197,7 +197,7 @@ public sealed class LiveSnapshot
         }
     }
 
-    private static void CheckJournal(MappedFile file, in Journal journal, long slots)
+    internal static void CheckJournal(MappedFile file, in Journal journal, long slots)
     {
         if (journal.Kind is not (Journal.KindStoresOnly or Journal.KindRange))
             throw file.Fault($"the journal holds an operation of unknown kind {journal.Kind}: corrupt header");
@@ -213,7 +213,7 @@ public sealed class LiveSnapshot
             throw file.Fault($"the journal's range 0x{journal.RangeStart:x}-0x{journal.RangeEnd:x} is empty: corrupt header");
     }
 
-    private static void CheckRecord(MappedFile file, int slot, ulong word, ulong payload)
+    internal static void CheckRecord(MappedFile file, int slot, ulong word, ulong payload)
     {
         var mapping = (word & MappingFlag) != 0;
         if (mapping && ((word & PagesFlag) == 0 || (uint)payload == 0 || (Key(word) & (PageSize - 1)) != 0))

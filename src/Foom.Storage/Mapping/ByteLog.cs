@@ -19,6 +19,14 @@ internal sealed unsafe class ByteLog : IDisposable
 
     public static ByteLog OpenReadOnly(string path, TableKind kind) => new(MappedFile.OpenReadOnly(path, kind));
 
+    /// <summary>Opens the log to append to it again (a later writer resuming a session); bytes past the published count are overwritten.</summary>
+    public static ByteLog OpenWritable(string path, TableKind kind)
+    {
+        var file = MappedFile.OpenWritable(path, kind);
+        file.MarkWriting();
+        return new ByteLog(file);
+    }
+
     public string FilePath => _file.FilePath;
 
     public long BytesUsed => Volatile.Read(ref _file.Header.Count);

@@ -54,8 +54,9 @@ internal readonly record struct TableKind(string Magic, string Description, int 
     public static readonly TableKind Modules = new("FOOMMODS", "module table", 1);
     public static readonly TableKind Categories = new("FOOMCATS", "category table", 1);
     public static readonly TableKind CircularLog = new("FOOMRING", "circular log", 0);
+    public static readonly TableKind StackKeys = new("FOOMSKEY", "stack key table", 16);
 
-    public static readonly TableKind[] All = [Live, StackNodes, Frames, Modules, Categories, CircularLog];
+    public static readonly TableKind[] All = [Live, StackNodes, Frames, Modules, Categories, CircularLog, StackKeys];
 
     public ulong MagicValue => MagicOf(Magic);
 

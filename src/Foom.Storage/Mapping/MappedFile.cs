@@ -121,6 +121,44 @@ internal sealed unsafe class MappedFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens an existing table for writing again, after its writer died (or closed it): the
+    /// header is checked as <see cref="OpenReadOnly"/> checks it. The caller holds the session's
+    /// writer lock, and calls <see cref="MarkWriting"/> once it has looked at the old state.
+    /// </summary>
+    public static MappedFile OpenWritable(string path, TableKind kind, int recordSize = 0, ulong typeTag = 0)
+    {
+        if (recordSize == 0) recordSize = kind.RecordSize;
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        }
+        catch (FileNotFoundException e)
+        {
+            throw new SessionFormatException(path, $"the {kind.Description} file is missing", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SessionFormatException(path, $"cannot open the {kind.Description} file for writing: {e.Message}", e);
+        }
+
+        var file = new MappedFile(path, stream, kind, recordSize, writable: true);
+        try
+        {
+            if (stream.Length < TableKind.HeaderSize)
+                throw file.Fault($"the file is {stream.Length} bytes, shorter than its {TableKind.HeaderSize}-byte header: truncated");
+            file.Map();
+            file.CheckHeader(typeTag);
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
     public SessionFormatException Fault(string problem) => new(FilePath, problem);
 
     private void CheckHeader(ulong typeTag)
@@ -170,6 +208,16 @@ internal sealed unsafe class MappedFile : IDisposable
         _stream.SetLength(TableKind.HeaderSize + newCapacity * RecordSize);
         Map();
         Volatile.Write(ref Header.Capacity, newCapacity);
+    }
+
+    /// <summary>Whether the last writer closed the file cleanly.</summary>
+    public bool ClosedCleanly => Volatile.Read(ref Header.WriterState) == WriterStates.ClosedCleanly;
+
+    /// <summary>Marks the file as being written by this process (a writer resuming it).</summary>
+    public void MarkWriting()
+    {
+        Header.WriterPid = Environment.ProcessId;
+        Volatile.Write(ref Header.WriterState, WriterStates.Writing);
     }
 
     /// <summary>Marks the file closed cleanly (writer only).</summary>

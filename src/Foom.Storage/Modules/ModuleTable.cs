@@ -43,10 +43,16 @@ public sealed class ModuleTable : IDisposable
         new(ByteLog.Create(Path.Combine(directory, FileName), TableKind.Modules), writable: true);
 
     /// <summary>Reads modules.foom; a damaged file throws <see cref="SessionFormatException"/>.</summary>
-    public static ModuleTable OpenReadOnly(string directory)
+    public static ModuleTable OpenReadOnly(string directory) =>
+        FromLog(ByteLog.OpenReadOnly(Path.Combine(directory, FileName), TableKind.Modules), writable: false);
+
+    /// <summary>Reopens modules.foom to record loads and unloads again (a later writer resuming a session whose writer died).</summary>
+    public static ModuleTable Resume(string directory) =>
+        FromLog(ByteLog.OpenWritable(Path.Combine(directory, FileName), TableKind.Modules), writable: true);
+
+    private static ModuleTable FromLog(ByteLog log, bool writable)
     {
-        var log = ByteLog.OpenReadOnly(Path.Combine(directory, FileName), TableKind.Modules);
-        var table = new ModuleTable(log, writable: false);
+        var table = new ModuleTable(log, writable);
         try
         {
             foreach (var (offset, record) in log.Records()) table.Replay(offset, record);

@@ -52,10 +52,31 @@ public sealed class SessionInfo
     /// <summary>What limited the recording, when something did (a static binary, a corrupt ring, events lost at the death).</summary>
     [JsonPropertyName("recording_notes")] public List<string>? RecordingNotes { get; set; }
 
+    /// <summary>
+    /// Set by the launch that took over the session after its recorder died: the tables reopened
+    /// and the events left in the ring applied to them. Absent when the recorder closed its tables.
+    /// </summary>
+    [JsonPropertyName("ring_leftovers")] public RingLeftoverRecord? RingLeftovers { get; set; }
+
     /// <summary>Present once the recorder saw the run end; absent when it died with the target.</summary>
     [JsonPropertyName("end")] public SessionEnd? End { get; set; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
+}
+
+/// <summary>What a later launch did with a session whose recorder died (session.json's ring_leftovers).</summary>
+public sealed class RingLeftoverRecord
+{
+    /// <summary>When it was done (ms since the epoch).</summary>
+    [JsonPropertyName("time")] public long Time { get; set; }
+    /// <summary>The session whose launch did it.</summary>
+    [JsonPropertyName("by_session")] public string? BySession { get; set; }
+    /// <summary>Events the dead recorder had left in the ring, applied now.</summary>
+    [JsonPropertyName("events_applied")] public long EventsApplied { get; set; }
+    /// <summary>Bytes of the ring reserved by the program and never committed (it died writing them): what follows them could not be read.</summary>
+    [JsonPropertyName("abandoned_bytes")] public long AbandonedBytes { get; set; }
+    /// <summary>What reopening the tables recovered, and what could not be done, one sentence each.</summary>
+    [JsonPropertyName("notes")] public List<string> Notes { get; set; } = [];
 }
 
 public sealed class MemoryLimit

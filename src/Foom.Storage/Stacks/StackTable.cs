@@ -98,6 +98,49 @@ public sealed unsafe class StackTable : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reopens the stack table for writing, after its writer died or closed it: the published
+    /// nodes and frames are kept (their ids stay valid) and the writer's in-memory indexes are
+    /// rebuilt from them, checking each node as a reader would. Nodes or frames written but not
+    /// published when the writer died are overwritten. A damaged file throws
+    /// <see cref="SessionFormatException"/>.
+    /// </summary>
+    public static StackTable Resume(string directory)
+    {
+        var nodes = MappedFile.OpenWritable(Path.Combine(directory, NodesFileName), TableKind.StackNodes);
+        MappedFile? frames = null;
+        try
+        {
+            frames = MappedFile.OpenWritable(Path.Combine(directory, FramesFileName), TableKind.Frames);
+            var table = new StackTable(nodes, frames, writable: true);
+            table._frameCount = (int)Math.Min(frames.Header.Count, int.MaxValue);
+            table._nodeCount = (int)Math.Min(nodes.Header.Count, int.MaxValue);
+            if (table._frameCount < 1 || table._nodeCount < 1)
+                throw nodes.Fault("the stack table has no root node: the writer died while creating it, or the file is corrupt");
+            nodes.MarkWriting();
+            frames.MarkWriting();
+            table._frameIndex = new ulong[Math.Max(1024, BitOperationsRoundUp(table._frameCount * 2L))];
+            for (var id = 1; id < table._frameCount; id++)
+                Insert(ref table._frameIndex, table._frames, StackHash.Mix(table._frames[id]), id, id + 1);
+            table._nodeIndex = new ulong[Math.Max(1024, BitOperationsRoundUp(table._nodeCount * 2L))];
+            for (var id = 1; id < table._nodeCount; id++)
+            {
+                table.ReadNode(id);
+                Insert(ref table._nodeIndex, table._nodes, StackHash.Mix(table._nodes[id]), id, id + 1);
+            }
+            // Whole-stack hashes are not in the files: a stack interned again is found node by node, under its old id.
+            table._stackHashes = new UInt128[1024];
+            table._stackIds = new int[1024];
+            return table;
+        }
+        catch
+        {
+            frames?.Dispose();
+            nodes.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Nodes stored, including the root (index 0).</summary>
     public int NodeCount => _nodeCount;
 
@@ -274,7 +317,7 @@ public sealed unsafe class StackTable : IDisposable
         _frames = (ulong*)_frameFile.Records;
     }
 
-    private static long BitOperationsRoundUp(long value) => (long)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)Math.Max(value, 1));
+    private static int BitOperationsRoundUp(long value) => (int)System.Numerics.BitOperations.RoundUpToPowerOf2((ulong)Math.Max(value, 1));
 
     // ---------------------------------------------------------------- reading
 
