@@ -50,13 +50,21 @@ internal sealed class AllocationSampler : IDisposable
     private long _gcHeapBytes = -1;
     private int _generation;
 
-    private readonly MethodRundown _rundown;
+    private MethodRundown _rundown = MethodRundown.Empty;
 
-    private AllocationSampler(EventPipeSession session, string method, MethodRundown rundown)
+    private AllocationSampler(EventPipeSession session, string method)
     {
         _session = session;
         Method = method;
-        _rundown = rundown;
+    }
+
+    /// <summary>
+    /// The methods that had code before the session began, taken once it runs (so that nothing
+    /// compiled in between is missed): frames seen before it arrived are named at the next snapshot.
+    /// </summary>
+    public MethodRundown Rundown
+    {
+        set => Volatile.Write(ref _rundown, value);
     }
 
     public string Method { get; }
@@ -72,7 +80,7 @@ internal sealed class AllocationSampler : IDisposable
     /// <summary>Changes whenever a sample is added: the recorder rewrites its file only then.</summary>
     public int Generation => Volatile.Read(ref _generation);
 
-    public static AllocationSampler Start(DiagnosticsClient client, Version? runtime, MethodRundown rundown, bool forceAllocationTick = false)
+    public static AllocationSampler Start(DiagnosticsClient client, Version? runtime, bool forceAllocationTick = false)
     {
         // A runtime of unknown version gets AllocationTick: every runtime with a diagnostics port has it.
         var sampled = !forceAllocationTick && runtime is not null && runtime >= DotnetProcess.FirstAllocationSampledRuntime;
@@ -86,7 +94,7 @@ internal sealed class AllocationSampler : IDisposable
             ? new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Verbose, (long)keywords, null, new EventPipeProviderEventFilter(false, [AllocationTickEventId]))
             : new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Verbose, (long)keywords);
         var session = client.StartEventPipeSession(new EventPipeSessionConfiguration([provider], BufferMb, requestRundown: false, requestStackwalk: true));
-        var sampler = new AllocationSampler(session, sampled ? SampledMethod : TickMethod, rundown);
+        var sampler = new AllocationSampler(session, sampled ? SampledMethod : TickMethod);
         sampler.Completion = Task.Factory.StartNew(sampler.Process, CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default);
         return sampler;
@@ -167,7 +175,7 @@ internal sealed class AllocationSampler : IDisposable
             {
                 var function = code.FullMethodName;
                 var module = code.ModuleFile?.FilePath is { Length: > 0 } path ? path : code.ModuleName is { Length: > 0 } name ? name : null;
-                if (string.IsNullOrEmpty(function) && _rundown.Lookup(code.Address) is { } known)
+                if (string.IsNullOrEmpty(function) && Volatile.Read(ref _rundown).Lookup(code.Address) is { } known)
                 {
                     function = known.Name;
                     module = known.Module ?? module;
@@ -185,6 +193,13 @@ internal sealed class AllocationSampler : IDisposable
     {
         lock (_gate)
         {
+            var rundown = Volatile.Read(ref _rundown);
+            foreach (var frame in _frames)
+            {
+                if (frame.Function is not null || rundown.Lookup(frame.Address) is not { } known) continue;
+                frame.Function = known.Name;
+                frame.Module = known.Module ?? frame.Module;
+            }
             var allocations = new ManagedAllocations { Method = Method, Samples = _samples, SamplesUnlisted = _unlisted };
             var used = new Dictionary<int, int>();
             foreach (var ((type, stack), cell) in _cells.OrderByDescending(pair => pair.Value.Bytes))

@@ -182,10 +182,11 @@ public sealed class ManagedRecorder : IAsyncDisposable
         _status.NoCensus = null;
         try
         {
-            // The methods compiled so far, read to the end first: the sampler learns the later ones.
-            var rundown = MethodRundown.Take(client, TimeSpan.FromSeconds(30));
-            _sampler = AllocationSampler.Start(client, runtime, rundown, _options.ForceAllocationTick);
+            _sampler = AllocationSampler.Start(client, runtime, _options.ForceAllocationTick);
             _status.AllocationSampling = _sampler.Method;
+            // The methods compiled before the sampler's session began (it learns the later ones),
+            // in a session of its own read to its end.
+            _sampler.Rundown = MethodRundown.Take(client, TimeSpan.FromSeconds(30));
         }
         catch (Exception problem) when (problem is ServerErrorException or ServerNotAvailableException or UnsupportedCommandException or IOException or TimeoutException)
         {

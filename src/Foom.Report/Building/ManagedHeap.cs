@@ -11,7 +11,7 @@ namespace Foom.Report.Building;
 /// managed recorder's status, the last census and the sampled allocation stacks. A damaged file
 /// does not stop the report: its problem is kept (for head.recovery) and the rest is used.
 /// </summary>
-public sealed class ManagedHeap
+public sealed partial class ManagedHeap
 {
     public ManagedStatus? Status { get; init; }
     public ManagedCensus? Census { get; init; }
@@ -69,12 +69,29 @@ public sealed class ManagedHeap
             {
                 if (map.Lookup(frame.Address) is { } match)
                 {
-                    frame.Function = match.Name;
+                    (frame.Function, var assembly) = MethodName(match.Name);
+                    frame.Module ??= assembly;
                     break;
                 }
             }
         }
     }
+
+    /// <summary>
+    /// A .NET perf map's "ret [Assembly] Ns.Type::Method(args)[Tier]" in the form the runtime's
+    /// method events give the other managed frames ("Ns.Type.Method(args)"), with its assembly, so
+    /// that one method is one frame (and one stack) whichever source named it; any other name as it is.
+    /// </summary>
+    internal static (string Function, string? Assembly) MethodName(string perfMapName)
+    {
+        var match = PerfMapMethod().Match(perfMapName);
+        return match.Success
+            ? ($"{match.Groups["type"].Value}.{match.Groups["method"].Value}{match.Groups["args"].Value}", match.Groups["assembly"].Value)
+            : (perfMapName, null);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:.*? )?\[(?<assembly>[^\]]+)\] (?<type>[^ ]+?)::(?<method>[^(]+)(?<args>\(.*\))(?:\[[A-Za-z0-9]+\])?$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex PerfMapMethod();
 
     /// <summary>The head's managed section: the census's facts, or why there is none.</summary>
     public ReportManaged Head(int listedTypes)
