@@ -70,6 +70,44 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void ASessionsSavedReportIsShownUnlessARebuildIsAsked()
+    {
+        var session = SessionOf("chat", "died", 1_760_000_000_000, 48);
+        // The report saved at the death named the frames with the binaries of that moment.
+        var atDeath = global::Foom.Report.Building.ReportBuilder.Build(session);
+        atDeath.Items[0].Stacks[0].CallerFunction = "grow_cache_v1";
+        var saved = Path.Combine(session, SessionDirectories.ReportFileName);
+        ReportWriter.Save(atDeath, saved);
+
+        var shown = Foom("report", session, "--format", "json");
+        Assert.Equal(0, shown.Status);
+        Assert.Equal("grow_cache_v1", ReportReader.Parse(System.Text.Encoding.UTF8.GetBytes(shown.Out), "stdout").Items[0].Stacks[0].CallerFunction);
+        Assert.Contains($"showing {saved}, the report saved when the run ended", shown.Error);
+        Assert.Contains("--rebuild", shown.Error);
+
+        // The newest session by default, the same way.
+        var newest = Foom("report", "--app", "chat", "--format", "collapsed");
+        Assert.Equal(0, newest.Status);
+        Assert.Contains($"showing {saved}", newest.Error);
+
+        var rebuilt = Foom("report", session, "--format", "json", "--rebuild");
+        Assert.Equal(0, rebuilt.Status);
+        Assert.Equal("", rebuilt.Error);
+        var fresh = ReportReader.Parse(System.Text.Encoding.UTF8.GetBytes(rebuilt.Out), "stdout");
+        Assert.NotEqual("grow_cache_v1", fresh.Items[0].Stacks[0].CallerFunction);
+        Assert.Equal(atDeath.Head.LiveBytes, fresh.Head.LiveBytes);
+
+        // A damaged saved report is an error naming it, and --rebuild still shows the session.
+        File.WriteAllText(saved, "{\"head\": {");
+        var damaged = Foom("report", session);
+        Assert.Equal(1, damaged.Status);
+        Assert.Equal("", damaged.Out);
+        Assert.Contains(saved, damaged.Error);
+        Assert.Contains("--rebuild", damaged.Error);
+        Assert.Equal(0, Foom("report", session, "--rebuild").Status);
+    }
+
+    [Fact]
     public void BadInputPrintsNothingButAnErrorNamingTheFile()
     {
         var path = Path.Combine(_data, "cut.json");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Foom.Cli.Output;
 using Foom.Report.Building;
 using Foom.Report.IO;
@@ -9,7 +10,9 @@ namespace Foom.Cli.Commands;
 
 /// <summary>
 /// `foom report [SESSION_DIR|REPORT.json] [--format text|json|collapsed|speedscope] [--data DIR]
-/// [--app ID]`: what held the memory. A session directory is built into a report; a report file
+/// [--app ID] [--rebuild]`: what held the memory. A session directory shows the report saved in
+/// it when the run ended, if there is one (said on stderr), else one built from its tables now
+/// (--rebuild: built now in any case); a report file
 /// (Foom's or a Matrix memstat report, plain or gzip'ed) is read and checked; with no argument,
 /// the newest session. Nothing is printed until the whole report is read: a damaged input is an
 /// error on stderr naming the file and field, with exit status 1.
@@ -31,14 +34,23 @@ internal static class ReportCommand
         format.AcceptOnlyFromAmong("text", "json", "collapsed", "speedscope");
         var data = new Option<string?>("--data") { Description = "the data directory (else FOOM_DATA, XDG_DATA_HOME/foom, ~/.local/share/foom)" };
         var app = new Option<string?>("--app") { Description = "the app whose newest session to show" };
-        var command = new Command("report", "Show what held the memory in a session or report") { input, format, data, app };
-        command.SetAction(parse => Run(parse.GetValue(input), parse.GetValue(format) ?? "text", parse.GetValue(data), parse.GetValue(app)));
+        var rebuild = new Option<bool>("--rebuild")
+        {
+            Description = "build the report of a session afresh from its tables, even when the session holds the report saved when the run ended",
+        };
+        var command = new Command("report", "Show what held the memory in a session or report") { input, format, data, app, rebuild };
+        command.SetAction(parse => Run(parse.GetValue(input), parse.GetValue(format) ?? "text", parse.GetValue(data), parse.GetValue(app), parse.GetValue(rebuild)));
         return command;
     }
 
-    private static int Run(string? input, string format, string? dataPath, string? app)
+    private static int Run(string? input, string format, string? dataPath, string? app, bool rebuild)
     {
-        var report = ReportLoading.Load("report", input, dataPath, app);
+        // A session's saved report was named and symbolicated at the death, with the binaries of
+        // that moment: more faithful than one built now, after an upgrade replaced them.
+        var report = ReportLoading.Load("report", input, dataPath, app, rebuild ? null : (path, saved) =>
+            Console.Error.WriteLine($"foom report: showing {path}, the report saved when the run ended" +
+                                    (saved.Head.ReportTime is { } time ? $" ({DateTimeOffset.FromUnixTimeMilliseconds(time).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)})" : "") +
+                                    "; --rebuild builds it afresh from the session"));
         if (report is null) return ReportLoading.FailureStatus;
         var name = report.Head.ReportId ?? Path.GetFileName(input ?? "report");
         switch (format)
@@ -71,11 +83,11 @@ internal static class ReportLoading
     /// <summary>The exit status of a command whose input could not be read.</summary>
     public static int FailureStatus { get; private set; } = 1;
 
-    public static Foom.Report.Model.Report? Load(string command, string? input, string? dataPath, string? app)
+    public static Foom.Report.Model.Report? Load(string command, string? input, string? dataPath, string? app, ReportInputs.SavedReportUsed? savedUsed = null)
     {
         try
         {
-            return ReportInputs.Load(input, DataDirectory.Resolve(dataPath), app, directory => ReportBuilder.Build(directory));
+            return ReportInputs.Load(input, DataDirectory.Resolve(dataPath), app, directory => ReportBuilder.Build(directory), savedUsed);
         }
         catch (ReportFormatException e)
         {
