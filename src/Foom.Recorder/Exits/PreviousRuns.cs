@@ -2,33 +2,6 @@ using Foom.Storage.Sessions;
 
 namespace Foom.Recorder.Exits;
 
-/// <summary>
-/// Tells a session without an end record that is still running (its recorder or its program is
-/// alive on this boot) from one whose recorder died: only the dead are judged, so two `foom run`
-/// of the same app at once never infer each other's death (Sentry #2468, #1878).
-/// </summary>
-public static class SessionLiveness
-{
-    /// <summary>Clock slop between a recorder starting and it writing its session's start_time.</summary>
-    private const long RecorderSlopMilliseconds = 2_000;
-
-    /// <summary>The program is started around the session's start; a pid reused much later is a stranger.</summary>
-    private const long ProgramSlopMilliseconds = 60_000;
-
-    public static bool IsRunning(SessionInfo session, string? currentBootId = null)
-    {
-        if (session.End is not null) return false;
-        currentBootId ??= MachineFacts.BootId();
-        if (!string.IsNullOrEmpty(session.BootId) && !string.IsNullOrEmpty(currentBootId) && session.BootId != currentBootId) return false;
-        // A process that started after the session began cannot be its recorder: the pid was reused.
-        if (MachineFacts.ProcessStartTime(session.RecorderPid) is { } recorderStart
-            && recorderStart <= session.StartTime + RecorderSlopMilliseconds)
-            return true;
-        return MachineFacts.ProcessStartTime(session.Pid) is { } programStart
-               && Math.Abs(programStart - session.StartTime) <= ProgramSlopMilliseconds;
-    }
-}
-
 /// <summary>A session whose end was inferred at this launch.</summary>
 public sealed record JudgedSession(string Directory, SessionInfo Info, ExitVerdict Verdict);
 

@@ -174,7 +174,7 @@ internal sealed partial class RunReports : IDisposable
         }
 
         var retention = ReportRetention.Apply(_options.Data, _appId, _options.Keep,
-            (directory, info) => Path.GetFullPath(directory) == _sessionDirectory || Report.Retention.SessionLiveness.IsBeingRecorded(directory, info));
+            (directory, info) => Path.GetFullPath(directory) == _sessionDirectory || SessionLiveness.IsBeingRecorded(directory, info));
         foreach (var problem in retention.Problems) Say($"--keep {_options.Keep}: {problem}");
 
         // A run that ended in an OOM or a watchdog kill whose recorder was killed before it made the
@@ -186,7 +186,7 @@ internal sealed partial class RunReports : IDisposable
             if (session.Info.End is not { } end || !IsReported(end)) continue;
             if (File.Exists(Path.Combine(directory, SessionDirectories.ReportFileName))
                 || File.Exists(Path.Combine(directory, SessionDirectories.ReportProblemFileName))) continue;
-            if (SessionReader.WriterIsRunning(directory) || RecorderAlive(session.Info)) continue;
+            if (SessionReader.WriterIsRunning(directory) || SessionLiveness.RecorderAlive(session.Info)) continue;
             ApplyLeftovers(directory);
             MakeReport(directory, session.Info, "an earlier run");
         }
@@ -198,10 +198,6 @@ internal sealed partial class RunReports : IDisposable
         if (RingLeftovers.Apply(directory, Path.GetFileName(_sessionDirectory))?.Problem is { } problem)
             Say($"the events left in the ring of {directory}: {problem}");
     }
-
-    /// <summary>The run's own recorder is still alive (it makes the report itself, after closing its tables).</summary>
-    private static bool RecorderAlive(SessionInfo info) =>
-        info.RecorderPid > 0 && MachineFacts.ProcessStartTime(info.RecorderPid) is { } started && started <= info.StartTime + 2_000;
 
     /// <summary>Builds and saves the report of a finished session as its report.json and queues it; null when it could not be made (said on the diagnostics, and written down in the session).</summary>
     private string? MakeReport(string directory, SessionInfo info, string whose)

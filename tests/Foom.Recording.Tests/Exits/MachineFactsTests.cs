@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Foom.Recorder.Exits;
+using Foom.Storage.Sessions;
 
 namespace Foom.Recording.Tests.Exits;
 
@@ -20,7 +21,7 @@ public class MachineFactsTests
         try
         {
             Assert.Equal("sleep", MachineFacts.ProcessName(sleeper.Id));
-            var started = MachineFacts.ProcessStartTime(sleeper.Id);
+            var started = SessionLiveness.ProcessStartTime(sleeper.Id);
             // The kernel's boot time has whole seconds: allow that much either way.
             Assert.InRange(started!.Value, before - 2_000, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 2_000);
         }
@@ -29,7 +30,7 @@ public class MachineFactsTests
             sleeper.Kill();
             sleeper.WaitForExit();
         }
-        Assert.Null(MachineFacts.ProcessStartTime(sleeper.Id));
+        Assert.Null(SessionLiveness.ProcessStartTime(sleeper.Id));
         Assert.Null(MachineFacts.ProcessName(1 << 23));
     }
 

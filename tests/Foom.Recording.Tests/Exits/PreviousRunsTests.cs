@@ -179,15 +179,15 @@ public sealed class PreviousRunsTests : IDisposable
         {
             var hourAgo = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 3_600_000;
             var session = Store("old", hourAgo, info => { info.RecorderPid = stranger.Id; info.Pid = stranger.Id; });
-            Assert.False(SessionLiveness.IsRunning(session));
+            Assert.False(SessionLiveness.IsRunning(session, _bootId));
             Assert.Single(PreviousRuns.Judge(_data, "app", Launch()).Judged);
 
             // The same pid with a session that began after it started: that is its recorder, alive.
             var current = new SessionInfo { SessionId = "x", AppId = "app", StartTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), BootId = _bootId, RecorderPid = stranger.Id };
-            Assert.True(SessionLiveness.IsRunning(current));
+            Assert.True(SessionLiveness.IsRunning(current, _bootId));
             // ...unless it is from another boot.
             current.BootId = "another-boot";
-            Assert.False(SessionLiveness.IsRunning(current));
+            Assert.False(SessionLiveness.IsRunning(current, _bootId));
         }
         finally
         {
