@@ -38,6 +38,60 @@ public class UploadTests : IDisposable
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
     [Fact]
+    public void AQueueTheServerNeverTakesDropsAutomaticReportsFirstAndLaunchRecordsLast()
+    {
+        var queue = new UploadQueue(Path.Combine(_data.Root, "by-count"), new UploadQueueLimits { MaxEntries = 6 });
+        var time = 1_000L;
+        IReadOnlyList<string> Put(UploadKind kind, string id, bool sampled = false) =>
+            queue.Enqueue(new UploadEntryInfo { Kind = kind, Id = id, AppId = "chat", Sampled = sampled, QueuedAt = time++ }, "{}"u8).Dropped;
+
+        foreach (var launch in new[] { "l1", "l2", "l3" }) Assert.Empty(Put(UploadKind.Launch, launch));
+        Assert.Empty(Put(UploadKind.Report, "e1"));
+        Assert.Empty(Put(UploadKind.Report, "a1", sampled: true));
+        Assert.Empty(Put(UploadKind.Report, "a2", sampled: true));
+        // Full: the oldest automatic report goes, never the entry being queued.
+        Assert.Equal(["report-a1"], Put(UploadKind.Launch, "l4"));
+        Assert.Equal(["report-a2"], Put(UploadKind.Report, "a3", sampled: true));
+        Assert.Equal(["report-a3"], Put(UploadKind.Launch, "l5"));
+        // No automatic report left: the one queued on purpose, then the oldest launch records.
+        Assert.Equal(["report-e1"], Put(UploadKind.Launch, "l6"));
+        Assert.Equal(["launch-l1"], Put(UploadKind.Launch, "l7"));
+        Assert.Equal(["l2", "l3", "l4", "l5", "l6", "l7"], queue.Entries().Select(entry => entry.Info.Id));
+        Assert.Contains("at most 6 entries", queue.DroppedStatement(["launch-l1"]));
+    }
+
+    [Fact]
+    public void AQueueStaysWithinItsBytesAndFailedEntriesWithinTheirCount()
+    {
+        var queue = new UploadQueue(Path.Combine(_data.Root, "by-bytes"), new UploadQueueLimits { MaxBytes = 800_000, MaxFailed = 2 });
+        var time = 1_000L;
+        // About 230 KB gzip'ed each: random bytes in base64 hardly compress.
+        IReadOnlyList<string> Put(UploadKind kind, string id, bool sampled, int bytes) =>
+            queue.Enqueue(new UploadEntryInfo { Kind = kind, Id = id, AppId = "chat", Sampled = sampled, QueuedAt = time++ },
+                JsonSerializer.SerializeToUtf8Bytes(new { pad = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(bytes * 3 / 4)) })).Dropped;
+        long QueueBytes() => Directory.EnumerateFiles(queue.Directory, "*.upload").Sum(file => new FileInfo(file).Length);
+
+        Assert.Empty(Put(UploadKind.Launch, "l1", false, 200));
+        Assert.Empty(Put(UploadKind.Report, "b1", true, 300_000));
+        Assert.Empty(Put(UploadKind.Report, "b2", true, 300_000));
+        Assert.Empty(Put(UploadKind.Report, "x1", false, 300_000));
+        Assert.Equal(["report-b1"], Put(UploadKind.Report, "b3", true, 300_000));
+        Assert.Equal(["report-b2"], Put(UploadKind.Report, "x2", false, 300_000));
+        Assert.True(QueueBytes() <= 800_000, $"{QueueBytes()} bytes queued");
+        Assert.Equal(["l1", "x1", "b3", "x2"], queue.Entries().Select(entry => entry.Info.Id));
+
+        // Refused for good three times: failed/ keeps the newest two, each with its reason.
+        var entries = queue.Entries();
+        for (var i = 0; i < 3; i++)
+        {
+            File.SetLastWriteTimeUtc(entries[i].Path, DateTime.UtcNow.AddMinutes(i - 10));
+            queue.Fail(entries[i], $"400 refused {i}");
+        }
+        Assert.Equal(["report-b3.upload", "report-b3.upload.reason", "report-x1.upload", "report-x1.upload.reason"],
+            Directory.GetFiles(queue.FailedDirectory).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task AQueuedReportSurvivesARestartAndIsSentGzipedWithTheKey()
     {
         var report = Report("r-restart");

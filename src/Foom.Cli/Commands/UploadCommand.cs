@@ -47,7 +47,8 @@ internal static class UploadCommand
             if (report is null) return ReportLoading.FailureStatus;
             try
             {
-                uploader.EnqueueReport(report, sampled: false, matrixAppId: app);
+                if (uploader.EnqueueReport(report, sampled: false, matrixAppId: app).Dropped is { Count: > 0 } dropped)
+                    Console.Error.WriteLine($"foom upload: {uploader.Queue.DroppedStatement(dropped)}");
             }
             catch (ArgumentException e)
             {

@@ -266,7 +266,7 @@ internal sealed partial class RunReports : IDisposable
         };
         try
         {
-            _uploader!.EnqueueLaunch(record);
+            if (_uploader!.EnqueueLaunch(record).Dropped is { Count: > 0 } dropped) Say($"upload: {_uploader.Queue.DroppedStatement(dropped)}");
         }
         catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
         {
@@ -280,7 +280,7 @@ internal sealed partial class RunReports : IDisposable
         if (_uploader is null) return;
         try
         {
-            _uploader.EnqueueReport(report, sampled: true);
+            if (_uploader.EnqueueReport(report, sampled: true).Dropped is { Count: > 0 } dropped) Say($"upload: {_uploader.Queue.DroppedStatement(dropped)}");
         }
         catch (Exception problem) when (problem is IOException or UnauthorizedAccessException or ArgumentException)
         {

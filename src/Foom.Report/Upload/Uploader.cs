@@ -88,7 +88,7 @@ public sealed class Uploader : IDisposable
     /// (automatic uploads); false sends it whatever the policy (an explicit `foom upload`).
     /// A Matrix report (no platform "linux") needs <paramref name="matrixAppId"/>.
     /// </summary>
-    public string EnqueueReport(Model.Report report, bool sampled, string? matrixAppId = null)
+    public Enqueued EnqueueReport(Model.Report report, bool sampled, string? matrixAppId = null)
     {
         var head = report.Head;
         var isFoom = head.Platform == "linux";
@@ -109,7 +109,7 @@ public sealed class Uploader : IDisposable
     }
 
     /// <summary>Queues a launch record durably; launch records are never sampled (they count the launches).</summary>
-    public string EnqueueLaunch(LaunchRecord record) =>
+    public Enqueued EnqueueLaunch(LaunchRecord record) =>
         _queue.Enqueue(new UploadEntryInfo
         {
             Kind = UploadKind.Launch,
