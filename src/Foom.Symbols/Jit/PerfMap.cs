@@ -123,7 +123,17 @@ public sealed class PerfMap
         return ulong.TryParse(text, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value) && text.Length > 0;
     }
 
-    private static string Clip(ReadOnlySpan<char> text) => text.Length > 40 ? text[..40].ToString() + "…" : text.ToString();
+    /// <summary>A piece of a bad line fit to quote in a message: at most 40 characters, anything not printable as '?'.</summary>
+    private static string Clip(ReadOnlySpan<char> text)
+    {
+        var clipped = text.Length > 40 ? text[..40] : text;
+        var printable = string.Create(clipped.Length, clipped.ToString(), (span, source) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+                span[i] = char.IsControl(source[i]) || char.IsSurrogate(source[i]) || source[i] == '\uFFFD' ? '?' : source[i];
+        });
+        return text.Length > 40 ? printable + "…" : printable;
+    }
 
     /// <summary>
     /// Cuts the (possibly overlapping) entries into disjoint segments, each owned by the latest
