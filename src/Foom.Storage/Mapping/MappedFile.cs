@@ -88,51 +88,24 @@ internal sealed unsafe class MappedFile : IDisposable
     /// Opens an existing table read-only and checks its header: a missing, truncated, foreign or
     /// corrupt file throws <see cref="SessionFormatException"/> naming it and the fault.
     /// </summary>
-    public static MappedFile OpenReadOnly(string path, TableKind kind, int recordSize = 0, ulong typeTag = 0)
-    {
-        if (recordSize == 0) recordSize = kind.RecordSize;
-        FileStream stream;
-        try
-        {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        }
-        catch (FileNotFoundException e)
-        {
-            throw new SessionFormatException(path, $"the {kind.Description} file is missing", e);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SessionFormatException(path, $"cannot open the {kind.Description} file: {e.Message}", e);
-        }
-
-        var file = new MappedFile(path, stream, kind, recordSize, writable: false);
-        try
-        {
-            if (stream.Length < TableKind.HeaderSize)
-                throw file.Fault($"the file is {stream.Length} bytes, shorter than its {TableKind.HeaderSize}-byte header: truncated");
-            file.Map();
-            file.CheckHeader(typeTag);
-            return file;
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public static MappedFile OpenReadOnly(string path, TableKind kind, int recordSize = 0, ulong typeTag = 0) =>
+        OpenExisting(path, kind, recordSize, typeTag, writable: false);
 
     /// <summary>
     /// Opens an existing table for writing again, after its writer died (or closed it): the
     /// header is checked as <see cref="OpenReadOnly"/> checks it. The caller holds the session's
     /// writer lock, and calls <see cref="MarkWriting"/> once it has looked at the old state.
     /// </summary>
-    public static MappedFile OpenWritable(string path, TableKind kind, int recordSize = 0, ulong typeTag = 0)
+    public static MappedFile OpenWritable(string path, TableKind kind, int recordSize = 0, ulong typeTag = 0) =>
+        OpenExisting(path, kind, recordSize, typeTag, writable: true);
+
+    private static MappedFile OpenExisting(string path, TableKind kind, int recordSize, ulong typeTag, bool writable)
     {
         if (recordSize == 0) recordSize = kind.RecordSize;
         FileStream stream;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            stream = new FileStream(path, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, FileShare.ReadWrite);
         }
         catch (FileNotFoundException e)
         {
@@ -140,10 +113,10 @@ internal sealed unsafe class MappedFile : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new SessionFormatException(path, $"cannot open the {kind.Description} file for writing: {e.Message}", e);
+            throw new SessionFormatException(path, $"cannot open the {kind.Description} file{(writable ? " for writing" : "")}: {e.Message}", e);
         }
 
-        var file = new MappedFile(path, stream, kind, recordSize, writable: true);
+        var file = new MappedFile(path, stream, kind, recordSize, writable);
         try
         {
             if (stream.Length < TableKind.HeaderSize)
