@@ -11,7 +11,10 @@ using Foom.Report.Model;
 // Load generator for `foom serve` (docs/benchmarks.md). Runs in its own process so that the
 // server is measured as clients see it. Every request loop is bounded in count and time.
 //
-//   ingest --url URL --key KEY [--reports N] [--concurrency C] [--size-kb KB] [--app APP] [--issues K] [--seconds S]
+//   ingest --url URL --key KEY [--reports N] [--warmup W] [--concurrency C] [--size-kb KB] [--app APP] [--issues K] [--seconds S]
+//
+// --warmup sends W further distinct reports first, timed apart: a server that has just started
+// spends its first seconds compiling (tiered JIT), which a server in service has long done.
 //   issues --url URL --token ADMIN_TOKEN --password PASSWORD [--app APP] [--runs R]
 var options = ParseOptions(args.Skip(1));
 return args.FirstOrDefault() switch
@@ -23,7 +26,7 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Foom.Server.Load ingest --url URL --key KEY [--reports N] [--concurrency C] [--size-kb KB] [--app APP] [--issues K] [--seconds S]");
+    Console.Error.WriteLine("usage: Foom.Server.Load ingest --url URL --key KEY [--reports N] [--warmup W] [--concurrency C] [--size-kb KB] [--app APP] [--issues K] [--seconds S]");
     Console.Error.WriteLine("       Foom.Server.Load issues --url URL --token ADMIN_TOKEN --password PASSWORD [--app APP] [--runs R]");
     return 2;
 }
@@ -45,6 +48,7 @@ static async Task<int> Ingest(Dictionary<string, string> options)
     var url = new Uri(options["url"]);
     var key = options["key"];
     var reports = int.Parse(options.GetValueOrDefault("reports", "3000"));
+    var warmup = int.Parse(options.GetValueOrDefault("warmup", "0"));
     var concurrency = int.Parse(options.GetValueOrDefault("concurrency", "32"));
     var sizeKb = int.Parse(options.GetValueOrDefault("size-kb", "300"));
     var app = options.GetValueOrDefault("app", "bench");
@@ -54,12 +58,12 @@ static async Task<int> Ingest(Dictionary<string, string> options)
 
     // Bodies are made and gzip'ed before the clock starts: the client's own work must not
     // compete with the server for the two cores while it is measured.
-    Console.Error.WriteLine($"making {reports} reports of about {sizeKb} KB ({issues} causes)...");
+    Console.Error.WriteLine($"making {warmup + reports} reports of about {sizeKb} KB ({issues} causes)...");
     var random = new Random(42);
     var templates = Enumerable.Range(0, Math.Min(reports, 64)).Select(t => MakeReport(random, app, t % issues, sizeKb)).ToArray();
-    var bodies = new byte[reports][];
+    var bodies = new byte[warmup + reports][];
     long jsonBytes = 0, gzipBytes = 0;
-    Parallel.For(0, reports, i =>
+    Parallel.For(0, bodies.Length, i =>
     {
         var json = templates[i % templates.Length].Replace("\"REPORT_ID\"", $"\"load-{run}-{i}\"").Replace("\"DEVICE_ID\"", $"\"device-{i % 997}\"");
         var bytes = Encoding.UTF8.GetBytes(json);
@@ -69,52 +73,63 @@ static async Task<int> Ingest(Dictionary<string, string> options)
         bodies[i] = output.ToArray();
         Interlocked.Add(ref gzipBytes, bodies[i].Length);
     });
-    Console.Error.WriteLine($"average report: {jsonBytes / reports / 1024} KB of JSON, {gzipBytes / reports / 1024} KB gzip'ed");
+    Console.Error.WriteLine($"average report: {jsonBytes / bodies.Length / 1024} KB of JSON, {gzipBytes / bodies.Length / 1024} KB gzip'ed");
 
     using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
     {
         BaseAddress = url,
         Timeout = TimeSpan.FromSeconds(60),
     };
-    var latencies = new ConcurrentBag<double>();
-    var statuses = new ConcurrentDictionary<int, int>();
-    var next = -1;
     var deadline = Stopwatch.StartNew();
-    var wall = Stopwatch.StartNew();
-    var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+    if (warmup > 0)
     {
-        int i;
-        while ((i = Interlocked.Increment(ref next)) < reports && deadline.Elapsed.TotalSeconds < seconds)
+        var warm = await Upload(bodies[..warmup]);
+        Console.WriteLine($"warm-up: {warm.Latencies.Length} uploads in {warm.Wall.TotalSeconds:0.00} s ({warm.Ok / warm.Wall.TotalSeconds:0.0} reports/s), p99 {Percentile(warm.Latencies, 0.99):0.0} ms; not counted below");
+    }
+    var measured = await Upload(bodies[warmup..]);
+    var sorted = measured.Latencies;
+    Console.WriteLine($"uploads: {sorted.Length} in {measured.Wall.TotalSeconds:0.00} s with {concurrency} connections; statuses {string.Join(", ", measured.Statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}"))}");
+    Console.WriteLine($"throughput: {measured.Ok / measured.Wall.TotalSeconds:0.0} reports/s ({jsonBytes / bodies.Length / 1024} KB JSON, {gzipBytes / bodies.Length / 1024} KB gzip each)");
+    Console.WriteLine($"latency ms: p50 {Percentile(sorted, 0.50):0.0}  p90 {Percentile(sorted, 0.90):0.0}  p99 {Percentile(sorted, 0.99):0.0}  max {sorted.LastOrDefault():0.0}");
+    return measured.Ok == sorted.Length ? 0 : 1;
+
+    async Task<(double[] Latencies, IReadOnlyDictionary<int, int> Statuses, int Ok, TimeSpan Wall)> Upload(byte[][] batch)
+    {
+        var latencies = new ConcurrentBag<double>();
+        var statuses = new ConcurrentDictionary<int, int>();
+        var next = -1;
+        var wall = Stopwatch.StartNew();
+        var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
         {
-            var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/reports") { Content = new ByteArrayContent(bodies[i]) };
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            request.Content.Headers.ContentEncoding.Add("gzip");
-            var started = Stopwatch.GetTimestamp();
-            int status;
-            try
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < batch.Length && deadline.Elapsed.TotalSeconds < seconds)
             {
-                using var response = await client.SendAsync(request);
-                status = (int)response.StatusCode;
+                var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/reports") { Content = new ByteArrayContent(batch[i]) };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                request.Content.Headers.ContentEncoding.Add("gzip");
+                var started = Stopwatch.GetTimestamp();
+                int status;
+                try
+                {
+                    using var response = await client.SendAsync(request);
+                    status = (int)response.StatusCode;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    status = 0;
+                }
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-                status = 0;
-            }
-            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            statuses.AddOrUpdate(status, 1, (_, n) => n + 1);
-        }
-    })).ToArray();
-    await Task.WhenAll(workers);
-    wall.Stop();
-    var sorted = latencies.Order().ToArray();
-    double P(double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
-    var ok = statuses.Where(s => s.Key is >= 200 and < 300).Sum(s => s.Value);
-    Console.WriteLine($"uploads: {sorted.Length} in {wall.Elapsed.TotalSeconds:0.00} s with {concurrency} connections; statuses {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}"))}");
-    Console.WriteLine($"throughput: {ok / wall.Elapsed.TotalSeconds:0.0} reports/s ({jsonBytes / reports / 1024} KB JSON, {gzipBytes / reports / 1024} KB gzip each)");
-    Console.WriteLine($"latency ms: p50 {P(0.50):0.0}  p90 {P(0.90):0.0}  p99 {P(0.99):0.0}  max {sorted.LastOrDefault():0.0}");
-    return ok == sorted.Length ? 0 : 1;
+        })).ToArray();
+        await Task.WhenAll(workers);
+        wall.Stop();
+        return (latencies.Order().ToArray(), statuses, statuses.Where(s => s.Key is >= 200 and < 300).Sum(s => s.Value), wall.Elapsed);
+    }
 }
+
+static double Percentile(double[] sorted, double q) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
 
 static async Task<int> Issues(Dictionary<string, string> options)
 {
