@@ -43,6 +43,31 @@ public sealed class IngestTests
         Assert.Equal(Report1(), await raw.Content.ReadAsStringAsync());
     }
 
+    /// <summary>
+    /// Uploads are read into pooled buffers that go back to the pool before the commit: uploads
+    /// in flight together, of sizes that make the buffers grow, gzip'ed and plain, must each be
+    /// stored as sent, none with another's bytes.
+    /// </summary>
+    [Fact]
+    public async Task ManyUploadsAtOnceAreEachStoredAsSent()
+    {
+        await using var server = await TestServer.StartAsync("sqlite");
+        var reports = Enumerable.Range(0, 48).Select(i =>
+        {
+            var stacks = Enumerable.Range(0, 1 + i % 7 * 150).Select(s => Stack(1000 + s, 1, $"fill_{i}_{s}", "main")).ToArray();
+            return (Id: $"many-{i}", Json: Json(Linux($"many-{i}", items: [Item($"Malloc {i + 1}.00 MiB", (i + 1L) << 20, 1, stacks)])));
+        }).ToArray();
+        Assert.Contains(reports, r => r.Json.Length > 200_000);
+
+        var statuses = await Task.WhenAll(reports.Select((r, i) => Task.Run(async () => (await server.PostJsonAsync("/api/v1/reports", r.Json, gzip: i % 2 == 0)).StatusCode)));
+        Assert.All(statuses, s => Assert.Equal(HttpStatusCode.Accepted, s));
+        foreach (var (id, json) in reports)
+        {
+            var raw = await server.GetAdminAsync($"/api/v1/reports/{id}?raw=true");
+            Assert.True(json == await raw.Content.ReadAsStringAsync(), $"the stored upload of {id} differs from what was sent");
+        }
+    }
+
     [Theory, MemberData(nameof(Databases))]
     public async Task KeysDecideWhoMayUploadAndRead(string database)
     {

@@ -35,10 +35,15 @@ public static class IngestEndpoints
         var grant = keys.Check(context.Request.Headers.Authorization);
         if (grant is null) return Unauthorized();
         RequireJson(context.Request);
-        var body = await UploadBody.ReadAsync(context.Request, options.ReportLimits, context.RequestAborted);
-        var parsed = ReportParser.ParseFoom(body.Content);
-        if (!grant.Allows(parsed.AppId)) return Error(401, $"this ingest key is not valid for app '{parsed.AppId}'");
-        return Stored(await ingest.StoreAsync(parsed, body, context.RequestAborted));
+        ReportIngest.Prepared prepared;
+        // The upload and the parsed report are let go before the wait for the commit (ReportIngest says why).
+        using (var body = await UploadBody.ReadAsync(context.Request, options.ReportLimits, context.RequestAborted))
+        {
+            var parsed = ReportParser.ParseFoom(body.Content.Span);
+            if (!grant.Allows(parsed.AppId)) return Error(401, $"this ingest key is not valid for app '{parsed.AppId}'");
+            prepared = await ingest.PrepareAsync(parsed, body, context.RequestAborted);
+        }
+        return Stored(await ingest.WriteAsync(prepared, context.RequestAborted));
     }
 
     private static async Task<IResult> PostMatrix(HttpContext context, IngestKeys keys, FoomServerOptions options, ReportIngest ingest)
@@ -49,9 +54,13 @@ public static class IngestEndpoints
         var query = context.Request.Query;
         var app = Single(query, "app");
         if (app is not null && !grant.Allows(app)) return Error(401, $"this ingest key is not valid for app '{app}'");
-        var body = await UploadBody.ReadAsync(context.Request, options.ReportLimits, context.RequestAborted);
-        var parsed = ReportParser.ParseMatrix(body.Content, app, Single(query, "version"), Single(query, "device"), Single(query, "user"));
-        return Stored(await ingest.StoreAsync(parsed, body, context.RequestAborted));
+        ReportIngest.Prepared prepared;
+        using (var body = await UploadBody.ReadAsync(context.Request, options.ReportLimits, context.RequestAborted))
+        {
+            var parsed = ReportParser.ParseMatrix(body.Content.Span, app, Single(query, "version"), Single(query, "device"), Single(query, "user"));
+            prepared = await ingest.PrepareAsync(parsed, body, context.RequestAborted);
+        }
+        return Stored(await ingest.WriteAsync(prepared, context.RequestAborted));
     }
 
     private static IResult Stored((bool Inserted, StoredReport Row) result) =>
@@ -84,14 +93,14 @@ public static class IngestEndpoints
         var grant = keys.Check(context.Request.Headers.Authorization);
         if (grant is null) return Unauthorized();
         RequireJson(context.Request);
-        var body = await UploadBody.ReadAsync(context.Request, options.SmallLimits, context.RequestAborted);
+        using var body = await UploadBody.ReadAsync(context.Request, options.SmallLimits, context.RequestAborted);
         List<LaunchRecord?> records;
-        var isArray = body.Content.AsSpan().TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
+        var isArray = body.Content.Span.TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
         try
         {
             records = isArray
-                ? JsonSerializer.Deserialize<List<LaunchRecord?>>(body.Content, ReportParser.JsonOptions) ?? []
-                : [JsonSerializer.Deserialize<LaunchRecord?>(body.Content, ReportParser.JsonOptions)];
+                ? JsonSerializer.Deserialize<List<LaunchRecord?>>(body.Content.Span, ReportParser.JsonOptions) ?? []
+                : [JsonSerializer.Deserialize<LaunchRecord?>(body.Content.Span, ReportParser.JsonOptions)];
         }
         catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
         {
@@ -153,15 +162,15 @@ public static class IngestEndpoints
         var media = (context.Request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
         if (media is not ("" or "application/json" or "text/plain" or "application/octet-stream" or "application/gzip" or "application/x-gzip"))
             return Error(415, "send the .ips file as application/json, text/plain or application/octet-stream");
-        var body = await UploadBody.ReadAsync(context.Request, options.SmallLimits with { MaxBodyBytes = 8 << 20, MaxDecompressedBytes = 32 << 20 }, context.RequestAborted);
-        var parsed = Foom.Ios.Jetsam.JetsamParser.Parse(body.Content);
+        using var body = await UploadBody.ReadAsync(context.Request, options.SmallLimits with { MaxBodyBytes = 8 << 20, MaxDecompressedBytes = 32 << 20 }, context.RequestAborted);
+        var parsed = Foom.Ios.Jetsam.JetsamParser.Parse(body.Content.Span);
         if (!parsed.Succeeded) return Error(400, $"not a JetsamEvent log: {parsed.Error.Message}");
         var jetsam = parsed.Event;
         var killed = jetsam.Killed.FirstOrDefault(p => p.States.Contains("frontmost")) ?? jetsam.Killed.MaxBy(p => p.FootprintBytes ?? 0);
         var limit = jetsam.Killed.Where(p => p.LimitBytes is not null).OrderByDescending(p => p.States.Contains("frontmost")).ThenByDescending(p => p.LimitBytes).FirstOrDefault();
         var row = new JetsamRow
         {
-            EventKey = jetsam.Incident is { Length: > 0 and <= 128 } incident ? "incident:" + incident : ReportParser.ContentId(body.Content),
+            EventKey = jetsam.Incident is { Length: > 0 and <= 128 } incident ? "incident:" + incident : ReportParser.ContentId(body.Content.Span),
             AppId = app,
             DeviceModel = Clip(jetsam.Product),
             OsVersion = Clip(jetsam.OsVersion),
@@ -174,7 +183,7 @@ public static class IngestEndpoints
             LimitBytes = limit?.LimitBytes,
             Processes = jetsam.Processes.Count,
             ReceivedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-            RawGzip = body.WasGzip ? body.Raw : UploadBody.Gzip(body.Content),
+            RawGzip = body.ToStoredGzip(),
         };
         var inserted = await writer.WriteAsync((connection, transaction) => JetsamStore.Insert(connection, transaction, row), context.RequestAborted);
         return Results.Json(new

@@ -5,20 +5,42 @@ using Foom.Server.Data;
 namespace Foom.Server.Ingest;
 
 /// <summary>
-/// Files a parsed report: names its unnamed frames, analyses it against its version's baseline, then writes the raw
-/// upload (gzip), the head figures, the baseline categories and the eigenvalue in one group
-/// commit. Returns once the report is durable.
+/// Files a parsed report in two steps: <see cref="PrepareAsync"/> names its unnamed frames and
+/// analyses it against its version's baseline, leaving only the row to store; <see cref="WriteAsync"/>
+/// writes the raw upload (gzip), the head figures, the baseline categories and the eigenvalue in
+/// one group commit and returns once the report is durable.
+///
+/// The split is for the garbage collector: a parsed report is a graph of some thousands of
+/// objects, and a request that held it while waiting for its commit (tens of milliseconds with
+/// dozens of uploads in flight) made every one of those graphs survive into the older
+/// generations, whose collections then took more CPU than the parsing. Callers let go of the
+/// report (and of the upload's pooled buffers) before they wait for the commit.
 /// </summary>
 public sealed class ReportIngest(GroupCommitWriter writer, ReportAnalyzer analyzer, BaselineCache baselines, ReportSymbolication symbolication)
 {
-    public async Task<(bool Inserted, StoredReport Row)> StoreAsync(ParsedReport parsed, UploadBody.Body body, CancellationToken cancellationToken)
+    /// <summary>What is stored of a report: its row and its baseline categories.</summary>
+    public sealed record Prepared(StoredReport Row, List<CategoryAmount> Categories, BaselineCache.VersionBaseline Baseline);
+
+    public async Task<Prepared> PrepareAsync(ParsedReport parsed, UploadBody.Body body, CancellationToken cancellationToken)
+    {
+        await symbolication.ApplyAsync(parsed.Report, cancellationToken);
+        return Prepare(parsed, body);
+    }
+
+    public async Task<(bool Inserted, StoredReport Row)> WriteAsync(Prepared prepared, CancellationToken cancellationToken)
+    {
+        var (row, categories, baseline) = prepared;
+        var inserted = await writer.WriteAsync((connection, transaction) => ReportStore.Insert(connection, transaction, row, categories), cancellationToken);
+        if (inserted) baseline.Add(categories.ToArray());
+        return (inserted, row);
+    }
+
+    private Prepared Prepare(ParsedReport parsed, UploadBody.Body body)
     {
         var report = parsed.Report;
         var head = report.Head;
-        await symbolication.ApplyAsync(report, cancellationToken);
         var baseline = baselines.For(parsed.AppId, parsed.AppVersion);
         var analysis = analyzer.Analyze(report, baseline.Current);
-        var eigen = analysis.Eigenvalue;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var row = new StoredReport
         {
@@ -44,14 +66,12 @@ public sealed class ReportIngest(GroupCommitWriter writer, ReportAnalyzer analyz
             LiveCount = head.LiveCount,
             ItemCount = report.Items.Count,
             RawSize = body.Content.Length,
-            RawGzip = body.WasGzip ? body.Raw : UploadBody.Gzip(body.Content),
+            RawGzip = body.ToStoredGzip(),
             AnalysisVersion = ReportAnalyzer.Version,
         };
         Apply(row, analysis);
         var categories = ReportStore.BaselineCategories(report.Items.Select(i => new CategoryAmount(i.Name, i.Size, i.Count)));
-        var inserted = await writer.WriteAsync((connection, transaction) => ReportStore.Insert(connection, transaction, row, categories), cancellationToken);
-        if (inserted) baseline.Add(categories.ToArray());
-        return (inserted, row);
+        return new Prepared(row, categories, baseline);
     }
 
     public static void Apply(StoredReport row, AnalysisResult analysis)

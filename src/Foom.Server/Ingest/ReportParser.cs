@@ -31,7 +31,7 @@ public static class ReportParser
         ReadCommentHandling = JsonCommentHandling.Disallow,
     };
 
-    public static ParsedReport ParseFoom(byte[] json)
+    public static ParsedReport ParseFoom(ReadOnlySpan<byte> json)
     {
         var report = Deserialize(json);
         var head = report.Head;
@@ -43,7 +43,7 @@ public static class ReportParser
     }
 
     /// <summary>A Matrix memstat report; the query may name the version, device and user that Matrix keeps in custom keys.</summary>
-    public static ParsedReport ParseMatrix(byte[] json, string? appFromQuery, string? versionFromQuery, string? deviceFromQuery, string? userFromQuery)
+    public static ParsedReport ParseMatrix(ReadOnlySpan<byte> json, string? appFromQuery, string? versionFromQuery, string? deviceFromQuery, string? userFromQuery)
     {
         if (string.IsNullOrEmpty(appFromQuery)) throw Bad("the query parameter app is missing (POST /api/v1/matrix/memstat?app=ID)");
         var appId = CheckAppId(appFromQuery, "app");
@@ -66,7 +66,7 @@ public static class ReportParser
         return new ParsedReport(report, reportId, appId, Version(head.AppVersion), "matrix");
     }
 
-    public static ReportDocument Deserialize(byte[] json)
+    public static ReportDocument Deserialize(ReadOnlySpan<byte> json)
     {
         ReportDocument? report;
         try
@@ -115,7 +115,7 @@ public static class ReportParser
         return value;
     }
 
-    public static string ContentId(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content))[..40];
+    public static string ContentId(ReadOnlySpan<byte> content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content))[..40];
 
     /// <summary>Matrix writes seconds; Foom writes milliseconds. Anything before 1973 in ms is taken as seconds.</summary>
     public static long? ToMilliseconds(long? time) => time is > 0 and < 100_000_000_000 ? time * 1000 : time;
