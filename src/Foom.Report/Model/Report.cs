@@ -203,7 +203,7 @@ public sealed class FoldedCategory
 public sealed class ReportStack
 {
     /// <summary>The first meaningful frame, written "&lt;uuid&gt;@&lt;offset&gt;" as Matrix writes it.</summary>
-    [JsonPropertyName("caller")] public string Caller { get; set; } = "";
+    [JsonPropertyName("caller")] [JsonConverter(typeof(Foom.Report.IO.RepeatedStringConverter))] public string Caller { get; set; } = "";
     [JsonPropertyName("size")] public long Size { get; set; }
     [JsonPropertyName("count")] public long Count { get; set; }
     /// <summary>Innermost first.</summary>
@@ -222,11 +222,11 @@ public sealed class ReportStack
 
 public sealed class ReportFrame
 {
-    [JsonPropertyName("uuid")] public string Uuid { get; set; } = "";
+    [JsonPropertyName("uuid")] [JsonConverter(typeof(Foom.Report.IO.RepeatedStringConverter))] public string Uuid { get; set; } = "";
     /// <summary>Offset of the pc from the module's load base (Matrix: pc − __TEXT start).</summary>
     [JsonPropertyName("offset")] [JsonConverter(typeof(Foom.Report.IO.OffsetConverter))] public ulong Offset { get; set; }
-    [JsonPropertyName("function")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Function { get; set; }
-    [JsonPropertyName("file")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? File { get; set; }
+    [JsonPropertyName("function")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] [JsonConverter(typeof(Foom.Report.IO.RepeatedStringConverter))] public string? Function { get; set; }
+    [JsonPropertyName("file")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] [JsonConverter(typeof(Foom.Report.IO.RepeatedStringConverter))] public string? File { get; set; }
     [JsonPropertyName("line")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Line { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
