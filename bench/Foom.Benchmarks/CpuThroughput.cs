@@ -21,10 +21,10 @@ public static class CpuThroughput
         {
             Console.WriteLine("| workload | operations per CPU second |");
             Console.WriteLine("|---|---:|");
-            Row("splay tree (live.foom): insert+remove, realistic mix", LiveTableBenchmarks.TraceEvents, live.SplayTreeMix);
+            Row("live.foom (hash index): insert+remove, realistic mix", LiveTableBenchmarks.TraceEvents, live.LiveTableMix);
             Row("Dictionary<ulong, HeapRecord>: insert+remove, same mix", LiveTableBenchmarks.TraceEvents, live.DictionaryMix);
             Row("Matrix direct table + Dictionary: insert+remove, same mix", LiveTableBenchmarks.TraceEvents, live.DirectTableMix);
-            Row("splay tree: lookup of random long-lived blocks", LiveTableBenchmarks.Lookups, () => live.SplayTreeLookup());
+            Row("live.foom (hash index): lookup of random long-lived blocks", LiveTableBenchmarks.Lookups, () => live.LiveTableLookup());
             Row("Dictionary: lookup of random long-lived blocks", LiveTableBenchmarks.Lookups, () => live.DictionaryLookup());
             Row("stack table: stacks seen before, Python (mean depth 36)", 1760, () => stacks.KnownPython());
             Row("naive store: stacks seen before, Python", 1760, () => stacks.NaiveKnownPython());

@@ -8,7 +8,8 @@ public readonly record struct HeapRecord(ulong Size, int Stack, int Category);
 
 /// <summary>
 /// Inserts and frees of a realistic mix (<see cref="AllocationTrace"/>: 1,000,000 events over
-/// 200,000 long-lived blocks), and lookups of live blocks, in the splay tree of live.foom, in a
+/// 200,000 long-lived blocks), and lookups of live blocks, in live.foom (its records in the mapped
+/// file, found through the writer's hash index), in a
 /// Dictionary&lt;ulong, HeapRecord&gt;, and in Matrix's direct table for blocks up to 128 bytes.
 /// </summary>
 [MemoryDiagnoser]
@@ -20,7 +21,7 @@ public class LiveTableBenchmarks
 
     private AllocationTrace _trace = null!;
     private string _directory = null!;
-    private LiveAllocations _splay = null!;
+    private LiveAllocations _live = null!;
     private Dictionary<ulong, HeapRecord> _dictionary = null!;
     private MatrixDirectTable _direct = null!;
     private Dictionary<ulong, HeapRecord> _directLarge = null!;
@@ -31,13 +32,13 @@ public class LiveTableBenchmarks
     {
         _trace = AllocationTrace.Generate(allocations: TraceEvents / 2);
         _directory = Directory.CreateTempSubdirectory("foom-bench-").FullName;
-        _splay = LiveAllocations.Create(Path.Combine(_directory, LiveAllocations.FileName));
+        _live = LiveAllocations.Create(Path.Combine(_directory, LiveAllocations.FileName));
         _dictionary = new Dictionary<ulong, HeapRecord>();
         _direct = new MatrixDirectTable();
         _directLarge = new Dictionary<ulong, HeapRecord>();
         foreach (var b in _trace.BaseBlocks)
         {
-            _splay.InsertHeap(b.Address, b.Size, b.Stack);
+            _live.InsertHeap(b.Address, b.Size, b.Stack);
             _dictionary[b.Address] = new HeapRecord(b.Size, b.Stack, 0);
             if (b.Size <= 128) _direct.Insert(b.Address, b.Size, b.Stack);
             else _directLarge[b.Address] = new HeapRecord(b.Size, b.Stack, 0);
@@ -49,14 +50,14 @@ public class LiveTableBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
-        _splay.Dispose();
+        _live.Dispose();
         Directory.Delete(_directory, recursive: true);
     }
 
-    [Benchmark(OperationsPerInvoke = TraceEvents, Baseline = true, Description = "splay tree (live.foom): insert+remove")]
-    public void SplayTreeMix()
+    [Benchmark(OperationsPerInvoke = TraceEvents, Baseline = true, Description = "live.foom (hash index): insert+remove")]
+    public void LiveTableMix()
     {
-        var live = _splay;
+        var live = _live;
         foreach (var op in _trace.Ops)
         {
             if (op.IsFree) live.RemoveHeap(op.Address);
@@ -92,12 +93,12 @@ public class LiveTableBenchmarks
         }
     }
 
-    [Benchmark(OperationsPerInvoke = Lookups, Description = "splay tree (live.foom): lookup")]
-    public long SplayTreeLookup()
+    [Benchmark(OperationsPerInvoke = Lookups, Description = "live.foom (hash index): lookup")]
+    public long LiveTableLookup()
     {
         long found = 0;
         foreach (var address in _lookups)
-            if (_splay.TryGetHeap(address, out var a)) found += (long)a.Size;
+            if (_live.TryGetHeap(address, out var a)) found += (long)a.Size;
         return found;
     }
 

@@ -28,15 +28,15 @@ public static class SpaceReport
         var ops = trace.Ops.AsSpan(0, trace.Ops.Length / 2);
 
         long peak = 0;
-        using var splay = LiveAllocations.Create(Path.Combine(directory, LiveAllocations.FileName));
-        foreach (var b in trace.BaseBlocks) splay.InsertHeap(b.Address, b.Size, b.Stack);
+        using var table = LiveAllocations.Create(Path.Combine(directory, LiveAllocations.FileName));
+        foreach (var b in trace.BaseBlocks) table.InsertHeap(b.Address, b.Size, b.Stack);
         foreach (var op in ops)
         {
-            if (op.IsFree) splay.RemoveHeap(op.Address);
-            else splay.InsertHeap(op.Address, op.Size, op.Stack);
-            peak = Math.Max(peak, splay.Count);
+            if (op.IsFree) table.RemoveHeap(op.Address);
+            else table.InsertHeap(op.Address, op.Size, op.Stack);
+            peak = Math.Max(peak, table.Count);
         }
-        var live = splay.Count;
+        var live = table.Count;
 
         var before = GC.GetTotalMemory(true);
         var dictionary = new Dictionary<ulong, HeapRecord>();
@@ -62,7 +62,8 @@ public static class SpaceReport
         Console.WriteLine();
         Console.WriteLine("| table | bytes per live allocation |");
         Console.WriteLine("|---|---|");
-        Console.WriteLine($"| splay tree, live.foom (24-byte nodes; file incl. free slots and header) | {(double)splay.FileBytesUsed / live:F1} |");
+        Console.WriteLine($"| live.foom (24-byte nodes; file incl. free slots and header) | {(double)table.FileBytesUsed / live:F1} |");
+        Console.WriteLine($"| live.foom writer's heap index (in memory, not on disk; {table.HeapIndexBytes / 8:N0} entries of 8 B) | {(double)table.HeapIndexBytes / live:F1} |");
         Console.WriteLine($"| Dictionary<ulong, HeapRecord> (managed heap) | {(double)dictionaryBytes / live:F1} |");
         Console.WriteLine($"| Matrix direct table, blocks <= 128 B only ({direct.Count:N0} of them; {direct.LeafCount} leaves of 64 KiB) | {(double)direct.Bytes / direct.Count:F1} |");
         Console.WriteLine();

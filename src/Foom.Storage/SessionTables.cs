@@ -10,7 +10,7 @@ namespace Foom.Storage;
 /// The storage engine's tables in a session directory, for the one writer (the recorder's
 /// draining thread). Files, all memory-mapped and surviving a SIGKILL of the writer:
 /// <list type="table">
-/// <item><term>live.foom</term><description>live allocations: 24-byte splay-tree nodes (<see cref="LiveAllocations"/>)</description></item>
+/// <item><term>live.foom</term><description>live allocations: 24-byte records (<see cref="LiveAllocations"/>)</description></item>
 /// <item><term>stacks.foom</term><description>stack nodes, 8 bytes each (<see cref="StackTable"/>)</description></item>
 /// <item><term>frames.foom</term><description>distinct frames, 8 bytes each: module id and offset</description></item>
 /// <item><term>modules.foom</term><description>module load and unload records (<see cref="ModuleTable"/>)</description></item>
@@ -115,7 +115,7 @@ public sealed class SessionTables : IDisposable
             opened.Add(categories);
             var stackKeys = StackKeyTable.Resume(directory);
             opened.Add(stackKeys);
-            // Last: once its trees are rebuilt it is the one table whose state a failure must not mark closed.
+            // Last: once its heap index and mapping tree are rebuilt it is the one table whose state a failure must not mark closed.
             var live = LiveAllocations.Resume(Path.Combine(directory, LiveAllocations.FileName), notes);
             return new SessionTables(directory, writerLock, live, stacks, modules, categories, stackKeys, notes);
         }

@@ -151,16 +151,37 @@ public class LiveAllocationsTests : IDisposable
     }
 
     [Fact]
-    public void EnumerationMergesHeapBlocksAndMappingsInAddressOrder()
+    public void EnumerationYieldsEveryLiveHeapBlockAndMappingOnce()
     {
         using var live = NewTable();
         live.InsertHeap(0x9000, 16, 1);
         live.InsertMapping(0x4000, Page, 2);
         live.InsertHeap(0x1000, 16, 3);
         live.InsertMapping(0x10000, Page, 4);
-        live.InsertHeap(0x4000, 8, 5); // a heap block at a mapping's address comes first
+        live.InsertHeap(0x4000, 8, 5); // a heap block at a mapping's address is a record of its own
+        live.InsertHeap(0x5000, 8, 6);
+        live.RemoveHeap(0x5000);
         Assert.Equal(new ulong[] { 0x1000, 0x4000, 0x4000, 0x9000, 0x10000 }, Enumerate(live).Select(a => a.Address));
         Assert.Equal(AllocationKind.Heap, Enumerate(live)[1].Kind);
+        Assert.Equal(AllocationKind.Mapping, Enumerate(live)[2].Kind);
+    }
+
+    [Fact]
+    public void RecordsCanBeRemovedWhileEnumerating()
+    {
+        using var live = NewTable();
+        for (ulong i = 0; i < 1000; i++) live.InsertHeap(0x10000 + i * 16, 16, 1);
+        live.InsertMapping(MapBase, 4 * Page, 2);
+        var seen = 0;
+        foreach (var a in live)
+        {
+            seen++;
+            if (a.Kind == AllocationKind.Heap) Assert.True(live.RemoveHeap(a.Address));
+            else live.RemoveMappingRange(a.Address, a.Size);
+        }
+        Assert.Equal(1001, seen);
+        Assert.Equal(0, live.Count);
+        Assert.Empty(Enumerate(live));
     }
 
     [Fact]
@@ -227,11 +248,126 @@ public class LiveAllocationsTests : IDisposable
         Assert.False(snapshot.TryFind(0x10000 + 3 * 16, out _));
     }
 
+    [Fact]
+    public void ReplacingALiveBlockKeepsItsSlotAndEveryOtherBlockFindable()
+    {
+        using var live = NewTable(slots: 16);
+        for (ulong i = 0; i < 2000; i++) live.InsertHeap(0x10000 + i * 16, 16, 1);
+        var slots = live.SlotCount;
+        for (ulong i = 0; i < 2000; i += 7) Assert.Equal(InsertOutcome.Replaced, live.InsertHeap(0x10000 + i * 16, 100 + i, 2, 3));
+        Assert.Equal(slots, live.SlotCount);
+        Assert.Equal(2000, live.HeapCount);
+        for (ulong i = 0; i < 2000; i++)
+        {
+            Assert.True(live.TryGetHeap(0x10000 + i * 16, out var a));
+            Assert.Equal(i % 7 == 0 ? new LiveAllocation(0x10000 + i * 16, 100 + i, 2, 3, AllocationKind.Heap) : new LiveAllocation(0x10000 + i * 16, 16, 1, 0, AllocationKind.Heap), a);
+        }
+        Assert.Equal(2000 / 7 + 1, live.ReplacedHeapCount);
+    }
+
+    [Fact]
+    public void UnknownFreesAmongLiveBlocksChangeNothing()
+    {
+        using var live = NewTable(slots: 16);
+        for (ulong i = 0; i < 1000; i += 2) live.InsertHeap(0x10000 + i * 16, 16, 1);
+        for (ulong i = 1; i < 1000; i += 2) Assert.False(live.RemoveHeap(0x10000 + i * 16)); // the gaps between live blocks
+        Assert.False(live.RemoveHeap(0x10000 + 8)); // inside a live block, not its start
+        Assert.Equal(501, live.UnknownFreeCount);
+        Assert.Equal(500, live.HeapCount);
+        for (ulong i = 0; i < 1000; i += 2) Assert.True(live.RemoveHeap(0x10000 + i * 16));
+        Assert.Equal(0, live.HeapBytes);
+        Assert.Empty(Enumerate(live));
+    }
+
+    [Fact]
+    public void TheHeapIndexGrowsWithTheLiveBlocksAndNotWithTheFreedOnes()
+    {
+        using var live = NewTable(slots: 16);
+        var initial = live.HeapIndexBytes;
+        for (ulong round = 0; round < 50; round++)
+        {
+            for (ulong i = 0; i < 1000; i++) live.InsertHeap(0x1000_0000 + (round * 1000 + i) * 16, 16, 1);
+            for (ulong i = 0; i < 1000; i++) Assert.True(live.RemoveHeap(0x1000_0000 + (round * 1000 + i) * 16));
+        }
+        // 1000 live at most: 2048 entries of 8 bytes hold them at most half full.
+        Assert.Equal(2048 * 8, live.HeapIndexBytes);
+        Assert.True(initial < live.HeapIndexBytes);
+        for (ulong i = 0; i < 100_000; i++) live.InsertHeap(0x2000_0000 + i * 32, 32, 1);
+        Assert.Equal(262_144 * 8, live.HeapIndexBytes);
+        for (ulong i = 0; i < 100_000; i++) Assert.True(live.TryGetHeap(0x2000_0000 + i * 32, out _));
+    }
+
+    /// <summary>
+    /// A writer killed in the middle of replacing a live block (its journal committed, its stores
+    /// not yet applied), whose header counts were then left wrong: the writer that resumes
+    /// completes the replacement, rebuilds the heap index from the in-use marks (the header's
+    /// count only sizes it) and goes on as one writer that was never killed.
+    /// </summary>
+    [Fact]
+    public void AResumedWriterRebuildsTheHeapIndexFromTheInUseMarks()
+    {
+        var path = _dir.File(LiveAllocations.FileName);
+        var live = LiveAllocations.Create(path, 16);
+        for (ulong i = 0; i < 5000; i++) live.InsertHeap(0x10000 + i * 16, 16 + i, (int)i);
+        for (ulong i = 0; i < 5000; i += 3) live.RemoveHeap(0x10000 + i * 16);
+        live.InsertMapping(MapBase, 4 * Page, 9);
+        live.JournalStepHook = step => { if (step == 1) throw new OperationCanceledException("killed"); };
+        Assert.Throws<OperationCanceledException>(() => live.InsertHeap(0x10000 + 16, 999, 77, 5));
+        live.Abandon();
+        using (var file = File.OpenWrite(path))
+        {
+            file.Position = 128; // LiveHeader.HeapCount: a killed writer's counts are never trusted
+            file.Write(BitConverter.GetBytes(1L));
+        }
+
+        var notes = new List<string>();
+        using var resumed = LiveAllocations.Resume(path, notes);
+        Assert.Contains(notes, n => n.Contains("replacement of a live heap block was in flight"));
+        Assert.Contains(notes, n => n.Contains("heap index, mapping tree, free list and counts were rebuilt"));
+        Assert.Equal(5000 - 1667, resumed.HeapCount);
+        Assert.True(resumed.TryGetHeap(0x10000 + 16, out var replaced));
+        Assert.Equal(new LiveAllocation(0x10000 + 16, 999, 77, 5, AllocationKind.Heap), replaced);
+        for (ulong i = 2; i < 5000; i++)
+        {
+            var found = resumed.TryGetHeap(0x10000 + i * 16, out var a);
+            Assert.Equal(i % 3 != 0, found);
+            if (found) Assert.Equal((int)i, a.StackId);
+        }
+        Assert.True(resumed.TryGetMapping(MapBase + Page, out _));
+        // It goes on: a free of every live block and an insert of every removed one.
+        for (ulong i = 1; i < 5000; i++)
+        {
+            if (i % 3 == 0) Assert.Equal(InsertOutcome.Inserted, resumed.InsertHeap(0x10000 + i * 16, 8, 1));
+            else Assert.True(resumed.RemoveHeap(0x10000 + i * 16));
+        }
+        Assert.Equal(1666, resumed.HeapCount);
+        Assert.Equal(1666 * 8, resumed.HeapBytes);
+        Assert.Equal(0, resumed.UnknownFreeCount);
+    }
+
+    [Fact]
+    public void ResumingAFileWithTwoLiveHeapRecordsAtOneAddressNamesThemAndTheFile()
+    {
+        var path = _dir.File(LiveAllocations.FileName);
+        using (var live = LiveAllocations.Create(path, 16))
+        {
+            live.InsertHeap(0x1000, 16, 1);
+            live.InsertHeap(0x2000, 16, 1);
+        }
+        var bytes = File.ReadAllBytes(path);
+        bytes.AsSpan(4096 + 24, 16).CopyTo(bytes.AsSpan(4096 + 48)); // slot 2 becomes a copy of slot 1
+        File.WriteAllBytes(path, bytes);
+        var error = Assert.Throws<SessionFormatException>(() => LiveAllocations.Resume(path, []));
+        Assert.Equal(path, error.FilePath);
+        Assert.Contains("two live heap records have the address 0x1000 (slots 1 and 2)", error.Message);
+    }
+
+    /// <summary>The table's live allocations in address order, a heap block before a mapping at the same address (as <see cref="LiveModel.All"/>).</summary>
     internal static List<LiveAllocation> Enumerate(LiveAllocations live)
     {
         var list = new List<LiveAllocation>();
         foreach (var a in live) list.Add(a);
-        return list;
+        return [.. list.OrderBy(a => a.Address).ThenBy(a => a.Kind)];
     }
 }
 

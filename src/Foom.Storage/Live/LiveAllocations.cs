@@ -6,24 +6,30 @@ using static Foom.Storage.Live.LiveRecordFormat;
 namespace Foom.Storage.Live;
 
 /// <summary>
-/// The live allocations of a session, written by the recorder's one thread: the seed's splay
-/// tree kept in an array, here the record array of a memory-mapped file (live.foom).
+/// The live allocations of a session, written by the recorder's one thread: the records in the
+/// array of a memory-mapped file (live.foom), heap blocks found by address through a hash index in
+/// the writer's memory, mappings kept in address order by the seed's splay tree over the same array.
 ///
-/// Nodes are <see cref="LiveNode"/>s of 24 bytes: record and links together. Children are int32
+/// Nodes are <see cref="LiveNode"/>s of 24 bytes: record and links together. Links are int32
 /// slot indices (0 = none; slot 0 is never a record and serves as the splay's scratch header);
-/// a freed slot goes on a free list threaded through its Left field; the file grows by doubling.
-/// Nothing is allocated on the managed heap per operation.
+/// a freed slot goes on a free list threaded through its Left field (last freed, first reused,
+/// so a freed block's slot is warm in the cache when malloc reuses its address); the file grows
+/// by doubling. Nothing is allocated on the managed heap per operation.
 ///
-/// Heap blocks and mappings are two trees over the same slots: heap blocks are keyed by their
-/// address, mappings by their start, and mappings never overlap each other (a map over existing
-/// mappings replaces them, an unmap trims or splits them), while a heap block may lie anywhere.
+/// Heap blocks are only ever looked up by their exact address (malloc's pointer, free's
+/// argument), so they sit in <see cref="HeapIndex"/>, an open-addressing hash table of address to
+/// slot that is never written to the file (their nodes' links are unused, but for the free list).
+/// Mappings need address order (an munmap trims or splits the mappings it overlaps, a map over
+/// existing mappings replaces them), and they never overlap each other: they are a splay tree
+/// keyed by their start. They are few, so the tree's cost does not matter.
 ///
 /// Crash safety (the writer may be SIGKILLed at any instant): a record is live exactly when its
 /// Word has the in-use flag, and every change to a record is either one release store of that
 /// Word (insert, remove, category change) or goes through the header's one-entry
-/// <see cref="Journal"/> (replacing a live heap block, mapping over or unmapping a range). Tree
-/// links, the free list and the counts are never trusted after a kill: readers rebuild from the
-/// in-use marks (<see cref="LiveSnapshot"/>).
+/// <see cref="Journal"/> (replacing a live heap block, mapping over or unmapping a range). The
+/// heap index, the tree links, the free list and the counts are never trusted after a kill:
+/// readers rebuild from the in-use marks (<see cref="LiveSnapshot"/>), and so does a writer that
+/// resumes (<see cref="Resume"/>).
 /// </summary>
 public sealed unsafe class LiveAllocations : IDisposable
 {
@@ -33,7 +39,7 @@ public sealed unsafe class LiveAllocations : IDisposable
     private readonly MappedFile _file;
     private LiveNode* _n;
     private LiveHeader* _h;
-    private int _heapRoot;
+    private HeapIndex _heapIndex;
     private int _mappingRoot;
     private int _freeHead;
     private int _freeCount;
@@ -46,16 +52,18 @@ public sealed unsafe class LiveAllocations : IDisposable
     /// </summary>
     internal Action<int>? JournalStepHook;
 
-    private LiveAllocations(MappedFile file)
+    private LiveAllocations(MappedFile file, int expectedHeapBlocks)
     {
         _file = file;
+        _heapIndex = new HeapIndex(expectedHeapBlocks);
         Refresh();
     }
 
     /// <summary>Creates live.foom at <paramref name="path"/> (it must not exist).</summary>
     public static LiveAllocations Create(string path, int initialSlots = DefaultInitialSlots)
     {
-        var live = new LiveAllocations(MappedFile.Create(path, TableKind.Live, Math.Max(initialSlots, 16)));
+        initialSlots = Math.Max(initialSlots, 16);
+        var live = new LiveAllocations(MappedFile.Create(path, TableKind.Live, initialSlots), initialSlots);
         live._highWater = 1; // slot 0 is the splay header, never a record
         Volatile.Write(ref live._file.Header.Count, live._highWater);
         return live;
@@ -64,8 +72,9 @@ public sealed unsafe class LiveAllocations : IDisposable
     /// <summary>
     /// Reopens live.foom for writing, after its writer died (SIGKILL) or closed it: the operation
     /// left in the journal is completed in place, then what is never trusted after a kill (the
-    /// trees, the free list, the counts) is rebuilt from the in-use marks, as a reader would read
-    /// them. Each step stores absolute values, so a resume killed half-way can be resumed again.
+    /// heap index, the mapping tree, the free list, the counts) is rebuilt from the in-use marks,
+    /// as a reader would read them. Each step stores absolute values, so a resume killed half-way
+    /// can be resumed again.
     /// What was done goes into <paramref name="notes"/>, one sentence each. A damaged file throws
     /// <see cref="SessionFormatException"/> naming it.
     /// </summary>
@@ -74,7 +83,7 @@ public sealed unsafe class LiveAllocations : IDisposable
         var file = MappedFile.OpenWritable(path, TableKind.Live);
         try
         {
-            var live = new LiveAllocations(file);
+            var live = new LiveAllocations(file, 0);
             live.Rebuild(notes);
             return live;
         }
@@ -126,6 +135,9 @@ public sealed unsafe class LiveAllocations : IDisposable
     /// <summary>Bytes of file the records take: slots used times 24, plus the header page.</summary>
     public long FileBytesUsed => TableKind.HeaderSize + (long)_highWater * NodeSize;
 
+    /// <summary>Bytes of the writer's memory the heap index takes (never on disk): 8 per entry, at most half of them used.</summary>
+    public long HeapIndexBytes => (long)_heapIndex.Capacity * sizeof(ulong);
+
     // ---------------------------------------------------------------- heap blocks
 
     /// <summary>
@@ -140,18 +152,16 @@ public sealed unsafe class LiveAllocations : IDisposable
             Commit();
             return InsertOutcome.Rejected;
         }
-        EnsureFreeSlots(1);
-        var n = _n;
-        var root = Splay(_heapRoot, address);
-        if (root != 0 && Key(n[root].Word) == address)
+        var position = _heapIndex.Find(address, _n);
+        if (position >= 0)
         {
-            _heapRoot = root;
-            ref var old = ref n[root];
+            var existing = _heapIndex.SlotAt(position);
+            ref var old = ref _n[existing];
             _h->HeapBytes += (long)Size(word, payload) - (long)Size(old.Word, old.Payload);
             _h->ReplacedHeap++;
             BeginJournal(Journal.KindStoresOnly);
-            AddStore(root, JournalStore.PayloadField, payload);
-            AddStore(root, JournalStore.WordField, word);
+            AddStore(existing, JournalStore.PayloadField, payload);
+            AddStore(existing, JournalStore.WordField, word);
             CommitJournal();
             JournalStepHook?.Invoke(1);
             ApplyJournalStores();
@@ -161,11 +171,17 @@ public sealed unsafe class LiveAllocations : IDisposable
             Commit();
             return InsertOutcome.Replaced;
         }
+        if (!_heapIndex.HasRoom)
+        {
+            _heapIndex.Grow();
+            position = _heapIndex.Find(address, _n);
+        }
+        EnsureFreeSlots(1);
         var slot = TakeSlot();
-        LinkAsRoot(slot, root, address);
-        n[slot].Payload = payload;
-        Volatile.Write(ref n[slot].Word, word);
-        _heapRoot = slot;
+        ref var node = ref _n[slot];
+        node.Payload = payload;
+        Volatile.Write(ref node.Word, word);
+        _heapIndex.InsertAt(~position, address, slot);
         _h->HeapCount++;
         _h->HeapBytes += (long)Size(word, payload);
         Commit();
@@ -175,20 +191,20 @@ public sealed unsafe class LiveAllocations : IDisposable
     /// <summary>Removes the heap block at <paramref name="address"/>; false (and counted) when it was not live.</summary>
     public bool RemoveHeap(ulong address, out LiveAllocation removed)
     {
-        var root = Splay(_heapRoot, address);
-        if (root == 0 || Key(_n[root].Word) != address)
+        var position = _heapIndex.Find(address, _n);
+        if (position < 0)
         {
-            _heapRoot = root;
             removed = default;
             _h->UnknownFrees++;
             Commit();
             return false;
         }
-        ref var node = ref _n[root];
+        var slot = _heapIndex.SlotAt(position);
+        ref var node = ref _n[slot];
         removed = Unpack(node.Word, node.Payload);
         Volatile.Write(ref node.Word, 0UL);
-        _heapRoot = DetachRoot(root, address);
-        FreeSlot(root);
+        _heapIndex.RemoveAt(position);
+        FreeSlot(slot);
         _h->HeapCount--;
         _h->HeapBytes -= (long)removed.Size;
         Commit();
@@ -201,10 +217,11 @@ public sealed unsafe class LiveAllocations : IDisposable
     /// <summary>The heap block starting at <paramref name="address"/>.</summary>
     public bool TryGetHeap(ulong address, out LiveAllocation allocation)
     {
-        var root = _heapRoot = Splay(_heapRoot, address);
-        if (root != 0 && Key(_n[root].Word) == address)
+        var position = _heapIndex.Find(address, _n);
+        if (position >= 0)
         {
-            allocation = Unpack(_n[root].Word, _n[root].Payload);
+            ref var node = ref _n[_heapIndex.SlotAt(position)];
+            allocation = Unpack(node.Word, node.Payload);
             return true;
         }
         allocation = default;
@@ -218,13 +235,15 @@ public sealed unsafe class LiveAllocations : IDisposable
     public bool UpdateCategory(ulong address, int categoryId)
     {
         if ((uint)categoryId > MaxCategoryId) return false;
-        var root = _heapRoot = Splay(_heapRoot, address);
-        if (root == 0 || Key(_n[root].Word) != address)
+        int slot;
+        var position = _heapIndex.Find(address, _n);
+        if (position >= 0) slot = _heapIndex.SlotAt(position);
+        else
         {
-            root = _mappingRoot = Splay(_mappingRoot, address);
-            if (root == 0 || Key(_n[root].Word) != address) return false;
+            slot = _mappingRoot = Splay(_mappingRoot, address);
+            if (slot == 0 || Key(_n[slot].Word) != address) return false;
         }
-        Volatile.Write(ref _n[root].Word, WithCategory(_n[root].Word, categoryId));
+        Volatile.Write(ref _n[slot].Word, WithCategory(_n[slot].Word, categoryId));
         Commit();
         return true;
     }
@@ -402,73 +421,41 @@ public sealed unsafe class LiveAllocations : IDisposable
     // ---------------------------------------------------------------- enumeration
 
     /// <summary>
-    /// Live allocations in address order (heap blocks and mappings merged). Each step is a splay
-    /// to the next address, so the walk allocates nothing and costs O(1) amortized per record;
-    /// changing the table while walking is allowed and the walk goes on from the next address.
+    /// Live allocations, heap blocks and mappings, in slot order (no address order: heap blocks
+    /// have none; sort what needs one, as <see cref="LiveSnapshot"/> does). The walk reads each
+    /// slot's in-use mark as it reaches it and allocates nothing; removing records while walking
+    /// is allowed, and a record inserted meanwhile may or may not be seen.
     /// </summary>
     public Enumerator GetEnumerator() => new(this);
 
     public struct Enumerator
     {
         private readonly LiveAllocations _owner;
-        private ulong _nextHeap;
-        private ulong _nextMapping;
-        private LiveAllocation _heap;
-        private LiveAllocation _mapping;
-        private bool _heapPending;
-        private bool _mappingPending;
-        private bool _heapDone;
-        private bool _mappingDone;
+        private int _slot;
 
         internal Enumerator(LiveAllocations owner)
         {
-            this = default;
             _owner = owner;
+            _slot = 0;
+            Current = default;
         }
 
         public LiveAllocation Current { get; private set; }
 
         public bool MoveNext()
         {
-            if (!_heapPending && !_heapDone)
+            while (++_slot < _owner._highWater)
             {
-                var slot = _owner.Ceiling(ref _owner._heapRoot, _nextHeap);
-                if (slot == 0) _heapDone = true;
-                else
-                {
-                    _heap = Unpack(_owner._n[slot].Word, _owner._n[slot].Payload);
-                    _nextHeap = _heap.Address + 1;
-                    _heapPending = true;
-                }
-            }
-            if (!_mappingPending && !_mappingDone)
-            {
-                var slot = _owner.Ceiling(ref _owner._mappingRoot, _nextMapping);
-                if (slot == 0) _mappingDone = true;
-                else
-                {
-                    _mapping = Unpack(_owner._n[slot].Word, _owner._n[slot].Payload);
-                    _nextMapping = _mapping.Address + 1;
-                    _mappingPending = true;
-                }
-            }
-            if (_heapPending && (!_mappingPending || _heap.Address <= _mapping.Address))
-            {
-                Current = _heap;
-                _heapPending = false;
-                return true;
-            }
-            if (_mappingPending)
-            {
-                Current = _mapping;
-                _mappingPending = false;
+                ref var node = ref _owner._n[_slot];
+                if (!IsLive(node.Word)) continue;
+                Current = Unpack(node.Word, node.Payload);
                 return true;
             }
             return false;
         }
     }
 
-    // ---------------------------------------------------------------- the splay tree
+    // ---------------------------------------------------------------- the mappings' splay tree
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ulong KeyOf(int slot) => Key(_n[slot].Word);
@@ -732,12 +719,12 @@ public sealed unsafe class LiveAllocations : IDisposable
                 : "A replacement of a live heap block was in flight: completed from the journal.");
         }
 
-        // Every slot is either live (into its tree) or free (onto the free list, lowest first).
-        var heapKeys = new List<ulong>();
-        var heapSlots = new List<int>();
+        // Every slot is either live (a heap block into the index, a mapping into the tree) or free
+        // (onto the free list, lowest first). The header's count only sizes the index.
+        _heapIndex = new HeapIndex((int)Math.Clamp(_h->HeapCount, 0, _highWater));
         var mappingKeys = new List<ulong>();
         var mappingSlots = new List<int>();
-        long heapBytes = 0, mappingBytes = 0;
+        long heapCount = 0, heapBytes = 0, mappingBytes = 0;
         _freeHead = 0;
         _freeCount = 0;
         for (var i = _highWater - 1; i >= 1; i--)
@@ -755,20 +742,17 @@ public sealed unsafe class LiveAllocations : IDisposable
                 mappingKeys.Add(Key(word));
                 mappingSlots.Add(i);
                 mappingBytes += (long)Size(word, payload);
+                continue;
             }
-            else
-            {
-                heapKeys.Add(Key(word));
-                heapSlots.Add(i);
-                heapBytes += (long)Size(word, payload);
-            }
+            var address = Key(word);
+            if (!_heapIndex.HasRoom) _heapIndex.Grow();
+            var position = _heapIndex.Find(address, n);
+            if (position >= 0)
+                throw _file.Fault($"two live heap records have the address 0x{address:x} (slots {i} and {_heapIndex.SlotAt(position)}): corrupt");
+            _heapIndex.InsertAt(~position, address, i);
+            heapCount++;
+            heapBytes += (long)Size(word, payload);
         }
-        var heapKeySpan = CollectionsMarshal.AsSpan(heapKeys);
-        var heapSlotSpan = CollectionsMarshal.AsSpan(heapSlots);
-        heapKeySpan.Sort(heapSlotSpan);
-        for (var i = 1; i < heapKeySpan.Length; i++)
-            if (heapKeySpan[i] == heapKeySpan[i - 1])
-                throw _file.Fault($"two live heap records have the address 0x{heapKeySpan[i]:x}: corrupt");
         var mappingKeySpan = CollectionsMarshal.AsSpan(mappingKeys);
         var mappingSlotSpan = CollectionsMarshal.AsSpan(mappingSlots);
         mappingKeySpan.Sort(mappingSlotSpan);
@@ -780,15 +764,14 @@ public sealed unsafe class LiveAllocations : IDisposable
         }
 
         n[0].Left = n[0].Right = 0;
-        _heapRoot = BuildTree(heapSlotSpan);
         _mappingRoot = BuildTree(mappingSlotSpan);
-        _h->HeapCount = heapSlots.Count;
+        _h->HeapCount = heapCount;
         _h->HeapBytes = heapBytes;
         _h->MappingCount = mappingSlots.Count;
         _h->MappingBytes = mappingBytes;
         if (!closed)
-            notes.Add($"The writer did not close the file (killed or crashed after {operations:N0} operations): its trees, free list and counts " +
-                      $"were rebuilt from the in-use marks of {_highWater - 1:N0} slots ({heapSlots.Count + mappingSlots.Count:N0} live records).");
+            notes.Add($"The writer did not close the file (killed or crashed after {operations:N0} operations): its heap index, mapping tree, free list " +
+                      $"and counts were rebuilt from the in-use marks of {_highWater - 1:N0} slots ({heapCount + mappingSlots.Count:N0} live records).");
     }
 
     /// <summary>A balanced tree over <paramref name="sortedSlots"/> (in key order); returns its root.</summary>

@@ -4,8 +4,9 @@ using System.Runtime.InteropServices;
 namespace Foom.Storage.Live;
 
 /// <summary>
-/// The 24-byte node of live.foom: one record and its splay-tree links, packed so that a live
-/// allocation costs 24 bytes of file and memory in all.
+/// The 24-byte node of live.foom: one record and its links, packed so that a live allocation
+/// costs 24 bytes of file in all (the writer's heap index adds 16 to 32 bytes of its memory per
+/// heap block, never on disk: <see cref="HeapIndex"/>).
 ///
 /// <code>
 /// offset 0  Word     bits 0..2   flags: 1 in use, 2 mapping, 4 size counted in 4 KiB pages
@@ -13,8 +14,9 @@ namespace Foom.Storage.Live;
 ///                    bits 48..63 category id (0..65535)
 /// offset 8  Payload  bits 0..31  size in bytes, or in 4 KiB pages when flag 4 is set
 ///                    bits 32..63 stack id
-/// offset 16 Left     int32 index of the left child (0 = none), or the next free slot
-/// offset 20 Right    int32 index of the right child (0 = none)
+/// offset 16 Left     a mapping: int32 index of its left child in the mappings' splay tree
+///                    (0 = none); a free slot: the next free slot; a heap block: unused
+/// offset 20 Right    a mapping: int32 index of its right child (0 = none); otherwise unused
 /// </code>
 ///
 /// Limits that follow: addresses below 2^48 (x86-64 user space is 47 bits, arm64's 48; a
