@@ -144,6 +144,8 @@ public sealed unsafe class LiveAllocations : IDisposable
     /// Records a heap block. When <paramref name="address"/> is already live, the old record is
     /// replaced (a free that was never seen) and counted; the replacement is all-or-nothing.
     /// </summary>
+    // Fully optimised from the first event: the recorder's per-event path (EventApplier.Apply says why).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public InsertOutcome InsertHeap(ulong address, ulong size, int stackId, int categoryId = 0)
     {
         if (!TryPackHeap(address, size, stackId, categoryId, out var word, out var payload))
@@ -189,6 +191,7 @@ public sealed unsafe class LiveAllocations : IDisposable
     }
 
     /// <summary>Removes the heap block at <paramref name="address"/>; false (and counted) when it was not live.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool RemoveHeap(ulong address, out LiveAllocation removed)
     {
         var position = _heapIndex.Find(address, _n);
