@@ -34,7 +34,7 @@ public static class SessionDirectories
                 : "no such session directory");
         try
         {
-            var info = JsonSerializer.Deserialize<SessionInfo>(File.ReadAllBytes(path))
+            var info = JsonSerializer.Deserialize(File.ReadAllBytes(path), SessionInfoJson.Default.SessionInfo)
                 ?? throw new ReportFormatException(path, "", "is null");
             if (info.FormatVersion != SessionInfo.CurrentFormatVersion)
                 throw new ReportFormatException(path, "format_version", $"is {info.FormatVersion}; this Foom reads version {SessionInfo.CurrentFormatVersion}");

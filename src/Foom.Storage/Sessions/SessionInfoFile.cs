@@ -11,8 +11,6 @@ public static class SessionInfoFile
 {
     public const string FileName = "session.json";
 
-    private static readonly JsonSerializerOptions WriteOptions = new() { WriteIndented = true };
-
     public static string PathIn(string sessionDirectory) => Path.Combine(sessionDirectory, FileName);
 
     /// <summary>Reads session.json; a file that is missing, unreadable or not a session gives the reason instead.</summary>
@@ -21,7 +19,7 @@ public static class SessionInfoFile
         var path = PathIn(sessionDirectory);
         try
         {
-            var info = JsonSerializer.Deserialize<SessionInfo>(File.ReadAllBytes(path));
+            var info = JsonSerializer.Deserialize(File.ReadAllBytes(path), SessionInfoJson.Default.SessionInfo);
             if (info is null) return SessionInfoRead.Failed(path, "holds null, not a session");
             if (info.FormatVersion != SessionInfo.CurrentFormatVersion)
                 return SessionInfoRead.Failed(path, $"format_version is {info.FormatVersion}; this Foom reads version {SessionInfo.CurrentFormatVersion}");
@@ -49,7 +47,7 @@ public static class SessionInfoFile
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
             {
-                JsonSerializer.Serialize(stream, info, WriteOptions);
+                JsonSerializer.Serialize(stream, info, SessionInfoJson.Default.SessionInfo);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, path, overwrite: true);
