@@ -10,7 +10,10 @@ namespace Foom.Recorder.Recording;
 /// </summary>
 public sealed class RingDrain
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    /// <summary>How long one wait for events lasts before the loop looks whether the target has
+    /// ended. The consumer looks at the ring every millisecond while it waits anyway, so a short
+    /// wait costs nothing, and the end of the run is not held up to wait it out (20 ms was).</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(1);
 
     /// <summary>How long to wait, after the target ended, for records it reserved but never
     /// committed (a thread killed between the two) before giving them up.</summary>

@@ -212,6 +212,11 @@ internal sealed unsafe class MappedFile : IDisposable
         if (_view is not null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            // Unmapped through its handle first, so that the accessor's Dispose finds the view
+            // closed and skips its msync(MS_SYNC): a write to disk of every dirty page, which
+            // held each grow and the end of every run on the disk for nothing (see above: the
+            // page cache already has every store, for readers and past a SIGKILL).
+            _view.SafeMemoryMappedViewHandle.Dispose();
             _view.Dispose();
             _view = null;
         }
