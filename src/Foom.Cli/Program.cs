@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Foom.Cli.Commands;
+using Foom.Recorder.Recording;
 
 // The command-line program behind ./foom. Each command lives in its own file under Commands/.
+RunTiming.Mark("runtime-started");
 var root = new RootCommand("Foom: what was holding the memory when the process died, and which causes hit the most runs.")
 {
     RunCommand.Create(),

@@ -59,6 +59,7 @@ internal static class RunCommand
         };
         command.SetAction(async (parse, _) =>
         {
+            RunTiming.Mark("command-parsed");
             var errors = new List<string>();
             long? limitBytes = null;
             if (parse.GetValue(limit) is { } limitText)
@@ -116,6 +117,7 @@ internal static class RunCommand
             };
             var outcome = await RunSession.RunAsync(options, Console.Error);
             if (outcome.Info is { } info) Console.Error.WriteLine(Summary(outcome, info));
+            RunTiming.Mark("summary-printed");
             return outcome.ExitStatus;
         });
         return command;

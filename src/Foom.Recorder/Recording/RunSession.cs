@@ -52,6 +52,7 @@ public static class RunSession
         // The app's earlier runs whose recorder died with them are judged now, by elimination.
         var previous = PreviousRuns.Judge(options.Data, appId, launch, ReadMarks);
         foreach (var problem in previous.Problems) diagnostics.WriteLine($"foom run: {problem}");
+        RunTiming.Mark("earlier-runs-judged");
         string directory;
         try
         {
@@ -70,7 +71,9 @@ public static class RunSession
         using var reports = RunReports.Start(options, appId, directory, launch, previous, diagnostics);
         var outcome = await RecordAsync(options, diagnostics, program, appId, launch, mainPath, directory, reports).ConfigureAwait(false);
         // The session's tables are closed now, so its report reads a finished session.
+        RunTiming.Mark("tables-closed");
         var reportPath = await reports.FinishAsync(outcome.Info).ConfigureAwait(false);
+        RunTiming.Mark("reports-done");
         return outcome with { ReportPath = reportPath };
     }
 
@@ -91,6 +94,7 @@ public static class RunSession
             diagnostics.WriteLine($"foom run: cannot create the session files in {directory}: {problem.Message}");
             return new RunOutcome(CannotCreateStatus, directory, null, null, 0, 0, problem.Message);
         }
+        RunTiming.Mark("session-created");
         using var ownedTables = tables;
         using var ownedRing = ring;
         using var footprints = tables.CreateLog<FootprintRecord>(FootprintLog.Name, FootprintLog.Capacity, FootprintLog.TypeTag);
@@ -167,6 +171,7 @@ public static class RunSession
                 return new RunOutcome(ProgramResolver.NotExecutableStatus, directory, null, null, 0, 0, problem.Message);
             }
 
+            RunTiming.Mark("program-started");
             var memory = new TargetMemory(target.Pid, group);
             info.Pid = target.Pid;
             info.Limit = memory.ResolveLimit(whyFoomEnforces is null ? null : options.LimitBytes);
@@ -192,7 +197,9 @@ public static class RunSession
             // The group's own high-water mark catches a peak between two samples (a kill at the limit).
             if (group?.Group.ReadPeak() is { } groupPeak && groupPeak > (info.PeakFootprintBytes ?? 0)) info.PeakFootprintBytes = groupPeak;
             var status = await target.Exited.ConfigureAwait(false);
+            RunTiming.Mark("program-ended");
             await drain.StopAfterTargetEnded().ConfigureAwait(false);
+            RunTiming.Mark("events-applied");
             snapshots.Finish();
             // A perf map Foom asked for is Foom's to clean up once the session holds its copy:
             // /tmp would otherwise keep one file per .NET run.
@@ -224,6 +231,7 @@ public static class RunSession
             info.RecordingNotes = notes.Count == 0 ? null : notes;
             info.End = verdict.ToEnd(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), status.ShellStatus, status.Signaled ? status.TermSignal : null);
             SessionInfoFile.Write(directory, info);
+            RunTiming.Mark("end-written");
 
             return new RunOutcome(status.ShellStatus, directory, info, verdict, tables.Live.HeapBytes + tables.Live.MappingBytes,
                 tables.Live.Count, recordingProblem);
