@@ -145,7 +145,6 @@ public static class RunSession
                 WatchdogSeconds = options.Watchdog?.TotalSeconds,
                 AppVersion = options.AppVersion,
                 UserId = options.UserId,
-                DeviceId = MachineFacts.DeviceId(),
             };
 
             using var kernel = KernelOomWatch.Start();
@@ -172,6 +171,12 @@ public static class RunSession
             }
 
             RunTiming.Mark("program-started");
+            // The drain first: a busy program fills the ring within milliseconds, and then waits
+            // for room, so it would wait out everything below.
+            var applier = new EventApplier(tables);
+            var drain = new RingDrain(ring, applier);
+            drain.Start();
+
             var memory = new TargetMemory(target.Pid, group);
             info.Pid = target.Pid;
             info.Limit = memory.ResolveLimit(whyFoomEnforces is null ? null : options.LimitBytes);
@@ -180,11 +185,10 @@ public static class RunSession
                 info.OomScore = score.Score;
                 info.OomScoreAdj = score.Adjust;
             }
+            // Once the program runs: its SHA-256 loads and sets up OpenSSL, some 15 ms of CPU the
+            // program need not wait for.
+            info.DeviceId = MachineFacts.DeviceId();
             SessionInfoFile.Write(directory, info);
-
-            var applier = new EventApplier(tables);
-            var drain = new RingDrain(ring, applier);
-            drain.Start();
 
             var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, kernelWarnings, whyFoomEnforces, reports.MemoryWarned);
             // Resident bytes per mapping and the perf map, kept in the session for a report made after the death.
