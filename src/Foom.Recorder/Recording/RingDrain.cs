@@ -10,10 +10,11 @@ namespace Foom.Recorder.Recording;
 /// </summary>
 public sealed class RingDrain
 {
-    /// <summary>How long one wait for events lasts before the loop looks whether the target has
-    /// ended. The consumer looks at the ring every millisecond while it waits anyway, so a short
-    /// wait costs nothing, and the end of the run is not held up to wait it out (20 ms was).</summary>
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>How often a wait for events looks whether the target has ended, so that the end
+    /// of the run is not held up to wait out <see cref="PollInterval"/>.</summary>
+    private static readonly TimeSpan EndCheckInterval = TimeSpan.FromMilliseconds(1);
 
     /// <summary>How long to wait, after the target ended, for records it reserved but never
     /// committed (a thread killed between the two) before giving them up.</summary>
@@ -67,7 +68,7 @@ public sealed class RingDrain
                     DrainUntilQuiet();
                     break;
                 }
-                if (drained == 0) _consumer.WaitForEvent(PollInterval);
+                if (drained == 0) WaitForEventOrTheEnd();
             }
             _finished.TrySetResult();
         }
@@ -83,6 +84,13 @@ public sealed class RingDrain
             _ring.RequestStop();
             _finished.TrySetException(unexpected);
         }
+    }
+
+    private void WaitForEventOrTheEnd()
+    {
+        var deadline = Environment.TickCount64 + (long)PollInterval.TotalMilliseconds;
+        while (!_targetEnded && Environment.TickCount64 < deadline)
+            if (_consumer.WaitForEvent(EndCheckInterval)) return;
     }
 
     private int DrainAvailable()
