@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Where `foom run`'s fixed cost goes: `foom run -- /bin/true` ROUNDS times with FOOM_TIMING=1, each
 # step's time since the command was started (wall, ms) and the process's CPU time by then (ms),
-# medians; "exit" is when the command had returned. Compares builds side by side when given
-# several foom.dll folders (interleaved runs); default: the Release build ./foom makes in .foom/bin.
+# medians; "exit" is the whole command (wall, and user + sys CPU from /usr/bin/time). Compares
+# builds side by side when given several foom.dll folders (interleaved runs; a build without
+# FOOM_TIMING shows "exit" alone); default: the Release build ./foom makes in .foom/bin.
 #
 #   bench/hook/foom-run-steps.sh [ROUNDS] [FOLDER...]      (default: 9 .foom/bin)
 set -euo pipefail
@@ -18,10 +19,11 @@ for _ in $(seq "$rounds"); do
   for index in $(seq $#); do
     folder="${!index}"
     start=$(date +%s%6N)
-    FOOM_TIMING=1 FOOM_DATA="$work/data-$index" dotnet "$folder/foom.dll" run --app steps -- /bin/true 2>"$work/err" >/dev/null
+    FOOM_TIMING=1 FOOM_DATA="$work/data-$index" /usr/bin/time -f "%U %S" -o "$work/time" \
+      dotnet "$folder/foom.dll" run --app steps -- /bin/true 2>"$work/err" >/dev/null
     end=$(date +%s%6N)
     awk -v start="$start" -v i="$index" '/^foom timing:/ {printf "%s %s %.1f %s\n", i, $3, ($4 - start) / 1000, $5}' "$work/err" >>"$work/steps"
-    echo "$index exit $(( (end - start) / 1000 )) -" >>"$work/steps"
+    echo "$index exit $(( (end - start) / 1000 )) $(awk '{print ($1 + $2) * 1000}' "$work/time")" >>"$work/steps"
   done
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
