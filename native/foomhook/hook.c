@@ -41,7 +41,7 @@ volatile uintptr_t foom_main_root;
 volatile uintptr_t foom_thread_root;
 volatile uint32_t foom_stack_epoch;
 /* The next dlopen, for the assembly entry point below (which must not add a frame). */
-HIDDEN void *foom_next_dlopen;
+HIDDEN __attribute__((used)) void *foom_next_dlopen;
 
 static size_t ring_mapping_size;
 static int init_state; /* 0: not started, 1: running, 2: done */
@@ -495,7 +495,7 @@ EXPORT void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
  */
 #define DLOPEN_CHECKS 64
 
-HIDDEN void foom_before_dlopen(void) {
+HIDDEN __attribute__((used)) void foom_before_dlopen(void) {
     if (unlikely(!foom_ready)) foom_initialize();
     struct thread_state *t = &foom_thread;
     if (t->in_hook || !foom_active) return;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Foom.Ring;
 
 /// <summary>
@@ -40,6 +42,9 @@ public sealed class StackTable
     }
 
     /// <summary>The frames sent earlier with <paramref name="hash"/>.</summary>
+    // Once per allocation sent by hash: compiled fully optimised at once, with the span helpers
+    // inlined, rather than starting as tier-0 code (see RingConsumer.TryRead).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGet(ulong hash, out ReadOnlySpan<ulong> frames)
     {
         var slot = Find(keys, hash);

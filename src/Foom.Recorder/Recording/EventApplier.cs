@@ -25,7 +25,7 @@ public sealed class EventApplier
     /// changed entry is also written to the session's <see cref="StackKeyTable"/>, for a recorder
     /// that resumes this session after this one died.
     /// </summary>
-    private readonly Dictionary<ulong, (int StackId, int Epoch)> _stackIdByRawHash = new(capacity: 1 << 14);
+    private readonly StackIdsByHash _stackIdByRawHash = new();
     private int _moduleEpoch;
     private readonly Frame[] _frames = new Frame[MaxFrames];
     private readonly Dictionary<string, int> _fileCategoryByPath = new(StringComparer.Ordinal);
@@ -51,7 +51,7 @@ public sealed class EventApplier
     {
         var applier = new EventApplier(tables) { AttachedPid = attachedPid };
         foreach (var (key, stackId) in tables.StackKeys.ReadAll(tables.Stacks.NodeCount))
-            applier._stackIdByRawHash[key] = (stackId, 0);
+            applier._stackIdByRawHash.Set(key, stackId, 0);
         return applier;
     }
 
@@ -206,12 +206,12 @@ public sealed class EventApplier
             if (ring.StackKnown) return 0;
             // Sent by hash alone, and the ring consumer has not seen the frames: they went to a
             // recorder that died (this one resumes its session), which wrote down the stack id.
-            if (hash != 0 && _stackIdByRawHash.TryGetValue(hash, out var learnt)) return learnt.StackId;
+            if (hash != 0 && _stackIdByRawHash.TryGet(hash, out var learnt, out _)) return learnt;
             UnknownStacks++;
             return 0;
         }
-        var known = default((int StackId, int Epoch));
-        if (hash != 0 && _stackIdByRawHash.TryGetValue(hash, out known) && known.Epoch == _moduleEpoch) return known.StackId;
+        var knownStackId = 0;
+        if (hash != 0 && _stackIdByRawHash.TryGet(hash, out knownStackId, out var knownEpoch) && knownEpoch == _moduleEpoch) return knownStackId;
         var depth = Math.Min(pcs.Length, MaxFrames);
         var frames = _frames.AsSpan(0, depth);
         _tables.Modules.Resolve(pcs[..depth], frames);
@@ -219,8 +219,8 @@ public sealed class EventApplier
         if (hash != 0)
         {
             // Written down only when new or changed: a resolution again after a module event usually finds the same stack.
-            if (known.StackId != stackId) _tables.StackKeys.Append(hash, stackId);
-            _stackIdByRawHash[hash] = (stackId, _moduleEpoch);
+            if (knownStackId != stackId) _tables.StackKeys.Append(hash, stackId);
+            _stackIdByRawHash.Set(hash, stackId, _moduleEpoch);
         }
         return stackId;
     }
