@@ -35,7 +35,8 @@ public static class PreviousRuns
         {
             foreach (var directory in Directory.EnumerateDirectories(root))
             {
-                if (Path.GetFileName(directory).StartsWith('.')) continue;
+                // The launch's own session is being created beside this judgment.
+                if (Path.GetFileName(directory) is var name && (name.StartsWith('.') || name == launch.SessionId)) continue;
                 var read = SessionInfoFile.Read(directory);
                 if (!read.Ok) problems.Add($"{read.Path}: {read.Problem}");
                 else if (read.Info.SessionId != launch.SessionId) sessions.Add((directory, read.Info));

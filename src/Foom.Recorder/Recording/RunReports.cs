@@ -51,7 +51,8 @@ internal sealed partial class RunReports : IDisposable
     private readonly BlockingCollection<Action> _jobs = new();
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stopLaunchUpload = new();
-    private readonly PreviousRunsResult _previous;
+    private PreviousRunsResult? _previous;
+    private int _launchJudged;
     private int _backgroundStarted;
     private Task _settled = Task.CompletedTask;
     private Task<FlushResult?> _launchUpload = Task.FromResult<FlushResult?>(null);
@@ -59,10 +60,9 @@ internal sealed partial class RunReports : IDisposable
     private long _lastSnapshotTicks = long.MinValue;
     private volatile bool _finishing;
 
-    private RunReports(RunOptions options, string appId, string sessionDirectory, PreviousRunsResult previous, TextWriter diagnostics)
+    public RunReports(RunOptions options, string appId, string sessionDirectory, TextWriter diagnostics)
     {
         _options = options;
-        _previous = previous;
         _appId = appId;
         _sessionDirectory = Path.GetFullPath(sessionDirectory);
         _diagnostics = diagnostics;
@@ -77,15 +77,16 @@ internal sealed partial class RunReports : IDisposable
     }
 
     /// <summary>
-    /// At the launch, before the program starts: queues the launch record (with how the previous
-    /// run ended), so that it is counted even if Foom dies with the program.
+    /// Once the app's earlier runs are judged (beside the program's start: judging reads every
+    /// earlier session.json, some 60 ms the program need not wait for): says what could not be
+    /// read, and queues the launch record with how the previous run ended. Only the first call counts.
     /// </summary>
-    public static RunReports Start(RunOptions options, string appId, string sessionDirectory, LaunchContext launch,
-        PreviousRunsResult previous, TextWriter diagnostics)
+    public void LaunchJudged(PreviousRunsResult previous, LaunchContext launch)
     {
-        var reports = new RunReports(options, appId, sessionDirectory, previous, diagnostics);
-        if (reports._uploader is not null) reports.QueueLaunchRecord(launch);
-        return reports;
+        if (Interlocked.Exchange(ref _launchJudged, 1) == 1) return;
+        _previous = previous;
+        foreach (var problem in previous.Problems) _diagnostics.WriteLine($"foom run: {problem}");
+        if (_uploader is not null) QueueLaunchRecord(launch);
     }
 
     /// <summary>
@@ -98,7 +99,8 @@ internal sealed partial class RunReports : IDisposable
     {
         if (Interlocked.Exchange(ref _backgroundStarted, 1) == 1) return;
         _thread.Start();
-        _settled = OnReportThread(() => SettleEarlierRuns(_previous));
+        var previous = _previous ?? throw new InvalidOperationException("the launch is watched before its earlier runs were judged");
+        _settled = OnReportThread(() => SettleEarlierRuns(previous));
         if (_uploader is not null)
             _launchUpload = _settled.ContinueWith(_ => UploadAsync(_uploader, LaunchUploadDeadline, _stopLaunchUpload.Token),
                 CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
@@ -249,7 +251,7 @@ internal sealed partial class RunReports : IDisposable
 
     private void QueueLaunchRecord(LaunchContext launch)
     {
-        var previous = _previous;
+        var previous = _previous!;
         var record = new LaunchRecord
         {
             LaunchId = launch.SessionId!,

@@ -49,10 +49,9 @@ public static class RunSession
         var startTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var (mainPath, mainId) = ProgramFacts.MainBinary(program.Path, options.Command);
         var launch = new LaunchContext(sessionId, MachineFacts.BootId(), MachineFacts.KernelRelease(), mainId, startTime);
-        // The app's earlier runs whose recorder died with them are judged now, by elimination.
-        var previous = PreviousRuns.Judge(options.Data, appId, launch, ReadMarks);
-        foreach (var problem in previous.Problems) diagnostics.WriteLine($"foom run: {problem}");
-        RunTiming.Mark("earlier-runs-judged");
+        // The app's earlier runs whose recorder died with them are judged by elimination, beside
+        // the session's creation and the program's start (the second core is idle then).
+        var judging = Task.Run(() => PreviousRuns.Judge(options.Data, appId, launch, ReadMarks));
         string directory;
         try
         {
@@ -63,13 +62,16 @@ public static class RunSession
         }
         catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
         {
+            foreach (var earlier in (await judging.ConfigureAwait(false)).Problems) diagnostics.WriteLine($"foom run: {earlier}");
             diagnostics.WriteLine($"foom run: cannot write sessions under {options.Data.Root}: {problem.Message}");
             return new RunOutcome(CannotCreateStatus, null, null, null, 0, 0, problem.Message);
         }
 
         // Reports of earlier runs, --keep and the upload go on beside the program, on their own thread.
-        using var reports = RunReports.Start(options, appId, directory, launch, previous, diagnostics);
-        var outcome = await RecordAsync(options, diagnostics, program, appId, launch, mainPath, directory, reports).ConfigureAwait(false);
+        using var reports = new RunReports(options, appId, directory, diagnostics);
+        var outcome = await RecordAsync(options, diagnostics, program, appId, launch, mainPath, directory, reports, judging).ConfigureAwait(false);
+        // When the program did not start, the launch is judged here.
+        reports.LaunchJudged(await judging.ConfigureAwait(false), launch);
         // The session's tables are closed now, so its report reads a finished session.
         RunTiming.Mark("tables-closed");
         var reportPath = await reports.FinishAsync(outcome.Info).ConfigureAwait(false);
@@ -79,7 +81,7 @@ public static class RunSession
 
     /// <summary>Records the run into its session directory until the program has ended and its verdict is written.</summary>
     private static async Task<RunOutcome> RecordAsync(RunOptions options, TextWriter diagnostics, ResolvedProgram program, string appId,
-        LaunchContext launch, string? mainPath, string directory, RunReports reports)
+        LaunchContext launch, string? mainPath, string directory, RunReports reports, Task<PreviousRunsResult> judging)
     {
         var sessionId = launch.SessionId!;
         SessionTables tables;
@@ -176,6 +178,8 @@ public static class RunSession
             var applier = new EventApplier(tables);
             var drain = new RingDrain(ring, applier);
             drain.Start();
+            reports.LaunchJudged(await judging.ConfigureAwait(false), launch);
+            RunTiming.Mark("earlier-runs-judged");
 
             var memory = new TargetMemory(target.Pid, group);
             info.Pid = target.Pid;
