@@ -26,7 +26,7 @@ public sealed class StackTable
     {
         if (hash == 0) throw new ArgumentOutOfRangeException(nameof(hash), "stack hash 0 is not used by the hook");
         if ((Count + 1) * 2 > keys.Length) Grow();
-        var slot = Find(keys, hash);
+        var slot = HashSlots.Find(keys, hash);
         if (keys[slot] == hash && frames.SequenceEqual(arena.AsSpan(offsets[slot], counts[slot]))) return;
         if (arenaUsed + frames.Length > arena.Length)
             Array.Resize(ref arena, Math.Max(arena.Length * 2, arenaUsed + frames.Length));
@@ -47,7 +47,7 @@ public sealed class StackTable
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGet(ulong hash, out ReadOnlySpan<ulong> frames)
     {
-        var slot = Find(keys, hash);
+        var slot = HashSlots.Find(keys, hash);
         if (keys[slot] == hash && hash != 0)
         {
             frames = arena.AsSpan(offsets[slot], counts[slot]);
@@ -65,13 +65,6 @@ public sealed class StackTable
         arenaUsed = 0;
     }
 
-    private static int Find(ulong[] table, ulong hash)
-    {
-        var mask = table.Length - 1;
-        var slot = (int)(hash ^ (hash >> 29)) & mask;
-        while (table[slot] != 0 && table[slot] != hash) slot = (slot + 1) & mask;
-        return slot;
-    }
 
     private void Grow()
     {
@@ -81,7 +74,7 @@ public sealed class StackTable
         for (var i = 0; i < keys.Length; i++)
         {
             if (keys[i] == 0) continue;
-            var slot = Find(newKeys, keys[i]);
+            var slot = HashSlots.Find(newKeys, keys[i]);
             newKeys[slot] = keys[i];
             newOffsets[slot] = offsets[i];
             newCounts[slot] = counts[i];

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Foom.Ring;
 
 namespace Foom.Recorder.Recording;
 
@@ -20,7 +21,7 @@ internal sealed class StackIdsByHash
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool TryGet(ulong hash, out int stackId, out int epoch)
     {
-        var slot = Find(_hashes, hash);
+        var slot = HashSlots.Find(_hashes, hash);
         if (_hashes[slot] == hash)
         {
             stackId = _stackIds[slot];
@@ -37,7 +38,7 @@ internal sealed class StackIdsByHash
     {
         if (hash == 0) throw new ArgumentOutOfRangeException(nameof(hash), "stack hash 0 is not used by the hook");
         if ((_count + 1) * 2 > _hashes.Length) Grow();
-        var slot = Find(_hashes, hash);
+        var slot = HashSlots.Find(_hashes, hash);
         if (_hashes[slot] != hash)
         {
             _hashes[slot] = hash;
@@ -53,13 +54,6 @@ internal sealed class StackIdsByHash
         _count = 0;
     }
 
-    private static int Find(ulong[] hashes, ulong hash)
-    {
-        var mask = hashes.Length - 1;
-        var slot = (int)(hash ^ (hash >> 29)) & mask;
-        while (hashes[slot] != 0 && hashes[slot] != hash) slot = (slot + 1) & mask;
-        return slot;
-    }
 
     private void Grow()
     {
@@ -69,7 +63,7 @@ internal sealed class StackIdsByHash
         for (var i = 0; i < _hashes.Length; i++)
         {
             if (_hashes[i] == 0) continue;
-            var slot = Find(hashes, _hashes[i]);
+            var slot = HashSlots.Find(hashes, _hashes[i]);
             hashes[slot] = _hashes[i];
             stackIds[slot] = _stackIds[i];
             epochs[slot] = _epochs[i];
