@@ -65,7 +65,6 @@ public sealed class StackTable
         arenaUsed = 0;
     }
 
-
     private void Grow()
     {
         var newKeys = new ulong[keys.Length * 2];

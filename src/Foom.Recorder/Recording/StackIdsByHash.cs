@@ -10,7 +10,7 @@ namespace Foom.Recorder.Recording;
 /// precompiled code, so a short <c>foom run</c> spent its first part in tier-0 JIT code for it
 /// (a profile of the drain showed it among the top five).
 /// </summary>
-internal sealed class StackIdsByHash
+public sealed class StackIdsByHash
 {
     private ulong[] _hashes = new ulong[1 << 14];
     private int[] _stackIds = new int[1 << 14];
@@ -53,7 +53,6 @@ internal sealed class StackIdsByHash
         Array.Clear(_hashes);
         _count = 0;
     }
-
 
     private void Grow()
     {
