@@ -92,7 +92,8 @@ struct foom_ring_header {
     uint32_t stopped;            /* enum foom_stop_reason */
     uint32_t foreign_attaches;   /* other processes (fork/exec children) that found the ring */
     uint64_t stopped_ms;
-    uint64_t reserved4[3];
+    uint64_t target_mapped_bytes; /* ring bytes the target mapped resident at attach (0: left to faults) */
+    uint64_t reserved4[2];
 
     /* [256, 384): counters. */
     uint64_t dropped_events;     /* events the hook could not publish (ring full too long) */

@@ -188,6 +188,14 @@ static void attach(void) {
     mapped = syscall(SYS_mmap, 0, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (mapped < 0 && mapped > -4096) return;
+    /* Map every page writable now, in one call: otherwise each first write to a ring page is a
+       page fault of its own (2048 for the default ring), all on the program's clock, and on this
+       kind of virtual machine a fault costs microseconds. The pages exist already (the recorder
+       touched them), so nothing new is charged to the program; the recorder takes them out of
+       the program's resident bytes. Kernels before 5.14 say EINVAL and the pages fault in as
+       they are reached. */
+    if (syscall(SYS_madvise, mapped, total, MADV_POPULATE_WRITE) == 0)
+        __atomic_store_n(&((struct foom_ring_header *)mapped)->target_mapped_bytes, (uint64_t)total, __ATOMIC_RELEASE);
     ring_mapping_size = total;
     foom_header = (struct foom_ring_header *)mapped;
     foom_data = (uint8_t *)mapped + FOOM_RING_HEADER_SIZE;

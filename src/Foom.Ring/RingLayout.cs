@@ -156,6 +156,8 @@ public unsafe struct RingHeader
     [FieldOffset(216)] public uint Stopped;
     [FieldOffset(220)] public uint ForeignAttaches;
     [FieldOffset(224)] public ulong StoppedMs;
+    /// <summary>Ring bytes the target mapped resident when it attached: in its VmRSS, but charged to the recorder (0: its pages fault in as reached).</summary>
+    [FieldOffset(232)] public ulong TargetMappedBytes;
 
     [FieldOffset(256)] public ulong DroppedEvents;
     [FieldOffset(264)] public ulong DroppedBytes;

@@ -33,12 +33,15 @@ public static class ProcessMemory
     /// Resident plus swapped bytes from /proc/PID/status (VmRSS, VmSwap): the kernel's running
     /// counters, the same footprint as <see cref="Read"/> without walking the page tables, which
     /// smaps_rollup does on every read (the recorder samples every 50 ms, and a process of many
-    /// GiB would make that walk the recorder's main cost). Null when the process is gone.
+    /// GiB would make that walk the recorder's main cost). <paramref name="foreignFileBytes"/> of
+    /// its resident file pages (at most RssFile) are not its own: Foom's ring, mapped into it but
+    /// charged to the recorder. Null when the process is gone.
     /// </summary>
-    public static long? ReadFootprintBytes(int pid)
+    public static long? ReadFootprintBytes(int pid, long foreignFileBytes = 0)
     {
         if (TryRead($"/proc/{pid}/status") is not { } status || ParseStatusKilobytes(status, "VmRSS") is not { } resident) return null;
-        return (resident + (ParseStatusKilobytes(status, "VmSwap") ?? 0)) * 1024;
+        var foreign = Math.Min(foreignFileBytes, (ParseStatusKilobytes(status, "RssFile") ?? 0) * 1024);
+        return (resident + (ParseStatusKilobytes(status, "VmSwap") ?? 0)) * 1024 - foreign;
     }
 
     /// <summary>Parses smaps_rollup: "Rss:  1752 kB" lines, summed over every mapping.</summary>

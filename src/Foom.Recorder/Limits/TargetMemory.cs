@@ -10,7 +10,9 @@ public sealed record FootprintSample(long Bytes, string Source, long TimeMillise
 /// The limit and footprint of one monitored program, the Linux counterparts of the Jetsam limit
 /// and phys_footprint. docs/limits.md explains the choices.
 /// </summary>
-public sealed class TargetMemory(int pid, OwnedMemoryCgroup? ownGroup = null)
+/// <param name="ringBytes">How much of Foom's ring the program has mapped resident (it is in its
+/// VmRSS but charged to the recorder, and left out of the footprint); none when null.</param>
+public sealed class TargetMemory(int pid, OwnedMemoryCgroup? ownGroup = null, Func<long>? ringBytes = null)
 {
     public int Pid { get; } = pid;
 
@@ -20,7 +22,7 @@ public sealed class TargetMemory(int pid, OwnedMemoryCgroup? ownGroup = null)
     /// The footprint: with a group of its own, everything charged to the group (RAM and swap,
     /// page cache and kernel memory included) — exactly what the kernel compares with the
     /// limit before it kills, and it includes the program's children; without one, the
-    /// process's resident plus swapped bytes, what the OOM killer weighs. Null when neither can
+    /// process's resident plus swapped bytes, what the OOM killer weighs, less Foom's ring. Null when neither can
     /// be read (the process is gone and there is no group).
     /// </summary>
     public FootprintSample? ReadFootprint()
@@ -28,7 +30,7 @@ public sealed class TargetMemory(int pid, OwnedMemoryCgroup? ownGroup = null)
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (OwnGroup is not null && OwnGroup.Group.ReadUsageWithSwap() is { } charged)
             return new FootprintSample(charged, "cgroup", now);
-        return ProcessMemory.ReadFootprintBytes(Pid) is { } bytes ? new FootprintSample(bytes, "process", now) : null;
+        return ProcessMemory.ReadFootprintBytes(Pid, ringBytes?.Invoke() ?? 0) is { } bytes ? new FootprintSample(bytes, "process", now) : null;
     }
 
     /// <summary>

@@ -181,7 +181,7 @@ public static class RunSession
             reports.LaunchJudged(await judging.ConfigureAwait(false), launch);
             RunTiming.Mark("earlier-runs-judged");
 
-            var memory = new TargetMemory(target.Pid, group);
+            var memory = new TargetMemory(target.Pid, group, () => (long)Volatile.Read(ref ring.Header.TargetMappedBytes));
             info.Pid = target.Pid;
             info.Limit = memory.ResolveLimit(whyFoomEnforces is null ? null : options.LimitBytes);
             if (memory.ReadOomScore() is { } score)

@@ -128,6 +128,31 @@ public class CgroupReadingTests
     }
 
     [Fact]
+    public void TheRingsPagesMappedIntoTheProgramAreLeftOutOfItsFootprintUpToItsResidentFilePages()
+    {
+        // A shared file mapping of 8 MiB, every page written: in VmRSS as RssFile, like Foom's ring
+        // in a program the hook populated it in.
+        var path = Path.Combine(Path.GetTempPath(), $"foom-footprint-{Guid.NewGuid():N}");
+        try
+        {
+            const long size = 8L << 20;
+            using var file = System.IO.MemoryMappedFiles.MemoryMappedFile.CreateFromFile(path, FileMode.CreateNew, null, size);
+            using var view = file.CreateViewAccessor(0, size);
+            for (long offset = 0; offset < size; offset += 4096) view.Write(offset, (byte)1);
+            var whole = ProcessMemory.ReadFootprintBytes(Environment.ProcessId)!.Value;
+            var withoutRing = ProcessMemory.ReadFootprintBytes(Environment.ProcessId, size)!.Value;
+            var withoutAllFilePages = ProcessMemory.ReadFootprintBytes(Environment.ProcessId, long.MaxValue)!.Value;
+            Assert.InRange(whole - withoutRing, size - (2L << 20), size + (2L << 20));
+            // Never more than the resident file pages: what is left is at least the anonymous part.
+            Assert.True(withoutAllFilePages > 0 && withoutAllFilePages < withoutRing, $"{withoutAllFilePages} of {withoutRing}");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void TheCheapFootprintFromStatusFollowsSmapsRollup()
     {
         // 64 MiB touched between two readings: both sources see it, and agree within what the

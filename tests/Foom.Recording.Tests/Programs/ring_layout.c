@@ -16,7 +16,7 @@ int main(void) {
     FIELD(foom_ring_header, head); FIELD(foom_ring_header, tail);
     FIELD(foom_ring_header, target_pid); FIELD(foom_ring_header, generation); FIELD(foom_ring_header, attach_position);
     FIELD(foom_ring_header, attach_ms); FIELD(foom_ring_header, stopped); FIELD(foom_ring_header, foreign_attaches);
-    FIELD(foom_ring_header, stopped_ms);
+    FIELD(foom_ring_header, stopped_ms); FIELD(foom_ring_header, target_mapped_bytes);
     FIELD(foom_ring_header, dropped_events); FIELD(foom_ring_header, dropped_bytes); FIELD(foom_ring_header, full_waits);
     FIELD(foom_ring_header, full_wait_ns); FIELD(foom_ring_header, unknown_stacks); FIELD(foom_ring_header, dropped_allocs);
     FIELD(foom_ring_header, dropped_frees);
