@@ -55,7 +55,7 @@ internal static class DiffCommand
         switch (format)
         {
             case "json":
-                Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(diff, ReportJson.Indented));
+                Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(diff, ReportJson.TypeInfo<ReportDiff>(ReportJson.Indented)));
                 break;
             case "collapsed":
                 DiffViews.WriteCollapsed(diff, grownOnly ? DiffSelection.GrownOnly : shrunkOnly ? DiffSelection.ShrunkOnly : DiffSelection.Signed, Console.Out);

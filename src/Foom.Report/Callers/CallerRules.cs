@@ -13,7 +13,7 @@ namespace Foom.Report.Callers;
 /// wrapper of the app's own can be added without a rebuild. The report builder uses this for
 /// each stack's `caller`; the server uses it for the eigenvalue.
 /// </summary>
-public sealed class CallerRules
+public sealed partial class CallerRules
 {
     private readonly Regex[] _skipModules;
     private readonly Regex[] _skipFunctions;
@@ -55,7 +55,7 @@ public sealed class CallerRules
         RuleFile? file;
         try
         {
-            file = JsonSerializer.Deserialize<RuleFile>(json);
+            file = JsonSerializer.Deserialize(json, RuleFileJson.Default.RuleFile);
         }
         catch (JsonException e)
         {
@@ -169,6 +169,9 @@ public sealed class CallerRules
             ?? throw new InvalidOperationException("the default caller rules are missing from Foom.Report");
         return Parse(stream, "default-caller-rules.json");
     }
+
+    [JsonSerializable(typeof(RuleFile))]
+    private sealed partial class RuleFileJson : JsonSerializerContext;
 
     private sealed class RuleFile
     {

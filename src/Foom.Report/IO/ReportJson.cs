@@ -1,6 +1,11 @@
 using System.IO.Compression;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Foom.Report.Diff;
+using Foom.Report.Model;
+using Foom.Report.Views;
 
 namespace Foom.Report.IO;
 
@@ -18,23 +23,28 @@ public static class ReportJson
     {
         WriteIndented = false,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        TypeInfoResolver = ReportJsonTypes.Default,
     };
 
     public static JsonSerializerOptions Indented { get; } = new()
     {
         WriteIndented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        TypeInfoResolver = ReportJsonTypes.Default,
     };
+
+    /// <summary>The compile-time metadata of <typeparamref name="T"/> for these options (one of <see cref="ReportJsonTypes"/>).</summary>
+    public static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions options) => (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
 
     public const CompressionLevel GzipLevel = CompressionLevel.Optimal;
 
-    public static byte[] ToUtf8(Model.Report report) => JsonSerializer.SerializeToUtf8Bytes(report, Compact);
+    public static byte[] ToUtf8(Model.Report report) => JsonSerializer.SerializeToUtf8Bytes(report, TypeInfo<Model.Report>(Compact));
 
     public static byte[] ToGzip(Model.Report report)
     {
         using var buffer = new MemoryStream();
         using (var gzip = new GZipStream(buffer, GzipLevel, leaveOpen: true))
-            JsonSerializer.Serialize(gzip, report, Compact);
+            JsonSerializer.Serialize(gzip, report, TypeInfo<Model.Report>(Compact));
         return buffer.ToArray();
     }
 
@@ -43,7 +53,7 @@ public static class ReportJson
     {
         var counter = new CountingStream();
         using (var gzip = new GZipStream(counter, GzipLevel, leaveOpen: true))
-            JsonSerializer.Serialize(gzip, report, Compact);
+            JsonSerializer.Serialize(gzip, report, TypeInfo<Model.Report>(Compact));
         return counter.Length;
     }
 
@@ -63,3 +73,14 @@ public static class ReportJson
         public override void Write(ReadOnlySpan<byte> buffer) => _length += buffer.Length;
     }
 }
+
+/// <summary>
+/// What is written with <see cref="ReportJson"/>'s options, its serializer metadata generated at
+/// compile time: the native `foom run` (compiled ahead of time) has no reflection-based serializer,
+/// and the JIT build skips building the metadata at first use.
+/// </summary>
+[JsonSerializable(typeof(Model.Report))]
+[JsonSerializable(typeof(ReportStack))]
+[JsonSerializable(typeof(ReportDiff))]
+[JsonSerializable(typeof(SpeedscopeFile))]
+public sealed partial class ReportJsonTypes : JsonSerializerContext;

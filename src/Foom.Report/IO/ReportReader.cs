@@ -54,7 +54,7 @@ public static class ReportReader
             Validate(document.RootElement, source);
             try
             {
-                var report = document.RootElement.Deserialize<Model.Report>(ReportJson.Compact)
+                var report = document.RootElement.Deserialize(ReportJson.TypeInfo<Model.Report>(ReportJson.Compact))
                     ?? throw new ReportFormatException(source, "", "the report is null");
                 // Matrix reports carry no totals in the head: they are the sums of the items.
                 var head = document.RootElement.GetProperty("head");

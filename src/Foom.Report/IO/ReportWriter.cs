@@ -26,7 +26,7 @@ public static class ReportWriter
     public static void Save(Model.Report report, string path) => WriteAtomically(path, ReportJson.ToUtf8(report));
 
     /// <summary>Writes the indented JSON a person reads (what `foom report --format json` prints).</summary>
-    public static void WriteIndented(Model.Report report, Stream output) => JsonSerializer.Serialize(output, report, ReportJson.Indented);
+    public static void WriteIndented(Model.Report report, Stream output) => JsonSerializer.Serialize(output, report, ReportJson.TypeInfo<Model.Report>(ReportJson.Indented));
 
     /// <summary>A report id as a file name: ids are session ids, but one from elsewhere must not climb out of the folder.</summary>
     public static string FileNameOf(string reportId)

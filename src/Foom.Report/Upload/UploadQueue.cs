@@ -95,7 +95,7 @@ public sealed class UploadQueue
         using var gzip = new MemoryStream();
         using (var compressor = new System.IO.Compression.GZipStream(gzip, ReportJson.GzipLevel, leaveOpen: true))
             compressor.Write(json);
-        var meta = JsonSerializer.SerializeToUtf8Bytes(info);
+        var meta = JsonSerializer.SerializeToUtf8Bytes(info, UploadJson.Default.UploadEntryInfo);
         var file = new byte[Magic.Length + 4 + meta.Length + gzip.Length];
         Magic.CopyTo(file, 0);
         BinaryPrimitives.WriteInt32LittleEndian(file.AsSpan(Magic.Length), meta.Length);
@@ -240,7 +240,7 @@ public sealed class UploadQueue
         UploadEntryInfo? info;
         try
         {
-            info = JsonSerializer.Deserialize<UploadEntryInfo>(front.AsSpan(Magic.Length + 4, metaLength));
+            info = JsonSerializer.Deserialize(front.AsSpan(Magic.Length + 4, metaLength), UploadJson.Default.UploadEntryInfo);
         }
         catch (JsonException e)
         {
@@ -274,3 +274,8 @@ internal static partial class Durable
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);
 }
+
+/// <summary>The queue's entry descriptions and the launch records, their serializer metadata generated at compile time.</summary>
+[JsonSerializable(typeof(UploadEntryInfo))]
+[JsonSerializable(typeof(LaunchRecord))]
+internal sealed partial class UploadJson : JsonSerializerContext;

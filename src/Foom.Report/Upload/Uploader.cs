@@ -119,7 +119,7 @@ public sealed class Uploader : IDisposable
             DeviceId = record.DeviceId,
             UserId = record.UserId,
             QueuedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
-        }, JsonSerializer.SerializeToUtf8Bytes(record));
+        }, JsonSerializer.SerializeToUtf8Bytes(record, UploadJson.Default.LaunchRecord));
 
     /// <summary>Sends what the queue holds, oldest first, until it is empty, the server refuses the key, it stays unreachable, or the deadline passes.</summary>
     public async Task<FlushResult> FlushAsync(TimeSpan deadline, CancellationToken cancellationToken = default)

@@ -49,7 +49,7 @@ public static class SpeedscopeView
     }
 
     public static void Write(Model.Report report, string name, Stream output) =>
-        JsonSerializer.Serialize(output, Build(report, name), ReportJson.Compact);
+        JsonSerializer.Serialize(output, Build(report, name), ReportJson.TypeInfo<SpeedscopeFile>(ReportJson.Compact));
 }
 
 public sealed class SpeedscopeFile

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Foom.Storage.Managed;
 
@@ -18,21 +19,19 @@ public static class ManagedFiles
     public const string AllocationsFileName = "managed-allocations.json";
     public const int CurrentFormatVersion = 1;
 
-    private static readonly JsonSerializerOptions WriteOptions = new() { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    public static void WriteStatus(string sessionDirectory, ManagedStatus status) => Write(sessionDirectory, StatusFileName, status, ManagedJson.Default.ManagedStatus);
 
-    public static void WriteStatus(string sessionDirectory, ManagedStatus status) => Write(sessionDirectory, StatusFileName, status);
+    public static void WriteCensus(string sessionDirectory, ManagedCensus census) => Write(sessionDirectory, CensusFileName, census, ManagedJson.Default.ManagedCensus);
 
-    public static void WriteCensus(string sessionDirectory, ManagedCensus census) => Write(sessionDirectory, CensusFileName, census);
-
-    public static void WriteAllocations(string sessionDirectory, ManagedAllocations allocations) => Write(sessionDirectory, AllocationsFileName, allocations);
+    public static void WriteAllocations(string sessionDirectory, ManagedAllocations allocations) => Write(sessionDirectory, AllocationsFileName, allocations, ManagedJson.Default.ManagedAllocations);
 
     /// <summary>managed.json, or null when the session has none (the target was not watched for a .NET runtime).</summary>
-    public static ManagedStatus? ReadStatus(string sessionDirectory) => Read<ManagedStatus>(sessionDirectory, StatusFileName, s => s.FormatVersion);
+    public static ManagedStatus? ReadStatus(string sessionDirectory) => Read(sessionDirectory, StatusFileName, ManagedJson.Default.ManagedStatus, s => s.FormatVersion);
 
     /// <summary>managed-census.json, or null when no census was completed.</summary>
     public static ManagedCensus? ReadCensus(string sessionDirectory)
     {
-        var census = Read<ManagedCensus>(sessionDirectory, CensusFileName, c => c.FormatVersion);
+        var census = Read(sessionDirectory, CensusFileName, ManagedJson.Default.ManagedCensus, c => c.FormatVersion);
         if (census is null) return null;
         var path = Path.Combine(sessionDirectory, CensusFileName);
         for (var i = 0; i < census.Types.Count; i++)
@@ -47,7 +46,7 @@ public static class ManagedFiles
     /// <summary>managed-allocations.json, or null when no allocation was sampled.</summary>
     public static ManagedAllocations? ReadAllocations(string sessionDirectory)
     {
-        var allocations = Read<ManagedAllocations>(sessionDirectory, AllocationsFileName, a => a.FormatVersion);
+        var allocations = Read(sessionDirectory, AllocationsFileName, ManagedJson.Default.ManagedAllocations, a => a.FormatVersion);
         if (allocations is null) return null;
         var path = Path.Combine(sessionDirectory, AllocationsFileName);
         for (var s = 0; s < allocations.Stacks.Count; s++)
@@ -61,14 +60,14 @@ public static class ManagedFiles
         return allocations;
     }
 
-    private static T? Read<T>(string sessionDirectory, string fileName, Func<T, int> version) where T : class
+    private static T? Read<T>(string sessionDirectory, string fileName, JsonTypeInfo<T> typeInfo, Func<T, int> version) where T : class
     {
         var path = Path.Combine(sessionDirectory, fileName);
         if (!File.Exists(path)) return null;
         T? value;
         try
         {
-            value = JsonSerializer.Deserialize<T>(File.ReadAllBytes(path));
+            value = JsonSerializer.Deserialize(File.ReadAllBytes(path), typeInfo);
         }
         catch (JsonException problem)
         {
@@ -86,7 +85,7 @@ public static class ManagedFiles
     }
 
     /// <summary>Temporary file, flushed, renamed over the old one: a kill leaves the old file or the new one.</summary>
-    private static void Write<T>(string sessionDirectory, string fileName, T value)
+    private static void Write<T>(string sessionDirectory, string fileName, T value, JsonTypeInfo<T> typeInfo)
     {
         var path = Path.Combine(sessionDirectory, fileName);
         var temporary = Path.Combine(sessionDirectory, $".{fileName}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
@@ -94,7 +93,7 @@ public static class ManagedFiles
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
             {
-                JsonSerializer.Serialize(stream, value, WriteOptions);
+                JsonSerializer.Serialize(stream, value, typeInfo);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temporary, path, overwrite: true);
@@ -106,6 +105,14 @@ public static class ManagedFiles
         }
     }
 }
+
+/// <summary>The managed files' serializer metadata, generated at compile time (the native `foom run`
+/// has no reflection-based serializer); nulls are left out when writing.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ManagedStatus))]
+[JsonSerializable(typeof(ManagedCensus))]
+[JsonSerializable(typeof(ManagedAllocations))]
+internal sealed partial class ManagedJson : JsonSerializerContext;
 
 /// <summary>managed.json: what the managed recorder found and did for one run.</summary>
 public sealed class ManagedStatus
