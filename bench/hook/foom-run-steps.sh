@@ -2,15 +2,16 @@
 # Where `foom run`'s fixed cost goes: `foom run -- /bin/true` ROUNDS times with FOOM_TIMING=1, each
 # step's time since the command was started (wall, ms) and the process's CPU time by then (ms),
 # medians; "exit" is the whole command (wall, and user + sys CPU from /usr/bin/time). Compares
-# builds side by side when given several foom.dll folders (interleaved runs; a build without
-# FOOM_TIMING shows "exit" alone); default: the Release build ./foom makes in .foom/bin.
+# builds side by side when given several folders, each holding foom.dll (run with dotnet) or a
+# native foom (interleaved runs; a build without FOOM_TIMING shows "exit" alone); default: the
+# native build ./foom makes in .foom/native.
 #
-#   bench/hook/foom-run-steps.sh [ROUNDS] [FOLDER...]      (default: 9 .foom/bin)
+#   bench/hook/foom-run-steps.sh [ROUNDS] [FOLDER...]      (default: 9 .foom/native)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 rounds="${1:-9}"
 shift || true
-if [ $# -eq 0 ]; then "$repo/foom" --help >/dev/null; set -- "$repo/.foom/bin"; fi
+if [ $# -eq 0 ]; then "$repo/foom" --help >/dev/null; set -- "$repo/.foom/native"; fi
 work="$(mktemp -d /tmp/foom-run-steps.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
@@ -18,9 +19,10 @@ echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for _ in $(seq "$rounds"); do
   for index in $(seq $#); do
     folder="${!index}"
+    if [ -f "$folder/foom.dll" ]; then foom=(dotnet "$folder/foom.dll"); else foom=("$folder/foom"); fi
     start=$(date +%s%6N)
     FOOM_TIMING=1 FOOM_DATA="$work/data-$index" /usr/bin/time -f "%U %S" -o "$work/time" \
-      dotnet "$folder/foom.dll" run --app steps -- /bin/true 2>"$work/err" >/dev/null
+      "${foom[@]}" run --app steps -- /bin/true 2>"$work/err" >/dev/null
     end=$(date +%s%6N)
     awk -v start="$start" -v i="$index" '/^foom timing:/ {printf "%s %s %.1f %s\n", i, $3, ($4 - start) / 1000, $5}' "$work/err" >>"$work/steps"
     echo "$index exit $(( (end - start) / 1000 )) $(awk '{print ($1 + $2) * 1000}' "$work/time")" >>"$work/steps"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Issue 3's targets, measured with whole-process runs of `foom run` itself (the Release build
-# ./foom makes in .foom/bin), side by side in one run:
+# Issue 3's targets, measured with whole-process runs of `foom run` itself (the native build
+# ./foom makes in .foom/native and runs for `run`), side by side in one run:
 #   - bench/hook/alloc_heavy.c (PAIRS malloc/free pairs) plain, under `foom run`, and under
 #     `heaptrack -o FILE`, interleaved, ROUNDS rounds, medians: wall time; the target's own CPU
 #     time and memory (it prints /proc/self/status and getrusage at exit);
@@ -22,9 +22,10 @@ trap 'rm -rf "$work"' EXIT
 
 gcc -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls "$repo/bench/hook/alloc_heavy.c" -o "$work/alloc_heavy"
 gcc -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls "$repo/bench/hook/hold_many.c" -o "$work/hold_many"
-"$repo/foom" --help >/dev/null   # builds .foom/bin (Release) when the sources changed
+"$repo/foom" --help >/dev/null   # builds .foom/bin and .foom/native when the sources changed
 dotnet build "$repo/tests/Foom.RingDrain" -c Release -o "$work/drain" -nologo -v quiet >/dev/null
-foom=(dotnet "$repo/.foom/bin/foom.dll")
+[ -x "$repo/.foom/native/foom" ] || { echo "no native foom run: see $repo/.foom/native-build.log"; exit 1; }
+foom=("$repo/.foom/native/foom")
 export FOOM_DATA="$work/data"
 
 # timed NAME COMMAND...: appends "NAME wall user sys target_user target_sys rss_anon_kb rss_file_kb hwm_kb target_wall"

@@ -7,6 +7,7 @@ RunTiming.Mark("runtime-started");
 var root = new RootCommand("Foom: what was holding the memory when the process died, and which causes hit the most runs.")
 {
     RunCommand.Create(),
+#if !FOOM_NATIVE
     SessionsCommand.Create(),
     ReportCommand.Create(),
     JetsamCommand.Create(),
@@ -15,6 +16,7 @@ var root = new RootCommand("Foom: what was holding the memory when the process d
     UploadCommand.Create(),
     ServeCommand.Create(),
     DemoCommand.Create(),
+#endif
 };
 // System.CommandLine's own SIGINT/SIGTERM handling would end the process two seconds after the
 // signal with 130/143, which is wrong for `foom run`: a SIGTERM is the program's to receive, and

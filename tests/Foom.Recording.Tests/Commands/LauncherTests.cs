@@ -1,12 +1,15 @@
 using System.Diagnostics;
 using System.Reflection.PortableExecutable;
+using Foom.Recording.Tests.Support;
 
 namespace Foom.Recording.Tests.Commands;
 
 /// <summary>
 /// The repository's ./foom, as the README has users run it: it builds foom.dll and its libraries
-/// ahead of time (ReadyToRun, for `foom run`'s start-up) into .foom/bin, and the program it built
-/// records a run. The other tests run the foom.dll built beside them, not this build.
+/// ahead of time (ReadyToRun) into .foom/bin for the other commands, and `foom run` compiled to
+/// native code into .foom/native, and `./foom run` records with the native one. The other tests'
+/// `foom run` goes through the same native build (Support/NativeFoom), their other commands
+/// through the foom.dll built beside them.
 /// </summary>
 public sealed class LauncherTests : IDisposable
 {
@@ -15,12 +18,12 @@ public sealed class LauncherTests : IDisposable
     [Fact]
     public async Task TheLauncherBuildsFoomAheadOfTimeAndWhatItBuiltRecordsARun()
     {
-        var repository = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(repository, "Foom.slnx")))
-            repository = Path.GetDirectoryName(repository.TrimEnd('/')) ?? throw new InvalidOperationException($"no Foom.slnx above {AppContext.BaseDirectory}");
+        var repository = NativeFoom.Repository;
 
+        // The program prints its parent's executable: the recorder that started it.
         var start = new ProcessStartInfo(Path.Combine(repository, "foom")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "run", "--data", _data, "--app", "launcher", "--", "/bin/true" }) start.ArgumentList.Add(argument);
+        foreach (var argument in new[] { "run", "--data", _data, "--app", "launcher", "--", "/bin/sh", "-c", "readlink /proc/$PPID/exe" })
+            start.ArgumentList.Add(argument);
         using var foom = Process.Start(start) ?? throw new InvalidOperationException("./foom could not be started");
         // The first use builds everything (some minutes on a loaded machine); later uses only run.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -34,12 +37,13 @@ public sealed class LauncherTests : IDisposable
         catch (OperationCanceledException)
         {
             foom.Kill(entireProcessTree: true);
-            throw new TimeoutException("./foom run -- /bin/true (building first if needed) did not finish in 15 minutes");
+            throw new TimeoutException("./foom run -- /bin/sh (building first if needed) did not finish in 15 minutes");
         }
         var described = $"exit {foom.ExitCode}\n--- stdout\n{await output}\n--- stderr\n{await errors}";
         var buildLog = Path.Combine(repository, ".foom", "build.log");
         Assert.True(foom.ExitCode == 0, described + (File.Exists(buildLog) ? $"\n--- {buildLog}\n{File.ReadAllText(buildLog)}" : ""));
         Assert.Contains("foom: exit status 0: exit (observed)", await errors);
+        Assert.Equal(Path.Combine(repository, ".foom", "native", "foom"), (await output).Trim());
         Assert.Single(Directory.GetDirectories(Path.Combine(_data, "launcher", "sessions")));
 
         foreach (var assembly in new[] { "foom.dll", "Foom.Recorder.dll", "Foom.Storage.dll", "Foom.Ring.dll", "System.CommandLine.dll" })

@@ -11,8 +11,9 @@ public sealed record CliResult(int ExitCode, string Output, string Errors)
 }
 
 /// <summary>
-/// Runs the real command-line program (foom.dll, built beside the tests with the hook library) as
-/// its own process, with its own data directory, the way a user runs ./foom.
+/// Runs the real command-line program as its own process, with its own data directory, the way a
+/// user runs ./foom: `run` through the native build ./foom makes (<see cref="NativeFoom"/>), the
+/// other commands through foom.dll, built beside the tests with the hook library.
 /// </summary>
 public sealed class FoomCli : IDisposable
 {
@@ -29,11 +30,12 @@ public sealed class FoomCli : IDisposable
     /// <summary>Starts `foom ARGS` without waiting (for tests that kill it).</summary>
     public Process Start(params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Dll);
+        var native = arguments.Length > 0 && arguments[0] == "run";
+        var start = new ProcessStartInfo(native ? NativeFoom.Executable : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        if (!native) start.ArgumentList.Add(Dll);
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         start.Environment["FOOM_DATA"] = DataDirectory;
-        return Process.Start(start) ?? throw new InvalidOperationException("dotnet could not be started");
+        return Process.Start(start) ?? throw new InvalidOperationException($"{start.FileName} could not be started");
     }
 
     public async Task<CliResult> RunAsync(params string[] arguments)
