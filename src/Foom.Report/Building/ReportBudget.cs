@@ -71,8 +71,9 @@ internal static class ReportBudget
         // almost in proportion to its raw JSON, so secant steps on the raw size land within 2 % of
         // the budget in two or three compressions of the real report; bisection guarantees the end.
         var raw = new long[order.Count + 1];
+        var stackJson = ReportJson.TypeInfo<ReportStack>(ReportJson.Compact);
         for (var i = 0; i < order.Count; i++)
-            raw[i + 1] = raw[i] + JsonSerializer.SerializeToUtf8Bytes(order[i].Stack, ReportJson.TypeInfo<ReportStack>(ReportJson.Compact)).Length;
+            raw[i + 1] = raw[i] + JsonSerializer.SerializeToUtf8Bytes(order[i].Stack, stackJson).Length;
         int fits = 0, tooBig = order.Count + 1;
         long fitsSize = bare;
         var gzipPerRawByte = 0.12;   // a first guess for JSON frames; replaced by what is measured
