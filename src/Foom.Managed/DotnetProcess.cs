@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Foom.Storage.Sessions;
 
 namespace Foom.Managed;
 
@@ -83,34 +84,47 @@ public static class DotnetProcess
         return ParseRelease(Path.GetFileName(Path.GetDirectoryName(coreClrPath) ?? ""));
     }
 
-    /// <summary>The runtime's diagnostics socket, in the program's own temporary folder ($TMPDIR, else /tmp).</summary>
+    /// <summary>
+    /// The runtime's diagnostics socket, in the program's own temporary folder ($TMPDIR, else /tmp):
+    /// dotnet-diagnostic-PID-STARTTIME-socket. A killed runtime leaves its socket behind, so the
+    /// start time (clock ticks since boot, field 22 of /proc/PID/stat) is what tells this process's
+    /// socket from a stale one of an earlier process with the same pid.
+    /// </summary>
     public static string? DiagnosticSocket(int pid)
     {
+        if (ProcessStat.Read(pid) is not { } stat) return null;
         var folder = Environment(pid).GetValueOrDefault("TMPDIR") is { Length: > 0 } tmp ? tmp : "/tmp";
-        try
-        {
-            return Directory.EnumerateFiles(folder, $"dotnet-diagnostic-{pid}-*-socket").OrderDescending(StringComparer.Ordinal).FirstOrDefault();
-        }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
+        var socket = Path.Combine(folder, $"dotnet-diagnostic-{pid}-{stat.StartTicks.ToString(CultureInfo.InvariantCulture)}-socket");
+        return File.Exists(socket) ? socket : null;
     }
+
+    /// <summary>
+    /// The setting in the program's environment that turns its diagnostics port off, in one
+    /// sentence; null when none does. Known as soon as CoreCLR is seen: no port will ever open, so
+    /// there is nothing to wait for (a program killed within the grace period still gets its reason).
+    /// </summary>
+    public static string? PortTurnedOff(int pid) => PortTurnedOff(Environment(pid));
 
     /// <summary>Why a process with CoreCLR has no diagnostics port that Foom can use, in one sentence.</summary>
     public static string WhyNoPort(int pid, Version? runtime, TimeSpan waited)
     {
         var environment = Environment(pid);
-        foreach (var name in new[] { "DOTNET_EnableDiagnostics", "COMPlus_EnableDiagnostics", "DOTNET_EnableDiagnostics_IPC", "COMPlus_EnableDiagnostics_IPC" })
-        {
-            if (environment.TryGetValue(name, out var value) && value.Trim() == "0")
-                return $"the program runs with {name}=0, which turns off the .NET runtime's diagnostics port, so its managed heap could not be counted";
-        }
+        if (PortTurnedOff(environment) is { } turnedOff) return turnedOff;
         if (environment.TryGetValue("DOTNET_DiagnosticPorts", out var ports) && ports.Length > 0)
             return $"the program's diagnostics port was moved by DOTNET_DiagnosticPorts={ports}, so Foom could not reach it to count its managed heap";
         if (runtime is not null && runtime < FirstCensusRuntime)
             return $"its .NET runtime {runtime} is older than .NET Core {FirstCensusRuntime}, the first whose diagnostics port can count the managed heap";
         return $"the .NET runtime{(runtime is null ? "" : " " + runtime)} opened no diagnostics port within {waited.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture)} s, so its managed heap could not be counted";
+    }
+
+    private static string? PortTurnedOff(Dictionary<string, string> environment)
+    {
+        foreach (var name in new[] { "DOTNET_EnableDiagnostics", "COMPlus_EnableDiagnostics", "DOTNET_EnableDiagnostics_IPC", "COMPlus_EnableDiagnostics_IPC" })
+        {
+            if (environment.TryGetValue(name, out var value) && value.Trim() == "0")
+                return $"the program runs with {name}=0, which turns off the .NET runtime's diagnostics port, so its managed heap could not be counted";
+        }
+        return null;
     }
 
     /// <summary>The process's environment as it started (/proc/PID/environ); empty when it cannot be read.</summary>

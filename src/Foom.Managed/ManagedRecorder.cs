@@ -144,10 +144,10 @@ public sealed class ManagedRecorder : IAsyncDisposable
                     var client = await ConnectAsync(socket).ConfigureAwait(false);
                     if (client is not null) return client;
                 }
-                else if (watching.Elapsed - coreClrSeen >= _options.PortGrace && _status.Diagnostics != "unavailable")
+                else if (_status.Diagnostics != "unavailable" && WhyNoPortYet(sighting, watching.Elapsed - coreClrSeen.Value) is { } reason)
                 {
                     _status.Diagnostics = "unavailable";
-                    _status.NoCensus = DotnetProcess.WhyNoPort(_pid, sighting.RuntimeVersion, _options.PortGrace);
+                    _status.NoCensus = reason;
                     WriteStatus();
                     _diagnostics.WriteLine($"foom run: no managed heap census: {_status.NoCensus}");
                 }
@@ -156,6 +156,16 @@ public sealed class ManagedRecorder : IAsyncDisposable
             await Task.Delay(wait, _stop.Token).ConfigureAwait(false);
         }
         return null;
+    }
+
+    /// <summary>
+    /// Why CoreCLR has no diagnostics port: at once when the program's environment turned it off,
+    /// after the grace period otherwise (the runtime opens its socket a little after it is mapped).
+    /// </summary>
+    private string? WhyNoPortYet(DotnetSighting sighting, TimeSpan sinceCoreClr)
+    {
+        if (DotnetProcess.PortTurnedOff(_pid) is { } turnedOff) return turnedOff;
+        return sinceCoreClr >= _options.PortGrace ? DotnetProcess.WhyNoPort(_pid, sighting.RuntimeVersion, _options.PortGrace) : null;
     }
 
     private async Task<DiagnosticsClient?> ConnectAsync(string socket)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Foom.Storage.Sessions;
 
 namespace Foom.Recorder.Limits;
 
@@ -49,12 +50,6 @@ public static class MemoryPriorityList
 
     private static bool IsKernelThread(int pid)
     {
-        if (ProcessMemory.TryRead($"/proc/{pid}/stat") is not { } stat) return true;
-        var afterName = stat.LastIndexOf(')');
-        if (afterName < 0 || afterName + 2 >= stat.Length) return true;
-        var fields = stat[(afterName + 2)..].Split(' ');
-        // fields[0] is field 3 (state); flags is field 9.
-        return fields.Length > 6 && uint.TryParse(fields[6], NumberStyles.None, CultureInfo.InvariantCulture, out var flags)
-            && (flags & KernelThreadFlag) != 0;
+        return ProcessStat.Read(pid) is not { } stat || (stat.Flags & KernelThreadFlag) != 0;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Foom.Storage.Sessions;
 
 namespace Foom.Recorder.Limits;
 
@@ -205,8 +206,8 @@ public sealed class OwnedMemoryCgroup : IDisposable
 
             foreach (var pid in Group.ReadProcesses())
             {
-                // A zombie cannot move; it leaves when its parent reaps it. A live process can.
-                if (parent is null || IsZombie(pid)) continue;
+                // A zombie cannot move; it leaves when its parent reaps it. A live process can; a gone one need not.
+                if (parent is null || ProcessStat.Read(pid) is not { IsZombie: false }) continue;
                 if (CgroupFiles.Write(parent.ProcsFile, pid.ToString(CultureInfo.InvariantCulture)) == 0 && !movedOut.Contains(pid))
                     movedOut.Add(pid);
             }
@@ -220,20 +221,6 @@ public sealed class OwnedMemoryCgroup : IDisposable
     }
 
     public void Dispose() => Remove();
-
-    private static bool IsZombie(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var afterName = stat.LastIndexOf(')');
-            return afterName > 0 && afterName + 2 < stat.Length && stat[afterName + 2] is 'Z' or 'X';
-        }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
-        {
-            return true; // gone already
-        }
-    }
 
     private static void TryRemoveDirectory(string directory)
     {

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 using Foom.Storage;
 using Foom.Storage.Live;
@@ -94,7 +93,7 @@ public sealed class SessionHeap
     private static ResidentSample? ResidentOf(string sessionDirectory, SessionInfo info, bool recording, List<string> notes)
     {
         if (info.Pid <= 0) return null;
-        if (recording && ParentOf(info.Pid) == info.RecorderPid && ResidentSample.ReadProcess(info.Pid, "live") is { } live) return live;
+        if (recording && ProcessStat.Read(info.Pid)?.ParentPid == info.RecorderPid && ResidentSample.ReadProcess(info.Pid, "live") is { } live) return live;
         try
         {
             return ResidentSample.Read(sessionDirectory) is { } sampled && sampled.Pid == info.Pid ? sampled : null;
@@ -106,18 +105,4 @@ public sealed class SessionHeap
         }
     }
 
-    private static int? ParentOf(int pid)
-    {
-        try
-        {
-            // /proc/PID/stat: "pid (comm) state ppid ...", and comm may hold spaces or parentheses.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var parent) ? parent : null;
-        }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
 }

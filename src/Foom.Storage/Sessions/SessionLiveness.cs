@@ -64,18 +64,11 @@ public static partial class SessionLiveness
     /// <summary>When a live, non-zombie process started (ms since the epoch, to about a second: the kernel's boot time is in seconds); null when there is none.</summary>
     public static long? ProcessStartTime(int pid)
     {
-        if (pid <= 0 || Read($"/proc/{pid}/stat") is not { } stat) return null;
-        // Fields after the name (which may hold spaces and parentheses) start after the last ')'.
-        var afterName = stat.LastIndexOf(')');
-        if (afterName < 0 || afterName + 2 > stat.Length) return null;
-        var fields = stat[(afterName + 2)..].Split(' ');
-        // fields[0] is field 3 (state); starttime is field 22.
-        if (fields.Length < 20 || fields[0] is "Z" or "X") return null;
-        if (!long.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)) return null;
+        if (ProcessStat.Read(pid) is not { IsZombie: false } stat) return null;
         if (BootTimeSeconds() is not { } boot) return null;
         var ticksPerSecond = sysconf(ClockTicksName);
         if (ticksPerSecond <= 0) ticksPerSecond = 100;
-        return boot * 1000 + ticks * 1000 / ticksPerSecond;
+        return boot * 1000 + stat.StartTicks * 1000 / ticksPerSecond;
     }
 
     private static long? BootTimeSeconds()

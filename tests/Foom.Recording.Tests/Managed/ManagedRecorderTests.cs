@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Foom.Managed;
 using Foom.Recording.Tests.Support;
 using Foom.Storage.Managed;
+using Foom.Storage.Sessions;
 using Microsoft.Diagnostics.NETCore.Client;
 
 namespace Foom.Recording.Tests.Managed;
@@ -89,6 +91,31 @@ public sealed class ManagedRecorderTests(HeldHoarder held) : IClassFixture<HeldH
         Assert.Contains("2.1.30 is older than .NET Core 3.1", old);
         var unknown = DotnetProcess.WhyNoPort(Environment.ProcessId, null, TimeSpan.FromSeconds(3));
         Assert.Contains("opened no diagnostics port within 3 s", unknown);
+        Assert.Null(DotnetProcess.PortTurnedOff(Environment.ProcessId));
+
+        // A program whose environment turns the port off is told at once, whatever its runtime.
+        using (var portOff = Sleeper.Start("DOTNET_EnableDiagnostics_IPC", "0"))
+        {
+            Assert.Contains("DOTNET_EnableDiagnostics_IPC=0", DotnetProcess.PortTurnedOff(portOff.Pid));
+            Assert.Contains("DOTNET_EnableDiagnostics_IPC=0", DotnetProcess.WhyNoPort(portOff.Pid, new Version(2, 1, 30), TimeSpan.FromSeconds(3)));
+        }
+
+        // A killed runtime leaves its socket behind: only the one named by this process's start time is its own.
+        var folder = Directory.CreateTempSubdirectory("foom-sockets-");
+        try
+        {
+            using var sleeper = Sleeper.Start("TMPDIR", folder.FullName);
+            File.WriteAllText(Path.Combine(folder.FullName, $"dotnet-diagnostic-{sleeper.Pid}-1-socket"), "");
+            Assert.Null(DotnetProcess.DiagnosticSocket(sleeper.Pid));
+            var own = Path.Combine(folder.FullName, $"dotnet-diagnostic-{sleeper.Pid}-{ProcessStat.Read(sleeper.Pid)!.Value.StartTicks}-socket");
+            File.WriteAllText(own, "");
+            Assert.Equal(own, DotnetProcess.DiagnosticSocket(sleeper.Pid));
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+
         // The runtime's own version, from the folder of the libcoreclr.so it mapped.
         var sighting = DotnetProcess.Look(Environment.ProcessId);
         Assert.NotNull(sighting);
@@ -109,4 +136,29 @@ public sealed class ManagedRecorderTests(HeldHoarder held) : IClassFixture<HeldH
     }
 
     public void Dispose() => Directory.Delete(_session, recursive: true);
+
+    /// <summary>`sleep 30` with one more environment variable, killed on dispose.</summary>
+    private sealed class Sleeper : IDisposable
+    {
+        private readonly Process _process;
+
+        private Sleeper(Process process) => _process = process;
+
+        public int Pid => _process.Id;
+
+        public static Sleeper Start(string name, string value)
+        {
+            var sleeper = new Sleeper(Process.Start(new ProcessStartInfo("sleep", "30") { Environment = { [name] = value } })!);
+            // Process.Start can return before the child's exec, and /proc/PID/environ is the new environment only after it.
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (File.ResolveLinkTarget($"/proc/{sleeper.Pid}/exe", false)?.Name != "sleep" && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            return sleeper;
+        }
+
+        public void Dispose()
+        {
+            _process.Kill();
+            _process.Dispose();
+        }
+    }
 }
