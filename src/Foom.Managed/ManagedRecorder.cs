@@ -56,6 +56,8 @@ public sealed class ManagedRecorder : IAsyncDisposable
     private bool _statusWritten;
     private bool _haveCompleteCensus;
     private Task _loop = Task.CompletedTask;
+    /// <summary>The program's diagnostics socket, once connected: a runtime killed by a signal cannot remove it, so Foom does.</summary>
+    private string? _socket;
     private AllocationSampler? _sampler;
     private int _writtenGeneration = -1;
 
@@ -101,6 +103,25 @@ public sealed class ManagedRecorder : IAsyncDisposable
             return;
         }
         if (_statusWritten) WriteStatus();
+        RemoveLeftSocket();
+    }
+
+    /// <summary>
+    /// A runtime that exits removes its socket; one killed (by the OOM killer, most often here)
+    /// leaves it in /tmp for good. Its name holds the dead process's start time, so it is nobody
+    /// else's.
+    /// </summary>
+    private void RemoveLeftSocket()
+    {
+        if (_socket is null || Directory.Exists($"/proc/{_pid}")) return;
+        try
+        {
+            File.Delete(_socket);
+        }
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+        {
+            Note($"the program's diagnostics socket {_socket} could not be removed: {problem.Message}");
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -142,7 +163,11 @@ public sealed class ManagedRecorder : IAsyncDisposable
                 if (sighting.DiagnosticSocket is { } socket)
                 {
                     var client = await ConnectAsync(socket).ConfigureAwait(false);
-                    if (client is not null) return client;
+                    if (client is not null)
+                    {
+                        _socket = socket;
+                        return client;
+                    }
                 }
                 else if (_status.Diagnostics != "unavailable" && WhyNoPortYet(sighting, watching.Elapsed - coreClrSeen.Value) is { } reason)
                 {

@@ -4,6 +4,7 @@ using Foom.Report.Building;
 using Foom.Report.IO;
 using Foom.Report.Model;
 using Foom.Storage.Managed;
+using Foom.Storage.Sessions;
 using ReportDocument = Foom.Report.Model.Report;
 
 namespace Foom.Recording.Tests.Run;
@@ -20,9 +21,12 @@ public sealed class HoarderKilledAtItsLimit : IAsyncLifetime
     public CliResult Result { get; private set; } = null!;
     public string Session { get; private set; } = "";
     public ReportDocument Report { get; private set; } = null!;
+    /// <summary>The .NET diagnostics sockets in /tmp before the run (killed runtimes leave theirs).</summary>
+    public IReadOnlySet<string> SocketsBefore { get; private set; } = new HashSet<string>();
 
     public async ValueTask InitializeAsync()
     {
+        SocketsBefore = Directory.GetFiles("/tmp", "dotnet-diagnostic-*-socket").ToHashSet();
         Result = await _foom.RunAsync("run", "--app", "hoarder", "--limit", "200M", "--", "dotnet", Hoarder.Dll);
         Session = Assert.Single(_foom.Sessions("hoarder"));
         Report = ReportBuilder.Build(Session);
@@ -109,6 +113,16 @@ public sealed class RunManagedTests(HoarderKilledAtItsLimit run) : IClassFixture
         var textStack = strings.Stacks.First();
         Assert.StartsWith("System.String.Ctor(", textStack.Frames[0].Function);
         Assert.StartsWith("ViewModelHoarder.ChatScreen.LoadMessages(", textStack.CallerFunction);
+    }
+
+    [Fact]
+    public void TheKilledProgramsDiagnosticsSocketIsRemoved()
+    {
+        // The runtime removes its socket when it exits, but it was SIGKILLed: Foom, which connected to it, removes it.
+        Assert.NotNull(run.Report.Head.Managed?.AllocationSampling);
+        var pid = SessionInfoFile.Read(run.Session).Info!.Pid;
+        var left = Directory.GetFiles("/tmp", $"dotnet-diagnostic-{pid}-*-socket").Where(s => !run.SocketsBefore.Contains(s));
+        Assert.Empty(left);
     }
 
     [Fact]
