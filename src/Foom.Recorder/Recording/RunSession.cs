@@ -196,7 +196,7 @@ public static class RunSession
 
             var monitor = new RunMonitor(options, target, memory, ring, info, directory, footprints, kernel, kernelWarnings, whyFoomEnforces, reports.MemoryWarned);
             // Resident bytes per mapping and the perf map, kept in the session for a report made after the death.
-            using var snapshots = TargetSnapshots.Start(ring, target.Pid, directory);
+            using var snapshots = TargetSnapshots.Start(ring, target.Pid, directory, DateTimeOffset.FromUnixTimeMilliseconds(launch.TimeMilliseconds).UtcDateTime);
             // A .NET program's managed heap, through its diagnostics port (nothing for other programs).
             await using var managed = ManagedRecorder.Start(target.Pid, directory, info.Limit?.Bytes, diagnostics);
             monitor.Managed = managed;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Foom.Ring;
 using Foom.Storage.Sessions;
+using Foom.Symbols.Jit;
 
 namespace Foom.Recorder.Recording;
 
@@ -32,12 +33,12 @@ public sealed class TargetSnapshots : IDisposable
     private volatile bool _stopping;
     private TimeSpan _period = MinimumPeriod;
 
-    private TargetSnapshots(EventRing ring, int pid, string sessionDirectory, TimeSpan? period)
+    private TargetSnapshots(EventRing ring, int pid, string sessionDirectory, DateTime programStarted, TimeSpan? period)
     {
         _ring = ring;
         _pid = pid;
         _sessionDirectory = sessionDirectory;
-        _perfMap = new PerfMapCopy($"/tmp/perf-{pid}.map", Path.Combine(sessionDirectory, $"perf-{pid}.map"));
+        _perfMap = new PerfMapCopy($"/tmp/perf-{pid}.map", Path.Combine(sessionDirectory, $"perf-{pid}.map"), programStarted);
         if (period is { } given) _period = given;
         _thread = new Thread(Run) { IsBackground = true, Name = "foom target snapshots" };
     }
@@ -48,10 +49,13 @@ public sealed class TargetSnapshots : IDisposable
     /// <summary>The first problem writing into the session directory (disk full, ...); sampling goes on.</summary>
     public string? Problem { get; private set; }
 
-    /// <summary>Starts watching <paramref name="pid"/>; <paramref name="period"/> replaces the first period (tests).</summary>
-    public static TargetSnapshots Start(EventRing ring, int pid, string sessionDirectory, TimeSpan? period = null)
+    /// <summary>
+    /// Starts watching <paramref name="pid"/>, which was started after <paramref name="programStarted"/>
+    /// (a perf map written before is another process's); <paramref name="period"/> replaces the first period (tests).
+    /// </summary>
+    public static TargetSnapshots Start(EventRing ring, int pid, string sessionDirectory, DateTime programStarted, TimeSpan? period = null)
     {
-        var snapshots = new TargetSnapshots(ring, pid, sessionDirectory, period);
+        var snapshots = new TargetSnapshots(ring, pid, sessionDirectory, programStarted, period);
         snapshots._thread.Start();
         return snapshots;
     }
@@ -143,13 +147,19 @@ public sealed class TargetSnapshots : IDisposable
     }
 }
 
-/// <summary>Copies an append-only text file (a perf map) a piece at a time: only the whole lines added since the last copy.</summary>
-internal sealed class PerfMapCopy(string source, string destination)
+/// <summary>
+/// Copies an append-only text file (a perf map) a piece at a time: only the whole lines added
+/// since the last copy. A file last written before the program started is left alone: pids come
+/// round again, and a process that had this pid before (killed, or not run under Foom) leaves its
+/// /tmp/perf-PID.map behind, naming addresses that mean nothing in this program.
+/// </summary>
+internal sealed class PerfMapCopy(string source, string destination, DateTime programStarted)
 {
     private long _copied;
 
     public void CopyNew()
     {
+        if (!PerfMap.WrittenSince(source, programStarted)) return;
         FileStream input;
         try
         {

@@ -45,7 +45,7 @@ public static class ReportBuilder
             throw new ReportFormatException(e.FilePath, "", e.Problem, e);
         }
         var reportOptions = options.Report;
-        var perfMaps = ReportSymbolizer.PerfMapsOf(sessionDirectory, info.Pid, heap.WriterRunning);
+        var perfMaps = ReportSymbolizer.PerfMapsOf(sessionDirectory, info.Pid, DateTimeOffset.FromUnixTimeMilliseconds(info.StartTime).UtcDateTime, heap.WriterRunning);
         if (options.Symbolizer is { } symbolizer && reportOptions.Symbolize is null)
             reportOptions = reportOptions with { Symbolize = ReportSymbolizer.For(symbolizer, perfMaps) };
         var head = Head(sessionDirectory, info, heap, now);

@@ -1,4 +1,5 @@
 using Foom.Symbols;
+using Foom.Symbols.Jit;
 
 namespace Foom.Report.Building;
 
@@ -38,14 +39,15 @@ public static class ReportSymbolizer
     /// <summary>
     /// The perf maps of a session: the copies the recorder keeps in its directory (taken
     /// periodically, at warnings and at the end), and, while the program is still recorded,
-    /// /tmp/perf-PID.map itself, which is newer than the last copy. Once the recording has
-    /// ended the pid may belong to another process, so its /tmp file is not read.
+    /// /tmp/perf-PID.map itself, which is newer than the last copy, when the program wrote it
+    /// (not an earlier process with its pid). Once the recording has ended the pid may belong to
+    /// another process, so its /tmp file is not read.
     /// </summary>
-    public static List<string> PerfMapsOf(string sessionDirectory, int pid, bool recording = true)
+    public static List<string> PerfMapsOf(string sessionDirectory, int pid, DateTime programStarted, bool recording = true)
     {
         var maps = Directory.Exists(sessionDirectory) ? Directory.EnumerateFiles(sessionDirectory, "perf-*.map").ToList() : [];
         var live = $"/tmp/perf-{pid}.map";
-        if (recording && pid > 0 && File.Exists(live)) maps.Add(live);
+        if (recording && pid > 0 && PerfMap.WrittenSince(live, programStarted)) maps.Add(live);
         return maps;
     }
 }

@@ -30,6 +30,18 @@ public sealed class PerfMap
         Problems = problems;
     }
 
+    /// <summary>
+    /// Whether the perf map at <paramref name="path"/> was written since <paramref name="programStarted"/>,
+    /// so by that program and not by an earlier process with the same pid. A second of slack
+    /// covers the coarse clock of file timestamps; a pid does not come round again within it.
+    /// </summary>
+    public static bool WrittenSince(string path, DateTime programStarted)
+    {
+        var written = File.GetLastWriteTimeUtc(path);
+        // A missing file reads as 1601-01-01: not written since.
+        return written >= programStarted.ToUniversalTime() - TimeSpan.FromSeconds(1);
+    }
+
     /// <summary>The file the map was read from.</summary>
     public string Source { get; }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Foom.Recording.Tests.Support;
+using Foom.Storage.Sessions;
 
 namespace Foom.Recording.Tests.Run;
 
@@ -37,6 +38,41 @@ public sealed class RunPerfMapTests : IDisposable
         var stack = Assert.Single(held);
         // The managed method that called malloc is JIT code: only the perf map knows its name.
         Assert.Contains(stack.Frames, frame => frame.Uuid == "" && frame.Function is { } name && name.Contains("NativeHeap::Hold", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task APerfMapLeftByAnEarlierProcessWithTheSamePidIsNotTakenForTheProgramsOwn()
+    {
+        // A killed .NET or Python process leaves /tmp/perf-PID.map behind, and pids come round again.
+        var running = _foom.RunAsync("run", "--app", "stale-map", "--", "sleep", "3");
+        var pid = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (pid == 0 && DateTime.UtcNow < deadline)
+        {
+            if (_foom.Sessions("stale-map").SingleOrDefault() is { } found && File.Exists(SessionInfoFile.PathIn(found))) pid = _foom.Info(found).Pid;
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+        Assert.True(pid > 0, "the session never named its program's pid");
+        var stale = $"/tmp/perf-{pid}.map";
+        await File.WriteAllTextAsync(stale, "7f0000001000 100 EarlierProcess::Method\n", TestContext.Current.CancellationToken);
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddHours(-1));
+        try
+        {
+            var run = await running;
+            Assert.True(run.ExitCode == 0, run.Describe());
+            var session = Assert.Single(_foom.Sessions("stale-map"));
+            Assert.False(File.Exists(Path.Combine(session, $"perf-{pid}.map")), "the earlier process's perf map was copied into the session");
+            Assert.True(File.Exists(stale), "the earlier process's perf map was removed: it is not Foom's");
+            Assert.DoesNotContain(stale, Foom.Report.Building.ReportSymbolizer.PerfMapsOf(session, pid, DateTime.UtcNow.AddMinutes(-1)));
+
+            // Written since the program started, it is the program's.
+            File.SetLastWriteTimeUtc(stale, DateTime.UtcNow);
+            Assert.Contains(stale, Foom.Report.Building.ReportSymbolizer.PerfMapsOf(session, pid, DateTime.UtcNow.AddMinutes(-1)));
+        }
+        finally
+        {
+            File.Delete(stale);
+        }
     }
 
     public void Dispose() => _foom.Dispose();
