@@ -187,11 +187,9 @@ public sealed class ManagedRecorder : IAsyncDisposable
     /// Why CoreCLR has no diagnostics port: at once when the program's environment turned it off,
     /// after the grace period otherwise (the runtime opens its socket a little after it is mapped).
     /// </summary>
-    private string? WhyNoPortYet(DotnetSighting sighting, TimeSpan sinceCoreClr)
-    {
-        if (DotnetProcess.PortTurnedOff(_pid) is { } turnedOff) return turnedOff;
-        return sinceCoreClr >= _options.PortGrace ? DotnetProcess.WhyNoPort(_pid, sighting.RuntimeVersion, _options.PortGrace) : null;
-    }
+    private string? WhyNoPortYet(DotnetSighting sighting, TimeSpan sinceCoreClr) =>
+        // WhyNoPort names a setting that turned the port off first, so the environment is read once.
+        sinceCoreClr >= _options.PortGrace ? DotnetProcess.WhyNoPort(_pid, sighting.RuntimeVersion, _options.PortGrace) : DotnetProcess.PortTurnedOff(_pid);
 
     private async Task<DiagnosticsClient?> ConnectAsync(string socket)
     {

@@ -104,5 +104,4 @@ public sealed class SessionHeap
             return null;
         }
     }
-
 }
