@@ -2,8 +2,9 @@
  * Building the records: allocations and mappings with their stacks (in full the first time this
  * thread sends a stack, as its hash afterwards), frees and unmappings without.
  */
-#include "internal.h"
+#include "events.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ static int capture(struct thread_state *t, uint64_t *frames, struct stack_info *
 }
 
 void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment, uint8_t flags) {
+    int saved_errno = errno;
     struct thread_state *t = &foom_thread;
     after_dlopen(t);
     struct {
@@ -57,9 +59,11 @@ void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment,
     record.a.size = size;
     record.a.stack_hash = stack.hash;
     if (ring_publish(&record, length) != UINT64_MAX && full) stack_cache_insert(t, stack.hash);
+    errno = saved_errno;
 }
 
 void publish_free(uint8_t source, void *address) {
+    int saved_errno = errno;
     struct thread_state *t = &foom_thread;
     after_dlopen(t);
     struct foom_record_free record;
@@ -72,6 +76,7 @@ void publish_free(uint8_t source, void *address) {
     record.reserved = 0;
     record.address = (uint64_t)(uintptr_t)address;
     ring_publish(&record, sizeof record);
+    errno = saved_errno;
 }
 
 /* "/proc/self/fd/N" without snprintf (which may allocate). */
@@ -93,6 +98,7 @@ static ssize_t descriptor_path(int fd, char *buffer, size_t capacity) {
 
 void publish_map(uint8_t source, void *address, size_t length, int prot, int flags, int fd, off_t offset,
                  void *old_address, uint8_t record_flags) {
+    int saved_errno = errno;
     struct thread_state *t = &foom_thread;
     after_dlopen(t);
     /* record, frames, path: laid out one after the other as the ring carries them */
@@ -139,9 +145,11 @@ void publish_map(uint8_t source, void *address, size_t length, int prot, int fla
     record->old_address = (uint64_t)(uintptr_t)old_address;
     record->stack_hash = stack.hash;
     if (ring_publish(record, total) != UINT64_MAX && full) stack_cache_insert(t, stack.hash);
+    errno = saved_errno;
 }
 
 void publish_unmap(uint8_t source, void *address, size_t length) {
+    int saved_errno = errno;
     struct thread_state *t = &foom_thread;
     after_dlopen(t);
     struct foom_record_unmap record;
@@ -155,4 +163,5 @@ void publish_unmap(uint8_t source, void *address, size_t length) {
     record.address = (uint64_t)(uintptr_t)address;
     record.length = length;
     ring_publish(&record, sizeof record);
+    errno = saved_errno;
 }

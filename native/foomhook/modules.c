@@ -12,7 +12,7 @@
  * Readers of the code ranges (every frame-pointer walk) do not lock: a sequence number, odd
  * while the table is rewritten, tells them to distrust what they read.
  */
-#include "internal.h"
+#include "modules.h"
 
 #include <elf.h>
 #include <link.h>
@@ -55,8 +55,8 @@ static uint32_t new_modules[MAX_MODULES];
 static uint32_t new_module_count;
 
 static struct code_range *code_ranges; /* [MAX_CODE_RANGES], sorted by start */
-static volatile uint32_t code_range_count;
-static volatile uint32_t code_sequence;
+static _Atomic uint32_t code_range_count;
+static _Atomic uint32_t code_sequence;
 
 static char *path_pool;
 static size_t path_pool_used;
@@ -328,9 +328,9 @@ static int compare_ranges(const struct code_range *a, const struct code_range *b
 }
 
 static void rebuild_code_ranges(void) {
-    uint32_t sequence = code_sequence;
-    __atomic_store_n(&code_sequence, sequence + 1, __ATOMIC_RELEASE);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    uint32_t sequence = atomic_load_explicit(&code_sequence, memory_order_relaxed);
+    atomic_store_explicit(&code_sequence, sequence + 1, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst);
     uint32_t n = 0;
     for (uint32_t i = 0; i < module_count; i++) {
         const struct module *m = &modules[i];
@@ -346,9 +346,9 @@ static void rebuild_code_ranges(void) {
             n++;
         }
     }
-    code_range_count = n;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    __atomic_store_n(&code_sequence, sequence + 2, __ATOMIC_RELEASE);
+    atomic_store_explicit(&code_range_count, n, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    atomic_store_explicit(&code_sequence, sequence + 2, memory_order_release);
 }
 
 /* With scan_lock held. */
@@ -379,7 +379,7 @@ static void scan_locked(uint8_t source) {
         module_count--;
         removed = 1;
     }
-    if (removed) __atomic_fetch_add(&foom_stack_epoch, 1, __ATOMIC_ACQ_REL);
+    if (removed) atomic_fetch_add_explicit(&foom_stack_epoch, 1, memory_order_acq_rel);
     for (uint32_t k = 0; k < new_module_count; k++) publish_module(FOOM_RECORD_MODULE_LOAD, source, &modules[new_modules[k]]);
     if (removed || new_module_count > 0) rebuild_code_ranges();
 }
@@ -430,17 +430,17 @@ void modules_find_hook(void) {
 
 /* ---- lookups for the frame-pointer walk --------------------------------------------------------- */
 
-uint32_t modules_sequence_begin(void) { return __atomic_load_n(&code_sequence, __ATOMIC_ACQUIRE); }
+uint32_t modules_sequence_begin(void) { return atomic_load_explicit(&code_sequence, memory_order_acquire); }
 
 int modules_sequence_valid(uint32_t sequence) {
-    __atomic_thread_fence(__ATOMIC_ACQUIRE);
-    return __atomic_load_n(&code_sequence, __ATOMIC_RELAXED) == sequence;
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&code_sequence, memory_order_relaxed) == sequence;
 }
 
 static const struct code_range *find_range(uintptr_t pc, uint32_t *hint) {
     const struct code_range *ranges = code_ranges;
     if (ranges == NULL) return NULL;
-    uint32_t count = code_range_count;
+    uint32_t count = atomic_load_explicit(&code_range_count, memory_order_relaxed);
     if (count > MAX_CODE_RANGES) return NULL;
     uint32_t h = *hint;
     if (h < count && pc >= ranges[h].start && pc < ranges[h].end) return &ranges[h];

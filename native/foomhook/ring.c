@@ -8,7 +8,7 @@
  * consumer has emptied half the ring, so a stalled recorder costs the target one wait, not one
  * per event.
  */
-#include "internal.h"
+#include "ring.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile int overflow;
+/* Set by the thread whose wait ran out, read by all: drop at once until the ring has room. */
+static atomic_int overflow;
 
 static void copy_in(uint64_t position, const uint8_t *source, uint32_t length) {
     uint64_t offset = position & (foom_data_size - 1);
@@ -60,7 +61,7 @@ static int recorder_alive(int32_t pid) {
 
 void ring_stop(uint32_t reason) {
     struct foom_ring_header *h = foom_header;
-    foom_active = 0;
+    atomic_store_explicit(&foom_active, 0, memory_order_relaxed);
     if (h == NULL) return;
     uint32_t expected = FOOM_STOP_NONE;
     if (__atomic_compare_exchange_n(&h->stopped, &expected, reason, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -71,7 +72,7 @@ void ring_check_recorder(void) {
     struct foom_ring_header *h = foom_header;
     if (h == NULL) return;
     if (__atomic_load_n(&h->stopped, __ATOMIC_ACQUIRE) != FOOM_STOP_NONE) {
-        foom_active = 0;
+        atomic_store_explicit(&foom_active, 0, memory_order_relaxed);
         return;
     }
     if (!recorder_alive(h->recorder_pid)) ring_stop(FOOM_STOP_RECORDER_GONE);
@@ -93,7 +94,7 @@ static void count_drop(const uint8_t *record, uint32_t length) {
 static int wait_for_room(uint64_t *head, uint32_t length) {
     struct foom_ring_header *h = foom_header;
     uint64_t size = foom_data_size;
-    if (overflow) return 0;
+    if (atomic_load_explicit(&overflow, memory_order_relaxed)) return 0;
     uint32_t budget_ms = h->full_wait_ms ? h->full_wait_ms : FOOM_RING_DEFAULT_WAIT_MS;
     uint64_t start = foom_monotonic_ns();
     uint64_t last_check = start;
@@ -101,7 +102,7 @@ static int wait_for_room(uint64_t *head, uint32_t length) {
     __atomic_fetch_add(&h->full_waits, 1, __ATOMIC_RELAXED);
     int result = 0;
     for (unsigned attempt = 0;; attempt++) {
-        if (!foom_active) break;
+        if (!foom_is_active()) break;
         uint64_t current = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
         uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
         if (tail > current || current + length - tail <= size) {
@@ -113,10 +114,10 @@ static int wait_for_room(uint64_t *head, uint32_t length) {
         if (now - last_check >= 10000000u) {
             last_check = now;
             ring_check_recorder();
-            if (!foom_active) break;
+            if (!foom_is_active()) break;
         }
         if (now >= deadline) {
-            overflow = 1;
+            atomic_store_explicit(&overflow, 1, memory_order_relaxed);
             break;
         }
         if (attempt < 32) {
@@ -133,17 +134,17 @@ static int wait_for_room(uint64_t *head, uint32_t length) {
 
 uint64_t ring_publish(const void *record, uint32_t length) {
     struct foom_ring_header *h = foom_header;
-    if (h == NULL || !foom_active) return UINT64_MAX;
+    if (h == NULL || !foom_is_active()) return UINT64_MAX;
     uint64_t size = foom_data_size;
     uint64_t head = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
     for (;;) {
         uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
-        if (unlikely(overflow)) {
+        if (unlikely(atomic_load_explicit(&overflow, memory_order_relaxed))) {
             if (tail <= head && head - tail > size / 2) {
                 count_drop(record, length);
                 return UINT64_MAX;
             }
-            overflow = 0;
+            atomic_store_explicit(&overflow, 0, memory_order_relaxed);
         }
         if (likely(tail <= head && head + length - tail <= size)) {
             if (__atomic_compare_exchange_n(&h->head, &head, head + length, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -162,7 +163,7 @@ uint64_t ring_publish(const void *record, uint32_t length) {
             continue;
         }
         if (!wait_for_room(&head, length)) {
-            if (foom_active) count_drop(record, length);
+            if (foom_is_active()) count_drop(record, length);
             return UINT64_MAX;
         }
     }

@@ -14,7 +14,7 @@
  * for the same stack: return addresses minus one, innermost first, the hook's own frames left
  * out, ending at the thread's first frame.
  */
-#include "internal.h"
+#include "unwind.h"
 
 #include <dlfcn.h>
 #include <string.h>
@@ -36,8 +36,8 @@ void unwind_load(void) {
     if (unwind_backtrace != NULL || foom_real.dlopen == NULL) return;
     void *library = foom_real.dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     if (library == NULL) return;
-    typedef int (*set_caching_policy)(void *, int);
-    set_caching_policy set_policy = (set_caching_policy)dlsym(library, "_ULx86_64_set_caching_policy");
+    typedef int set_caching_policy(void *, int);
+    set_caching_policy *set_policy = (set_caching_policy *)dlsym(library, "_ULx86_64_set_caching_policy");
     void **local_space = (void **)dlsym(library, "_ULx86_64_local_addr_space");
     if (set_policy != NULL && local_space != NULL) set_policy(*local_space, 2 /* UNW_CACHE_PER_THREAD */);
     unwind_backtrace = (int (*)(void **, int))dlsym(library, "unw_backtrace");
@@ -46,7 +46,8 @@ void unwind_load(void) {
 static inline int in_hook(uintptr_t pc) { return pc - foom_hook_start < foom_hook_end - foom_hook_start; }
 
 static inline int is_root(uintptr_t return_address) {
-    return return_address == foom_main_root || return_address == foom_thread_root;
+    return return_address == atomic_load_explicit(&foom_main_root, memory_order_relaxed) ||
+           return_address == atomic_load_explicit(&foom_thread_root, memory_order_relaxed);
 }
 
 /* The main thread's stack; other threads' bounds are recorded as they start (hook.c). */
@@ -156,7 +157,7 @@ void stack_capture(struct thread_state *t, uint64_t *frames, struct stack_info *
     if (unlikely(t->stack_high == 0)) find_thread_stack(t);
     /* A module was unloaded since this thread last looked: its addresses may now mean another
        module's code, so forget which stacks the consumer has. The epoch is part of the hash too. */
-    uint32_t epoch = __atomic_load_n(&foom_stack_epoch, __ATOMIC_ACQUIRE);
+    uint32_t epoch = atomic_load_explicit(&foom_stack_epoch, memory_order_acquire);
     if (unlikely(t->stack_epoch != epoch)) {
         memset(t->stack_cache, 0, sizeof t->stack_cache);
         t->stack_epoch = epoch;

@@ -1,0 +1,186 @@
+/*
+ * Entering the hook: initialisation at the first call, whichever function it is (resolve the next
+ * definitions, find the hook's own code, attach to the ring named by FOOM_RING), and the child of
+ * a fork leaving the ring.
+ */
+#include "enter.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "marks.h"
+#include "unwind.h"
+
+static size_t ring_mapping_size;
+static atomic_int init_state; /* 0: not started, 1: running, 2: done */
+static _Atomic(struct thread_state *) init_owner;
+
+/* ---- the initial environment ---------------------------------------------------------------- */
+
+extern void *__libc_stack_end;
+extern char **environ;
+
+/* getenv, or, before libc has set environ up, the environment on the initial stack. */
+static const char *initial_getenv(const char *name) {
+    size_t length = strlen(name);
+    char **env = environ;
+    if (env == NULL && __libc_stack_end != NULL) {
+        long argc = *(long *)__libc_stack_end;
+        env = (char **)__libc_stack_end + argc + 2;
+    }
+    if (env == NULL) return NULL;
+    for (; *env; env++)
+        if (strncmp(*env, name, length) == 0 && (*env)[length] == '=') return *env + length + 1;
+    return NULL;
+}
+
+/* ---- attaching to the ring -------------------------------------------------------------------- */
+
+static void after_fork_in_child(void);
+
+static int valid_header(const struct foom_ring_header *h, uint64_t file_size) {
+    if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != FOOM_RING_MAGIC) return 0;
+    if (h->version != FOOM_RING_VERSION || h->header_size != FOOM_RING_HEADER_SIZE) return 0;
+    uint64_t size = h->data_size;
+    if (size < 65536 || (size & (size - 1)) != 0) return 0;
+    return file_size >= FOOM_RING_HEADER_SIZE + size;
+}
+
+static void publish_attach(uint32_t generation) {
+    struct {
+        struct foom_record_attach a;
+        char path[FOOM_RING_MAX_PATH + 8];
+    } record;
+    memset(&record.a, 0, sizeof record.a);
+    ssize_t n = readlink("/proc/self/exe", record.path, FOOM_RING_MAX_PATH);
+    if (n < 0) n = 0;
+    uint32_t length = (uint32_t)((sizeof record.a + (size_t)n + 7) & ~(size_t)7);
+    memset(record.path + n, 0, 8);
+    record.a.header.length = length;
+    record.a.header.kind = FOOM_RECORD_ATTACH;
+    record.a.pid = (int32_t)getpid();
+    record.a.generation = generation;
+    record.a.wall_ms = foom_wall_ms();
+    record.a.monotonic_ns = foom_monotonic_ns();
+    record.a.attach_flags = generation > 1 ? FOOM_ATTACH_EXEC : 0;
+    record.a.path_length = (uint16_t)n;
+    record.a.hook_version = FOOM_RING_VERSION;
+    uint64_t position = ring_publish(&record, length);
+    if (position != UINT64_MAX) {
+        __atomic_store_n(&foom_header->attach_ms, record.a.wall_ms, __ATOMIC_RELAXED);
+        __atomic_store_n(&foom_header->attach_position, position, __ATOMIC_RELEASE);
+    }
+}
+
+static void attach(void) {
+    const char *path = initial_getenv("FOOM_RING");
+    if (path == NULL || *path == 0) return;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)FOOM_RING_HEADER_SIZE) { close(fd); return; }
+    long mapped = syscall(SYS_mmap, 0, FOOM_RING_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mapped < 0 && mapped > -4096) { close(fd); return; }
+    struct foom_ring_header *h = (struct foom_ring_header *)mapped;
+    if (!valid_header(h, (uint64_t)st.st_size)) {
+        syscall(SYS_munmap, h, FOOM_RING_HEADER_SIZE);
+        close(fd);
+        return;
+    }
+    /* The ring belongs to one process: the first to attach, or the same pid after exec. Fork
+       children and other programs started with the inherited environment stay out. */
+    int32_t pid = (int32_t)getpid();
+    int32_t expected = 0;
+    if (!__atomic_compare_exchange_n(&h->target_pid, &expected, pid, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+        expected != pid) {
+        __atomic_fetch_add(&h->foreign_attaches, 1, __ATOMIC_RELAXED);
+        syscall(SYS_munmap, h, FOOM_RING_HEADER_SIZE);
+        close(fd);
+        return;
+    }
+    uint64_t data_size = h->data_size;
+    syscall(SYS_munmap, h, FOOM_RING_HEADER_SIZE);
+    size_t total = FOOM_RING_HEADER_SIZE + data_size;
+    mapped = syscall(SYS_mmap, 0, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (mapped < 0 && mapped > -4096) return;
+    /* Map every page writable now, in one call: otherwise each first write to a ring page is a
+       page fault of its own (2048 for the default ring), all on the program's clock, and on this
+       kind of virtual machine a fault costs microseconds. The pages exist already (the recorder
+       touched them), so nothing new is charged to the program; the recorder takes them out of
+       the program's resident bytes. Kernels before 5.14 say EINVAL and the pages fault in as
+       they are reached. */
+    if (syscall(SYS_madvise, mapped, total, MADV_POPULATE_WRITE) == 0)
+        __atomic_store_n(&((struct foom_ring_header *)mapped)->target_mapped_bytes, (uint64_t)total, __ATOMIC_RELEASE);
+    ring_mapping_size = total;
+    foom_header = (struct foom_ring_header *)mapped;
+    foom_data = (uint8_t *)mapped + FOOM_RING_HEADER_SIZE;
+    foom_data_size = data_size;
+    foom_options = foom_header->options;
+    uint32_t generation = __atomic_add_fetch(&foom_header->generation, 1, __ATOMIC_ACQ_REL);
+
+    pthread_atfork(NULL, NULL, after_fork_in_child);
+    marks_install_signal_handlers();
+    if (__atomic_load_n(&foom_header->stopped, __ATOMIC_ACQUIRE) != FOOM_STOP_NONE) return;
+    atomic_store_explicit(&foom_active, 1, memory_order_relaxed);
+    publish_attach(generation);
+    modules_scan(FOOM_SOURCE_STARTUP, 1);
+}
+
+/* The child of a fork is left untracked: it neither writes events nor marks into the parent's
+   ring (its own exit status would overwrite the parent's). */
+static void after_fork_in_child(void) {
+    atomic_store_explicit(&foom_active, 0, memory_order_relaxed);
+    if (foom_header != NULL) {
+        struct foom_ring_header *h = foom_header;
+        foom_header = NULL;
+        foom_data = NULL;
+        syscall(SYS_munmap, h, ring_mapping_size);
+    }
+}
+
+static void resolve_real_functions(void) {
+#define FOOM_RESOLVE(name) foom_real.name = (__typeof__(foom_real.name))dlsym(RTLD_NEXT, #name);
+    FOOM_HOOKED_FUNCTIONS(FOOM_RESOLVE)
+    FOOM_CALLED_FUNCTIONS(FOOM_RESOLVE)
+#undef FOOM_RESOLVE
+}
+
+int foom_initialize(void) {
+    if (likely(atomic_load_explicit(&init_state, memory_order_acquire) == 2)) return 1;
+    struct thread_state *t = &foom_thread;
+    int expected = 0;
+    if (atomic_compare_exchange_strong_explicit(&init_state, &expected, 1, memory_order_acq_rel, memory_order_acquire)) {
+        int saved_errno = errno;
+        atomic_store_explicit(&init_owner, t, memory_order_relaxed);
+        t->in_hook++;
+        resolve_real_functions();
+        modules_find_hook();
+        attach();
+        t->in_hook--;
+        atomic_store_explicit(&foom_ready, 1, memory_order_release);
+        atomic_store_explicit(&init_state, 2, memory_order_release);
+        errno = saved_errno;
+        return 1;
+    }
+    /* Called again from inside initialisation (dlsym allocating, say): usable once the next
+       malloc is known, and the guard sends the call straight to it. */
+    if (atomic_load_explicit(&init_owner, memory_order_relaxed) == t) return foom_real.malloc != NULL && foom_real.free != NULL;
+    while (atomic_load_explicit(&init_state, memory_order_acquire) != 2) sched_yield();
+    return 1;
+}
+
+__attribute__((constructor)) static void foom_constructor(void) {
+    foom_initialize();
+    if (!foom_is_active()) return;
+    struct thread_state *t = &foom_thread;
+    t->in_hook++;
+    unwind_load();
+    /* Libraries loaded between the first call and now. */
+    modules_scan(FOOM_SOURCE_STARTUP, 1);
+    t->in_hook--;
+}

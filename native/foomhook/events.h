@@ -1,0 +1,14 @@
+/* The events an entry point tracks, built into records with their stacks and published (layer
+   above unwind). Each keeps errno as it found it, so an entry point returns the real call's. */
+#ifndef FOOM_EVENTS_H
+#define FOOM_EVENTS_H
+
+#include "unwind.h"
+
+HIDDEN void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment, uint8_t flags);
+HIDDEN void publish_free(uint8_t source, void *address);
+HIDDEN void publish_map(uint8_t source, void *address, size_t length, int prot, int flags, int fd,
+                        off_t offset, void *old_address, uint8_t record_flags);
+HIDDEN void publish_unmap(uint8_t source, void *address, size_t length);
+
+#endif

@@ -1,0 +1,18 @@
+/* The program's modules: published to the ring as they come and go, and a table of code ranges
+   for the frame-pointer walk (layer above the ring). */
+#ifndef FOOM_MODULES_H
+#define FOOM_MODULES_H
+
+#include "ring.h"
+
+HIDDEN void modules_scan(uint8_t source, int blocking);
+/* A cheap check for modules loaded behind the hook's back (published if so); 1 if any were. */
+HIDDEN int modules_discover(uint8_t source);
+/* Whether pc lies in code that keeps frame pointers; *hint speeds up neighbouring lookups. */
+HIDDEN int modules_frame_pointer_code(uintptr_t pc, uint32_t *hint);
+HIDDEN uint32_t modules_sequence_begin(void); /* odd: being rewritten, do not trust lookups */
+HIDDEN int modules_sequence_valid(uint32_t sequence);
+HIDDEN int modules_contains(uintptr_t pc);
+HIDDEN void modules_find_hook(void);
+
+#endif
