@@ -66,6 +66,9 @@ public static class FoomServer
         services.AddSingleton(new Foom.Symbols.Symbolizer(new Foom.Symbols.SymbolizerOptions { Store = symbols }));
         services.AddSingleton<ReportSymbolication>();
         services.AddSingleton<ReportIngest>();
+        services.AddSingleton<LaunchIngest>();
+        services.AddSingleton<JetsamIngest>();
+        services.AddSingleton<SymbolIngest>();
         services.AddSingleton<Reanalysis>();
         services.AddSingleton(new HintStore(Path.Combine(options.ServerDirectory, "hints.json")));
 
@@ -102,8 +105,7 @@ public static class FoomServer
             {
                 // One bucket per known key; unknown keys share their client's bucket, so random
                 // keys cannot make the limiter grow without bound.
-                var keys = context.RequestServices.GetRequiredService<IngestKeys>();
-                var grant = keys.Check(context.Request.Headers.Authorization);
+                var grant = context.RequestServices.GetRequiredService<IngestKeys>().Check(context);
                 var partition = grant is not null ? "key:" + grant.KeyId : "ip:" + context.Connection.RemoteIpAddress;
                 return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
                 {

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Dapper;
 using Foom.Server.Data;
+using Microsoft.AspNetCore.Http;
 
 namespace Foom.Server.Auth;
 
@@ -35,6 +36,20 @@ public sealed class IngestKeys(Database database, string? environmentKey)
     private volatile Dictionary<string, IngestGrant> _byHash = [];
     private long _loadedAt = long.MinValue;
     private readonly Lock _reloadLock = new();
+
+    /// <summary>
+    /// The grant of the request's bearer key, or null; worked out once per request (the rate
+    /// limiter's partition and the endpoint's key filter both ask) and kept in the request's items.
+    /// </summary>
+    public IngestGrant? Check(HttpContext context)
+    {
+        if (context.Items.TryGetValue(GrantItem, out var known)) return (IngestGrant?)known;
+        var grant = Check(context.Request.Headers.Authorization);
+        context.Items[GrantItem] = grant;
+        return grant;
+    }
+
+    private static readonly object GrantItem = new();
 
     /// <summary>The grant of the request's bearer key, or null when there is none or it is unknown.</summary>
     public IngestGrant? Check(string? authorizationHeader)

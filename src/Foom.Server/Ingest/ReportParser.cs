@@ -174,10 +174,7 @@ public static class ReportParser
         }
     }
 
-    private static void CheckOptional(string? value, string field)
-    {
-        if (value is not null) CheckField(value, field);
-    }
+    public static string? CheckOptional(string? value, string field) => value is null ? null : CheckField(value, field);
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text[..60] + "...";
 
