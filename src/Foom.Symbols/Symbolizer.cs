@@ -279,9 +279,9 @@ public sealed class Symbolizer
         public MachOImage? Image { get; } = image;
         public string? Id => Elf != null ? Elf.BuildId : Image!.Uuid;
         public bool HasFullSymbols => Elf?.HasFullSymbolTable ?? Image!.HasSymbolTable;
-        public bool HasAnySymbols => Elf != null ? Elf.HasFullSymbolTable || Elf.HasDynamicSymbols : Image!.HasSymbolTable;
+        public bool HasAnySymbols => Elf != null ? Elf.HasFullSymbolTable || Elf.HasDynamicSymbols || Elf.HasMiniDebugInfo : Image!.HasSymbolTable;
         public bool HasDwarf => Elf?.HasDebugInfo ?? Image!.HasDebugInfo;
-        public SymbolTable ReadSymbols() => Elf?.ReadFunctionSymbols() ?? Image!.ReadFunctionSymbols();
+        public SymbolTable ReadSymbols(ICollection<string> problems) => Elf?.ReadFunctionSymbols(problems) ?? Image!.ReadFunctionSymbols();
 
         public void Dispose()
         {
@@ -342,7 +342,7 @@ public sealed class Symbolizer
 
             var symbolSource = candidates.FirstOrDefault(c => c.HasFullSymbols) ?? candidates.FirstOrDefault(c => c.HasAnySymbols);
             SymbolTable symbols;
-            try { symbols = symbolSource?.ReadSymbols() ?? SymbolTable.Empty; }
+            try { symbols = symbolSource?.ReadSymbols(misses) ?? SymbolTable.Empty; }
             catch (SymbolFileException e) { return (null, e.Message, note); }
 
             var dwarf = candidates.FirstOrDefault(c => c.HasDwarf);
