@@ -2,20 +2,26 @@ using System.Text;
 
 namespace Foom.Symbols;
 
-/// <summary>A function symbol that names an address, and where the address falls in it.</summary>
+/// <summary>A function symbol that holds an address, and where the address falls in it.</summary>
 /// <param name="Name">The symbol's name as stored in the binary (mangled for C++).</param>
 /// <param name="Start">The function's first address.</param>
-/// <param name="Size">Its size in bytes (0 when the binary did not say).</param>
+/// <param name="Size">Its size in bytes as the binary gives it (0 when the binary did not say; it
+/// then runs to the next symbol within its code section).</param>
 /// <param name="Offset">The looked-up address minus <paramref name="Start"/>.</param>
-/// <param name="Inside">True when the address lies within the symbol's size; false when this is
-/// only the nearest preceding symbol (an unsized symbol, or code between symbols).</param>
-public readonly record struct SymbolMatch(string Name, ulong Start, ulong Size, ulong Offset, bool Inside);
+public readonly record struct SymbolMatch(string Name, ulong Start, ulong Size, ulong Offset);
 
 /// <summary>
 /// The function symbols of one binary, sorted by address once so that each lookup is a binary
 /// search. Names stay as UTF-8 bytes in one shared array and become strings only when looked up:
 /// a large library has hundreds of thousands of symbols and a report names a few thousand.
 /// </summary>
+/// <remarks>
+/// A symbol names an address only when it contains it: within its st_size, or, for a symbol
+/// without a size, before the next symbol's start within its code section. A stripped binary's
+/// .dynsym lists only exported functions; the nearest one below an address in a static function
+/// is a wrong name (gawk's allocations read <c>error</c>, 5,788 bytes past that 214-byte
+/// function), so such an address gets no name, and <see cref="NearestBelow"/> only explains why.
+/// </remarks>
 public sealed class SymbolTable
 {
     /// <summary>How far back a lookup walks when the nearest symbol does not contain the address,
@@ -41,35 +47,38 @@ public sealed class SymbolTable
     /// table, for example) and left out.</summary>
     public int SkippedEntries { get; }
 
-    /// <summary>
-    /// The best name for <paramref name="address"/>: a sized symbol that contains it, else the
-    /// nearest preceding symbol in the same code section, with the offset into it. Null when no
-    /// symbol precedes the address in its section.
-    /// </summary>
+    /// <summary>The symbol that contains <paramref name="address"/>, with the offset into it; null when none does.</summary>
     public SymbolMatch? Lookup(ulong address)
     {
         var index = LastStartAtOrBelow(address);
         if (index < 0) return null;
-        ref readonly var nearest = ref _entries[index];
-        if (Contains(nearest, address)) return Match(nearest, address, inside: true);
-        for (var i = index - 1; i >= 0 && i >= index - EnclosingSearchDepth; i--)
+        for (var i = index; i >= 0 && i >= index - EnclosingSearchDepth; i--)
         {
-            if (Contains(_entries[i], address)) return Match(_entries[i], address, inside: true);
+            if (Contains(_entries[i], address)) return Match(_entries[i], address);
         }
-        return address < nearest.RegionEnd ? Match(nearest, address, inside: false) : null;
+        return null;
     }
 
-    /// <summary>Every symbol in address order (for tests and tools).</summary>
-    public IEnumerable<(string Name, ulong Start, ulong Size)> Symbols()
+    /// <summary>
+    /// The nearest symbol that starts at or below <paramref name="address"/> in the same code
+    /// section, whether or not it contains it: only to say which name a frame did not get and why.
+    /// </summary>
+    public SymbolMatch? NearestBelow(ulong address)
     {
-        for (var i = 0; i < _entries.Length; i++) yield return (NameOf(_entries[i]), _entries[i].Start, _entries[i].Size);
+        var index = LastStartAtOrBelow(address);
+        return index >= 0 && address < _entries[index].RegionEnd ? Match(_entries[index], address) : null;
     }
 
-    private static bool Contains(in Entry entry, ulong address) =>
-        entry.Size > 0 && address >= entry.Start && address - entry.Start < entry.Size;
+    /// <summary>Every symbol in address order with the end it is given (for tests and tools).</summary>
+    public IEnumerable<(string Name, ulong Start, ulong Size, ulong End)> Symbols()
+    {
+        for (var i = 0; i < _entries.Length; i++) yield return (NameOf(_entries[i]), _entries[i].Start, _entries[i].Size, _entries[i].End);
+    }
 
-    private SymbolMatch Match(in Entry entry, ulong address, bool inside) =>
-        new(NameOf(entry), entry.Start, entry.Size, address - entry.Start, inside);
+    private static bool Contains(in Entry entry, ulong address) => address >= entry.Start && address < entry.End;
+
+    private SymbolMatch Match(in Entry entry, ulong address) =>
+        new(NameOf(entry), entry.Start, entry.Size, address - entry.Start);
 
     private string NameOf(in Entry entry) => Encoding.UTF8.GetString(_names, entry.NameOffset, entry.NameLength);
 
@@ -85,9 +94,10 @@ public sealed class SymbolTable
         return found;
     }
 
-    /// <summary>One function. RegionEnd is the end of the code section that holds it: a
-    /// nearest-preceding match never reaches past it into unrelated code or data.</summary>
-    internal readonly record struct Entry(ulong Start, ulong Size, ulong RegionEnd, int NameOffset, int NameLength);
+    /// <summary>One function. End is where it stops holding addresses: Start + Size, or for an
+    /// unsized symbol the next symbol's start, never past RegionEnd, the end of the code section
+    /// that holds it (0 when no code section does: an unsized symbol there holds nothing).</summary>
+    internal readonly record struct Entry(ulong Start, ulong Size, ulong End, ulong RegionEnd, int NameOffset, int NameLength);
 }
 
 /// <summary>
@@ -133,7 +143,14 @@ internal sealed class SymbolTableBuilder
         {
             // Sorted best-first within one address: the first one seen names the address.
             if (entries.Count > 0 && entries[^1].Start == c.Start) continue;
-            entries.Add(new SymbolTable.Entry(c.Start, c.Size, c.RegionEnd, offsets[c.Blob] + c.NameOffset, c.NameLength));
+            entries.Add(new SymbolTable.Entry(c.Start, c.Size, c.Start + c.Size, c.RegionEnd, offsets[c.Blob] + c.NameOffset, c.NameLength));
+        }
+        // An unsized symbol runs to the next symbol's start within its code section.
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (entries[i].Size > 0) continue;
+            var end = i + 1 < entries.Count ? Math.Min(entries[i + 1].Start, entries[i].RegionEnd) : entries[i].RegionEnd;
+            entries[i] = entries[i] with { End = Math.Max(end, entries[i].Start) };
         }
         return new SymbolTable([.. entries], names, _skipped);
     }

@@ -43,14 +43,12 @@ public sealed class FrameSymbol
     public string? File { get; init; }
     public int? Line { get; init; }
 
-    /// <summary>The symbol-table function (or JIT method) that holds the address, demangled.</summary>
+    /// <summary>The symbol-table function (or JIT method) that holds the address, demangled; null
+    /// when none holds it (the nearest symbol below is never taken for it).</summary>
     public string? Symbol { get; init; }
 
     /// <summary>The frame's address minus <see cref="Symbol"/>'s start.</summary>
     public ulong SymbolOffset { get; init; }
-
-    /// <summary>False when <see cref="Symbol"/> is only the nearest preceding symbol (the address is past its end, or it has no size).</summary>
-    public bool SymbolContainsAddress { get; init; }
 
     /// <summary>The inline chain from DWARF, innermost first; the last entry is the real function. Empty without DWARF.</summary>
     public IReadOnlyList<SourceLocation> Inlined { get; init; } = [];

@@ -208,7 +208,6 @@ public sealed class Symbolizer
                     Function = jit.Name,
                     Symbol = jit.Name,
                     SymbolOffset = p.Address - jit.Start,
-                    SymbolContainsAddress = true,
                     LineProblem = "JIT code: perf maps carry no file and line",
                 };
             }
@@ -222,7 +221,9 @@ public sealed class Symbolizer
         if (modules[p.Module] is not { } module)
             return new FrameSymbol { Problem = status.Problem, LineProblem = status.Problem };
 
-        var chain = module.Lines.TryGetValue(p.LookupAddress, out var resolved) ? resolved : [];
+        // A line tool's answer counts where DWARF covers the address (it gives a file); without
+        // that it is the tool's own guess from the symbol table, which may be the nearest symbol below.
+        var chain = module.Lines.TryGetValue(p.LookupAddress, out var resolved) && resolved.Length > 0 && resolved[0].File != null ? resolved : [];
         var innermost = chain.Length > 0 ? chain[0] : null;
         var symbol = match is { } m ? names.GetValueOrDefault(m.Name, m.Name) : null;
         var function = innermost?.Function ?? symbol;
@@ -234,12 +235,21 @@ public sealed class Symbolizer
             Line = innermost?.Line,
             Symbol = symbol,
             SymbolOffset = match is { } found ? p.Address - found.Start : 0,
-            SymbolContainsAddress = match?.Inside ?? false,
             Inlined = chain,
-            Problem = function == null ? $"no symbol in {module.SymbolFile ?? "the module"} holds 0x{p.Address:x}" : null,
+            Problem = function == null ? NoSymbolHolds(module, p) : null,
             LineProblem = hasLine ? null
                 : module.LineProblem ?? lineProblems[p.Module] ?? $"{module.DwarfFile} has no line information for 0x{p.LookupAddress:x}",
         };
+    }
+
+    /// <summary>Why a frame has no name, naming the nearest symbol below it that was not taken.</summary>
+    private static string NoSymbolHolds(LoadedModule module, Placement p)
+    {
+        var file = module.SymbolFile ?? "the module";
+        if (module.Symbols.NearestBelow(p.LookupAddress) is not { } nearest) return $"no symbol in {file} holds 0x{p.Address:x}";
+        // An unsized symbol runs to the next one, so the nearest below that misses is a sized one.
+        return $"no symbol in {file} holds 0x{p.Address:x}: the nearest below it, {nearest.Name}, is {nearest.Size} bytes long and ends "
+             + $"{nearest.Offset - nearest.Size} bytes before it (a function the symbol table leaves out)";
     }
 
     // ---- finding a module's files ------------------------------------------------------------
@@ -269,9 +279,9 @@ public sealed class Symbolizer
         public MachOImage? Image { get; } = image;
         public string? Id => Elf != null ? Elf.BuildId : Image!.Uuid;
         public bool HasFullSymbols => Elf?.HasFullSymbolTable ?? Image!.HasSymbolTable;
-        public bool HasAnySymbols => Elf != null ? Elf.HasFullSymbolTable || Elf.HasDynamicSymbols : Image!.HasSymbolTable;
+        public bool HasAnySymbols => Elf != null ? Elf.HasFullSymbolTable || Elf.HasDynamicSymbols || Elf.HasMiniDebugInfo : Image!.HasSymbolTable;
         public bool HasDwarf => Elf?.HasDebugInfo ?? Image!.HasDebugInfo;
-        public SymbolTable ReadSymbols() => Elf?.ReadFunctionSymbols() ?? Image!.ReadFunctionSymbols();
+        public SymbolTable ReadSymbols(ICollection<string> problems) => Elf?.ReadFunctionSymbols(problems) ?? Image!.ReadFunctionSymbols();
 
         public void Dispose()
         {
@@ -332,7 +342,7 @@ public sealed class Symbolizer
 
             var symbolSource = candidates.FirstOrDefault(c => c.HasFullSymbols) ?? candidates.FirstOrDefault(c => c.HasAnySymbols);
             SymbolTable symbols;
-            try { symbols = symbolSource?.ReadSymbols() ?? SymbolTable.Empty; }
+            try { symbols = symbolSource?.ReadSymbols(misses) ?? SymbolTable.Empty; }
             catch (SymbolFileException e) { return (null, e.Message, note); }
 
             var dwarf = candidates.FirstOrDefault(c => c.HasDwarf);

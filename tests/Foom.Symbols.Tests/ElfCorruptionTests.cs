@@ -10,7 +10,7 @@ public class ElfCorruptionTests
         using var elf = ElfFile.Open(path);
         _ = elf.BuildId;
         var symbols = elf.ReadFunctionSymbols();
-        foreach (var (_, start, size) in symbols.Symbols().Take(50)) symbols.Lookup(start + size / 2);
+        foreach (var (_, start, size, _) in symbols.Symbols().Take(50)) symbols.Lookup(start + size / 2);
         _ = elf.HasDebugInfo;
     }
 

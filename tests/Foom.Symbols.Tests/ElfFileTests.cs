@@ -100,7 +100,6 @@ public class ElfFileTests
                 var aliases = functions.Where(f => f.Address == address).Select(f => f.Name).ToList();
                 Assert.Contains(match.Value.Name, aliases);
                 Assert.Equal(offset, match.Value.Offset);
-                Assert.True(match.Value.Inside);
             }
         }
     }
@@ -131,11 +130,10 @@ public class ElfFileTests
         var match = symbols.Lookup(exported.Address + 3)!.Value;
         Assert.Equal("shapes_square_area", match.Name);
         Assert.Equal(3UL, match.Offset);
-        // The static function is gone from the stripped file: its address gets the nearest
-        // preceding symbol in .text, marked as not inside it, or no name at all.
+        // The static function is gone from the stripped file: its address gets no name, never
+        // an exported function below it.
         var hidden = Native.NmFunctions(full).Single(f => f.Name == "shapes_private_area");
-        var guess = symbols.Lookup(hidden.Address);
-        Assert.True(guess is null || (!guess.Value.Inside && guess.Value.Name != "shapes_private_area"));
+        Assert.Null(symbols.Lookup(hidden.Address));
     }
 
     [Fact]
@@ -149,7 +147,7 @@ public class ElfFileTests
     }
 
     [Fact]
-    public void AddressBetweenFunctionsGetsTheNearestPrecedingOneButNothingOutsideCode()
+    public void AddressBetweenFunctionsGetsNoNameAndNothingOutsideCodeIsNamed()
     {
         using var elf = ElfFile.Open(BuildKind("pie"));
         var symbols = elf.ReadFunctionSymbols();
@@ -159,13 +157,14 @@ public class ElfFileTests
         var gap = all.Zip(all.Skip(1)).FirstOrDefault(p => p.First.Start + p.First.Size < p.Second.Start);
         Assert.NotEqual(default, gap);
         var between = gap.First.Start + gap.First.Size;
-        var match = symbols.Lookup(between)!.Value;
-        Assert.Equal(gap.First.Name, match.Name);
-        Assert.False(match.Inside);
-        Assert.Equal(gap.First.Size, match.Offset);
+        Assert.Null(symbols.Lookup(between));
+        var nearest = symbols.NearestBelow(between)!.Value;
+        Assert.Equal(gap.First.Name, nearest.Name);
+        Assert.Equal(gap.First.Size, nearest.Offset);
         // Data and addresses below every function have no name.
         var data = elf.Sections.Single(s => s.Name == ".data");
         Assert.Null(symbols.Lookup(data.Address));
+        Assert.Null(symbols.NearestBelow(data.Address));
         Assert.Null(symbols.Lookup(0));
     }
 

@@ -30,7 +30,6 @@ public class MachOFileTests
             Assert.NotNull(match);
             Assert.Equal(name, match.Value.Name);
             Assert.Equal(2UL, match.Value.Offset);
-            Assert.True(match.Value.Inside);
         }
     }
 

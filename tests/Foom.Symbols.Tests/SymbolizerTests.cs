@@ -51,7 +51,6 @@ public class SymbolizerTests
             Assert.Equal(names[i], atStart.Symbol);
             Assert.Equal(0UL, atStart.SymbolOffset);
             Assert.Equal(4UL, inside.SymbolOffset);
-            Assert.True(inside.SymbolContainsAddress);
             Assert.EndsWith("/" + Functions, atStart.File);
             Assert.Equal(Native.MarkedLine(Functions, names[i]), atStart.Line);
             Assert.Null(atStart.LineProblem);

@@ -85,6 +85,9 @@ public sealed class ElfFile : IDisposable
 
     public bool HasDynamicSymbols => Sections.Any(s => s.Type == SectionTypeDynamicSymbols && s.Size > 0);
 
+    /// <summary>Whether a MiniDebugInfo section (.gnu_debugdata, an xz-compressed .symtab) is there.</summary>
+    public bool HasMiniDebugInfo => Sections.Any(s => s.Name == MiniDebugInfo.SectionName && s.HasFileContents && s.Size > 0);
+
     /// <summary>Opens and reads the headers, build-id and debug link. Throws <see cref="SymbolFileException"/>.</summary>
     public static ElfFile Open(string path)
     {
@@ -92,6 +95,9 @@ public sealed class ElfFile : IDisposable
         try { return Read(file); }
         catch { file.Dispose(); throw; }
     }
+
+    /// <summary>An ELF file held in memory (the one inside a MiniDebugInfo section); <paramref name="name"/> names it in errors.</summary>
+    internal static ElfFile OpenInMemory(string name, byte[] bytes) => Read(BinaryFile.InMemory(name, bytes));
 
     /// <summary>Only the build-id of the file at <paramref name="path"/> (null when it has none).</summary>
     public static string? ReadBuildId(string path)
@@ -216,17 +222,38 @@ public sealed class ElfFile : IDisposable
 
     /// <summary>
     /// The function symbols (STT_FUNC and STT_GNU_IFUNC) of .symtab and .dynsym together: a
-    /// stripped binary keeps only .dynsym, a debug file only .symtab.
+    /// stripped binary keeps only .dynsym, a debug file only .symtab. Without a .symtab, those of
+    /// the MiniDebugInfo section too; a damaged one is left out and said in <paramref name="problems"/>.
     /// </summary>
-    public SymbolTable ReadFunctionSymbols()
+    public SymbolTable ReadFunctionSymbols(ICollection<string>? problems = null)
     {
         var builder = new SymbolTableBuilder();
         var codeSections = Sections.Where(s => s.IsExecutable && s.Size > 0).OrderBy(s => s.Address).ToArray();
+        AddSymbolTables(builder, codeSections);
+        if (!HasFullSymbolTable && HasMiniDebugInfo)
+        {
+            var section = Sections.First(s => s.Name == MiniDebugInfo.SectionName && s.HasFileContents && s.Size > 0);
+            var (offset, length) = _file.CheckRange(section.Offset, section.Size, MiniDebugInfo.SectionName);
+            try
+            {
+                using var embedded = MiniDebugInfo.Open(Path, _file.Read(offset, length, MiniDebugInfo.SectionName));
+                // Its code sections are NOBITS copies of ours: the binary's own bound the symbols.
+                embedded.AddSymbolTables(builder, codeSections);
+            }
+            catch (SymbolFileException e) when (problems != null)
+            {
+                problems.Add(e.Message);
+            }
+        }
+        return builder.Build();
+    }
+
+    private void AddSymbolTables(SymbolTableBuilder builder, ElfSection[] codeSections)
+    {
         foreach (var table in Sections.Where(s => s.Type is SectionTypeSymbols or SectionTypeDynamicSymbols && s.Size > 0))
         {
             AddSymbols(builder, table, codeSections);
         }
-        return builder.Build();
     }
 
     private void AddSymbols(SymbolTableBuilder builder, ElfSection table, ElfSection[] codeSections)

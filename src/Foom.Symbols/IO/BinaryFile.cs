@@ -9,23 +9,30 @@ namespace Foom.Symbols.IO;
 /// every read is bounds-checked against the region first. A read that does not fit throws a
 /// <see cref="SymbolFileException"/> that names the file and the structure being read, so a
 /// truncated or corrupt binary gives a clear error instead of an exception from deep inside.
+/// The bytes are a file's, or, for a file embedded in another (the ELF in a MiniDebugInfo
+/// section), held in memory.
 /// </summary>
 internal sealed class BinaryFile : IDisposable
 {
     /// <summary>No single table Foom reads (a symbol table, a string table) is allowed to be larger.</summary>
     public const long MaxTableBytes = 1L << 30;
 
-    private readonly SafeFileHandle _handle;
+    private readonly SafeFileHandle? _handle;
+    private readonly byte[]? _memory;
     private readonly bool _ownsHandle;
 
-    private BinaryFile(string path, SafeFileHandle handle, long origin, long length, bool ownsHandle)
+    private BinaryFile(string path, SafeFileHandle? handle, byte[]? memory, long origin, long length, bool ownsHandle)
     {
         Path = path;
         _handle = handle;
+        _memory = memory;
         Origin = origin;
         Length = length;
         _ownsHandle = ownsHandle;
     }
+
+    /// <summary>Bytes held in memory, read as a file named <paramref name="path"/> in errors.</summary>
+    public static BinaryFile InMemory(string path, byte[] bytes) => new(path, null, bytes, 0, bytes.Length, ownsHandle: false);
 
     public string Path { get; }
 
@@ -64,7 +71,7 @@ internal sealed class BinaryFile : IDisposable
             {
                 throw new SymbolFileException(path, "is not a regular file (a pipe or device?)", e);
             }
-            return new BinaryFile(path, handle, 0, length, ownsHandle: true);
+            return new BinaryFile(path, handle, null, 0, length, ownsHandle: true);
         }
         catch
         {
@@ -77,7 +84,7 @@ internal sealed class BinaryFile : IDisposable
     public BinaryFile Slice(long offset, long length, string what)
     {
         CheckRange(offset, length, what);
-        return new BinaryFile(Path, _handle, Origin + offset, length, ownsHandle: false);
+        return new BinaryFile(Path, _handle, _memory, Origin + offset, length, ownsHandle: false);
     }
 
     /// <summary>Throws unless [offset, offset + length) lies within the region.</summary>
@@ -109,12 +116,17 @@ internal sealed class BinaryFile : IDisposable
     public void ReadInto(long offset, Span<byte> destination, string what)
     {
         CheckRange(offset, destination.Length, what);
+        if (_memory != null)
+        {
+            _memory.AsSpan((int)(Origin + offset), destination.Length).CopyTo(destination);
+            return;
+        }
         var done = 0;
         try
         {
             while (done < destination.Length)
             {
-                var n = RandomAccess.Read(_handle, destination[done..], Origin + offset + done);
+                var n = RandomAccess.Read(_handle!, destination[done..], Origin + offset + done);
                 if (n <= 0) throw Corrupt($"{what}: the file ended early while reading (it changed while being read?)");
                 done += n;
             }
@@ -143,6 +155,6 @@ internal sealed class BinaryFile : IDisposable
 
     public void Dispose()
     {
-        if (_ownsHandle) _handle.Dispose();
+        if (_ownsHandle) _handle?.Dispose();
     }
 }
