@@ -159,6 +159,43 @@ public class CliTests : IDisposable
     }
 
     [Fact]
+    public void PprofGoesToAFileAndGoToolPprofReadsIt()
+    {
+        var before = SessionOf("chat", "a", 1, 64);
+        var after = SessionOf("chat", "b", 2, 4096);
+        var profile = Path.Combine(_data, "b.pb.gz");
+        var report = FoomToFile(profile, "report", after, "--format", "pprof");
+        Assert.Equal(0, report.Status);
+        Assert.Equal(10 * 4096, GoPprof.Read(File.ReadAllBytes(profile)).Total("inuse_space/bytes"));
+
+        var diff = FoomToFile(profile, "diff", before, after, "--format", "pprof");
+        Assert.Equal(0, diff.Status);
+        Assert.Equal(10 * 4096 - 10 * 64, GoPprof.Read(File.ReadAllBytes(profile)).Total("inuse_space/bytes"));
+    }
+
+    /// <summary>foom with its standard output sent to a file, as a user's shell redirects it.</summary>
+    private Result FoomToFile(string file, params string[] args)
+    {
+        using (File.Create(file)) { }
+        var start = new ProcessStartInfo("bash") { RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("out=$1; shift; exec dotnet \"$@\" > \"$out\"");
+        start.ArgumentList.Add("foom");
+        start.ArgumentList.Add(file);
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "foom.dll"));
+        foreach (var arg in args) start.ArgumentList.Add(arg);
+        start.Environment["FOOM_DATA"] = _data;
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"foom {string.Join(' ', args)} did not finish in 120 s");
+        }
+        return new Result(process.ExitCode, "", error.Result);
+    }
+
+    [Fact]
     public void UploadNeedsAServerAndAKey()
     {
         var report = Path.Combine(_data, "r.json");

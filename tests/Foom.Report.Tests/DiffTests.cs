@@ -8,7 +8,7 @@ namespace Foom.Report.Tests;
 public class DiffTests
 {
     /// <summary>Two runs of one program: the cache grew, the parser shrank, a new loader appeared, the logger went away.</summary>
-    private static (Model.Report Before, Model.Report After) TwoRuns()
+    internal static (Model.Report Before, Model.Report After) TwoRuns()
     {
         var before = new TestHeap();
         var cacheB = before.Stack(0x100, 0x900);

@@ -15,7 +15,7 @@ public sealed class ManagedReportTests : IDisposable
     private const string ViewModel = "Chat.MessageViewModel";
     private readonly string _directory = Directory.CreateTempSubdirectory("foom-managed-report-").FullName;
 
-    private static ManagedHeap Managed() => new()
+    internal static ManagedHeap Managed() => new()
     {
         Status = new ManagedStatus { RuntimeVersion = "10.0.12", Diagnostics = "connected", CensusesTaken = 2, AllocationSampling = "allocation_sampled" },
         Census = new ManagedCensus
@@ -53,7 +53,7 @@ public sealed class ManagedReportTests : IDisposable
         },
     };
 
-    private static Model.Report Build(ManagedHeap managed, ReportOptions? options = null)
+    internal static Model.Report Build(ManagedHeap managed, ReportOptions? options = null)
     {
         var heap = new TestHeap();
         heap.Malloc(heap.Stack(0x1100), 48, 100);

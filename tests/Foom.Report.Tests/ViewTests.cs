@@ -11,7 +11,7 @@ namespace Foom.Report.Tests;
 /// <summary>The text, collapsed and speedscope views of a report, each parsed back.</summary>
 public class ViewTests
 {
-    private static Model.Report SampleReport()
+    internal static Model.Report SampleReport()
     {
         var heap = new TestHeap();
         var load = heap.Stack(0x1100, 0x1200, 0x1300);

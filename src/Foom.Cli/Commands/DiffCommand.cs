@@ -2,11 +2,12 @@ using System.CommandLine;
 using Foom.Cli.Output;
 using Foom.Report.Diff;
 using Foom.Report.IO;
+using Foom.Report.Pprof;
 
 namespace Foom.Cli.Commands;
 
 /// <summary>
-/// `foom diff A B [--format text|json|collapsed|difffolded] [--grown-only|--shrunk-only]`: what
+/// `foom diff A B [--format text|json|collapsed|difffolded|pprof] [--grown-only|--shrunk-only]`: what
 /// grew and what shrank from A to B (reports or sessions), per category and per stack.
 /// Flame-graph tools take positive weights only: `collapsed --grown-only` and
 /// `collapsed --shrunk-only` give one ordinary folded file per direction; `difffolded` gives
@@ -21,10 +22,10 @@ internal static class DiffCommand
         var after = new Argument<string>("B") { Description = "the later report file or session directory" };
         var format = new Option<string>("--format")
         {
-            Description = "text (tables), json, collapsed (folded stacks of the change) or difffolded (path BEFORE AFTER, for differential flame graphs)",
+            Description = "text (tables), json, collapsed (folded stacks of the change), difffolded (path BEFORE AFTER, for differential flame graphs) or pprof (gzip'ed profile.proto of the change, A's samples negated; binary: redirect it to a file)",
             DefaultValueFactory = _ => "text",
         };
-        format.AcceptOnlyFromAmong("text", "json", "collapsed", "difffolded");
+        format.AcceptOnlyFromAmong("text", "json", "collapsed", "difffolded", "pprof");
         var grownOnly = new Option<bool>("--grown-only") { Description = "collapsed: only what grew, weighted by the growth" };
         var shrunkOnly = new Option<bool>("--shrunk-only") { Description = "collapsed: only what shrank, weighted by the bytes released" };
         var data = new Option<string?>("--data") { Description = "the data directory" };
@@ -46,6 +47,7 @@ internal static class DiffCommand
             Console.Error.WriteLine("foom diff: --grown-only and --shrunk-only go with --format collapsed");
             return 2;
         }
+        if (format == "pprof" && !BinaryOutput.CanWrite("diff")) return 2;
         var before = ReportLoading.Load("diff", beforeInput, data, null);
         if (before is null) return ReportLoading.FailureStatus;
         var after = ReportLoading.Load("diff", afterInput, data, null);
@@ -62,6 +64,10 @@ internal static class DiffCommand
                 break;
             case "difffolded":
                 DiffViews.WriteDiffFolded(diff, Console.Out);
+                break;
+            case "pprof":
+                using (var stdout = Console.OpenStandardOutput())
+                    PprofView.WriteDiff(before, after, stdout);
                 break;
             default:
                 DiffViews.RenderText(diff, TextConsole.Create());

@@ -3,13 +3,14 @@ using System.Globalization;
 using Foom.Cli.Output;
 using Foom.Report.Building;
 using Foom.Report.IO;
+using Foom.Report.Pprof;
 using Foom.Report.Views;
 using Foom.Storage.Sessions;
 
 namespace Foom.Cli.Commands;
 
 /// <summary>
-/// `foom report [SESSION_DIR|REPORT.json] [--format text|json|collapsed|speedscope] [--data DIR]
+/// `foom report [SESSION_DIR|REPORT.json] [--format text|json|collapsed|speedscope|pprof] [--data DIR]
 /// [--app ID] [--rebuild]`: what held the memory. A session directory shows the report saved in
 /// it when the run ended, if there is one (said on stderr), else one built from its tables now
 /// (--rebuild: built now in any case); a report file
@@ -28,10 +29,10 @@ internal static class ReportCommand
         };
         var format = new Option<string>("--format")
         {
-            Description = "text (for people), json (the report), collapsed (folded stacks by live bytes, for flame graphs) or speedscope",
+            Description = "text (for people), json (the report), collapsed (folded stacks by live bytes, for flame graphs), speedscope, or pprof (gzip'ed profile.proto, for go tool pprof, Pyroscope, Parca; binary: redirect it to a file)",
             DefaultValueFactory = _ => "text",
         };
-        format.AcceptOnlyFromAmong("text", "json", "collapsed", "speedscope");
+        format.AcceptOnlyFromAmong("text", "json", "collapsed", "speedscope", "pprof");
         var data = new Option<string?>("--data") { Description = "the data directory (else FOOM_DATA, XDG_DATA_HOME/foom, ~/.local/share/foom)" };
         var app = new Option<string?>("--app") { Description = "the app whose newest session to show" };
         var rebuild = new Option<bool>("--rebuild")
@@ -45,6 +46,7 @@ internal static class ReportCommand
 
     private static int Run(string? input, string format, string? dataPath, string? app, bool rebuild)
     {
+        if (format == "pprof" && !BinaryOutput.CanWrite("report")) return 2;
         // A session's saved report was named and symbolicated at the death, with the binaries of
         // that moment: more faithful than one built now, after an upgrade replaced them.
         var report = ReportLoading.Load("report", input, dataPath, app, rebuild ? null : (path, saved) =>
@@ -68,6 +70,10 @@ internal static class ReportCommand
             case "speedscope":
                 using (var stdout = Console.OpenStandardOutput())
                     SpeedscopeView.Write(report, name, stdout);
+                break;
+            case "pprof":
+                using (var stdout = Console.OpenStandardOutput())
+                    PprofView.Write(report, stdout);
                 break;
             default:
                 TextView.Render(report, TextConsole.Create());
