@@ -88,6 +88,7 @@ public static class FoomServer
         {
             pages.Conventions.AuthorizeFolder("/");
             pages.Conventions.AllowAnonymousToPage("/Login");
+            pages.Conventions.AllowAnonymousToPage("/Error");
         });
         services.AddAntiforgery(a => a.Cookie.Name = "foom_antiforgery");
         services.AddRateLimiter(limiter =>
@@ -135,6 +136,9 @@ public static class FoomServer
                 await context.Response.WriteAsJsonAsync(new { error = e.Message });
             }
         });
+        Pages.StaticAssets.Use(app);
+        // A status without a body gets one: problem details under /api, the status page elsewhere.
+        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api"), pages => pages.UseStatusCodePagesWithReExecute("/error", "?code={0}"));
         app.UseRouting();
         app.UseRateLimiter();
         app.UseAuthentication();
