@@ -68,6 +68,10 @@ public static class FoomServer
         services.AddSingleton<ReportIngest>();
         services.AddSingleton<Reanalysis>();
         services.AddSingleton(new HintStore(Path.Combine(options.ServerDirectory, "hints.json")));
+        services.AddSingleton<JetsamKills>();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
+        services.AddProblemDetails();
+        services.AddOpenApi(ApiDocument.Name, ApiDocument.Configure);
 
         services.AddDataProtection()
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.ServerDirectory, "cookie-keys")))
@@ -139,6 +143,7 @@ public static class FoomServer
         Pages.StaticAssets.Use(app);
         // A status without a body gets one: problem details under /api, the status page elsewhere.
         app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api"), pages => pages.UseStatusCodePagesWithReExecute("/error", "?code={0}"));
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseStatusCodePages());
         app.UseRouting();
         app.UseRateLimiter();
         app.UseAuthentication();
@@ -146,6 +151,7 @@ public static class FoomServer
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         IngestEndpoints.Map(app);
         ReadEndpoints.Map(app);
+        ApiDocument.Map(app);
         app.MapRazorPages();
 
         await app.StartAsync(cancellationToken);

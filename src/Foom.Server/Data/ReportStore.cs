@@ -206,12 +206,15 @@ public static class ReportStore
     public static StoredReport? Find(DbConnection connection, string reportId) =>
         connection.QuerySingleOrDefault<StoredReport>(SelectWithData + " WHERE r.report_id = @reportId", new { reportId });
 
-    public static List<StoredReport> OfIssue(DbConnection connection, string app, string issueKey, int limit = 200) =>
-        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app AND r.issue_key = @issueKey ORDER BY r.id DESC LIMIT @limit",
-            new { app, issueKey, limit }).ToList();
+    /// <summary>An issue's reports, newest first, from below row <paramref name="beforeId"/> (a page's cursor).</summary>
+    public static List<StoredReport> OfIssue(DbConnection connection, string app, string issueKey, int limit = 200, long beforeId = long.MaxValue) =>
+        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app AND r.issue_key = @issueKey AND r.id < @beforeId ORDER BY r.id DESC LIMIT @limit",
+            new { app, issueKey, limit, beforeId }).ToList();
 
-    public static List<StoredReport> Latest(DbConnection connection, string app, int limit = 50) =>
-        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app ORDER BY r.id DESC LIMIT @limit", new { app, limit }).ToList();
+    /// <summary>An app's reports, newest first, from below row <paramref name="beforeId"/> (a page's cursor).</summary>
+    public static List<StoredReport> Latest(DbConnection connection, string app, int limit = 50, long beforeId = long.MaxValue) =>
+        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app AND r.id < @beforeId ORDER BY r.id DESC LIMIT @limit",
+            new { app, limit, beforeId }).ToList();
 
     private const string SummaryColumns = """
         r.id AS Id, r.report_id AS ReportId, r.source AS Source, r.app_id AS AppId, r.platform AS Platform, r.app_version AS AppVersion,
