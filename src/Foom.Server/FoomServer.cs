@@ -71,6 +71,10 @@ public static class FoomServer
         services.AddSingleton<SymbolIngest>();
         services.AddSingleton<Reanalysis>();
         services.AddSingleton(new HintStore(Path.Combine(options.ServerDirectory, "hints.json")));
+        services.AddSingleton<JetsamKills>();
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
+        services.AddProblemDetails();
+        services.AddOpenApi(ApiDocument.Name, ApiDocument.Configure);
 
         services.AddDataProtection()
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.ServerDirectory, "cookie-keys")))
@@ -91,6 +95,7 @@ public static class FoomServer
         {
             pages.Conventions.AuthorizeFolder("/");
             pages.Conventions.AllowAnonymousToPage("/Login");
+            pages.Conventions.AllowAnonymousToPage("/Error");
         });
         services.AddAntiforgery(a => a.Cookie.Name = "foom_antiforgery");
         services.AddRateLimiter(limiter =>
@@ -137,6 +142,10 @@ public static class FoomServer
                 await context.Response.WriteAsJsonAsync(new { error = e.Message });
             }
         });
+        Pages.StaticAssets.Use(app);
+        // A status without a body gets one: problem details under /api, the status page elsewhere.
+        app.UseWhen(context => !context.Request.Path.StartsWithSegments("/api"), pages => pages.UseStatusCodePagesWithReExecute("/error", "?code={0}"));
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/api"), api => api.UseStatusCodePages());
         app.UseRouting();
         app.UseRateLimiter();
         app.UseAuthentication();
@@ -144,6 +153,7 @@ public static class FoomServer
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         IngestEndpoints.Map(app);
         ReadEndpoints.Map(app);
+        ApiDocument.Map(app);
         app.MapRazorPages();
 
         await app.StartAsync(cancellationToken);

@@ -26,6 +26,13 @@ public sealed class FoomServerOptions
     /// <summary>FOOM_ADMIN_PASSWORD: the pages' login. Without it one is generated at first start and printed once.</summary>
     public string? AdminPassword { get; set; }
 
+    /// <summary>
+    /// FOOM_SOURCE_URL: where a frame's source line opens, with {file} (the path without its
+    /// leading '/') and {line}; e.g. https://git.example/org/app/blob/main/{file}#L{line}. The
+    /// default opens the file in the developer's editor (VS Code's URL scheme).
+    /// </summary>
+    public string SourceUrl { get; set; } = "vscode://file/{file}:{line}";
+
     /// <summary>Uploads per second per ingest key (FOOM_INGEST_RATE), and the burst allowed above it.</summary>
     public int IngestRatePerSecond { get; set; } = 1000;
     public int IngestBurst { get; set; } = 2000;
@@ -52,6 +59,7 @@ public sealed class FoomServerOptions
             AdminToken = Blank(Environment.GetEnvironmentVariable("FOOM_ADMIN_TOKEN")),
             AdminPassword = Blank(Environment.GetEnvironmentVariable("FOOM_ADMIN_PASSWORD")),
         };
+        if (Blank(Environment.GetEnvironmentVariable("FOOM_SOURCE_URL")) is { } sourceUrl) options.SourceUrl = sourceUrl;
         if (int.TryParse(Environment.GetEnvironmentVariable("FOOM_INGEST_RATE"), out var rate) && rate > 0)
         {
             options.IngestRatePerSecond = rate;

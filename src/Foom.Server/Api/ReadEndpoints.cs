@@ -1,123 +1,219 @@
+using System.ComponentModel;
 using System.Text.Json;
-using Dapper;
 using Foom.Server.Analysis;
+using Foom.Server.Api.Models;
 using Foom.Server.Auth;
 using Foom.Server.Data;
 using Foom.Server.Ingest;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Foom.Server.Api;
 
-/// <summary>The read API, behind `Authorization: Bearer $FOOM_ADMIN_TOKEN`.</summary>
+/// <summary>
+/// The read API under /api/v1, described by the OpenAPI document at /openapi/v1.json (shown at
+/// /api-reference). It takes `Authorization: Bearer $FOOM_ADMIN_TOKEN`, or the pages' login for
+/// GET requests (a browser's cookie is never enough to change anything). Errors are RFC 7807
+/// problem details; lists are paged by cursor (<see cref="ApiPaging"/>).
+/// </summary>
 public static class ReadEndpoints
 {
+    public const string Tag = "read";
+
     public static void Map(IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1").AddEndpointFilter(async (context, next) =>
+        var api = app.MapGroup("/api/v1").WithTags(Tag).AddEndpointFilter(async (context, next) =>
         {
-            var options = context.HttpContext.RequestServices.GetRequiredService<FoomServerOptions>();
-            if (options.AdminToken is null)
-                return IngestEndpoints.Error(401, "the read API is off: FOOM_ADMIN_TOKEN is not set on the server");
-            if (!Bearer.Matches(context.HttpContext.Request.Headers.Authorization, options.AdminToken))
-                return IngestEndpoints.Error(401, "missing or wrong admin token: send Authorization: Bearer $FOOM_ADMIN_TOKEN");
-            return await next(context);
-        });
-        api.MapGet("/apps", (Database database) =>
-        {
-            using var connection = database.Open();
-            return Results.Json(AppStore.Apps(connection).Select(a => new
+            var http = context.HttpContext;
+            try
             {
-                app = a.AppId, reports = a.Reports, launches = a.Launches, last_report = a.LastReport,
-            }));
-        });
-        api.MapGet("/apps/{app}/issues", (string app, Database database, HintStore hints) =>
-        {
-            app = ReportParser.CheckAppId(app, "app");
-            using var connection = database.Open();
-            var hintRules = hints.Current;
-            return Results.Json(ReportStore.Issues(connection, app).Select(i => new
+                Authorize(http);
+                return await next(context);
+            }
+            catch (ApiProblemException e)
             {
-                issue = i.IssueKey,
-                level1 = i.Level1Key,
-                caller1 = i.Caller1,
-                caller2 = i.Caller2,
-                category = i.Category,
-                reason_kind = i.ReasonKind,
-                reason = i.Reason,
-                reports = i.Reports,
-                devices = i.Devices,
-                users = i.Users,
-                versions = i.Versions,
-                bytes = i.Bytes,
-                first_seen = i.FirstSeen,
-                last_seen = i.LastSeen,
-                hints = hintRules.Match(i.Category, i.Caller1, i.Caller2, i.ReasonKind).Select(h => new { id = h.Id, title = h.Title, advice = h.Advice }),
-            }));
-        });
-        api.MapGet("/apps/{app}/issues/{issue}/reports", (string app, string issue, Database database) =>
-        {
-            app = ReportParser.CheckAppId(app, "app");
-            using var connection = database.Open();
-            return Results.Json(ReportStore.OfIssue(connection, app, issue).Select(Summary));
-        });
-        api.MapGet("/apps/{app}/rates", (string app, int? days, Database database) =>
-        {
-            app = ReportParser.CheckAppId(app, "app");
-            using var connection = database.Open();
-            var today = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 86_400_000;
-            return Results.Json(LaunchStore.Rates(connection, app, today - Math.Clamp(days ?? 30, 1, 3650) + 1).Select(r => new
+                return Problem(e.Status, e.Message);
+            }
+            catch (UploadRejectedException e)
             {
-                day = DateOnly.FromDayNumber((int)r.Day + DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber).ToString("yyyy-MM-dd"),
-                version = r.AppVersion, launches = r.Launches, fooms = r.Fooms, watchdogs = r.Watchdogs, crashes = r.Crashes,
-                foom_rate = r.FoomRate, watchdog_rate = r.WatchdogRate, crash_rate = r.CrashRate,
-            }));
-        });
-        api.MapGet("/reports/{reportId}", (string reportId, bool? raw, Database database) =>
-        {
-            using var connection = database.Open();
-            var report = ReportStore.Find(connection, reportId);
-            if (report is null) return IngestEndpoints.Error(404, $"no report with id '{(reportId.Length > 80 ? reportId[..80] : reportId)}'");
-            if (raw == true) return Results.Bytes(UploadBody.Gunzip(report.RawGzip), "application/json");
-            return Results.Json(Summary(report));
-        });
-        api.MapGet("/device-limits", (Database database) =>
-        {
-            using var connection = database.Open();
-            return Results.Json(JetsamStore.DeviceLimits(connection).Select(d => new
-            {
-                device_model = d.DeviceModel, source = d.Source, observations = d.Observations,
-                min_bytes = d.MinBytes, max_bytes = d.MaxBytes, latest_bytes = d.LatestBytes, last_seen = d.LastSeen,
-            }));
-        });
-        api.MapPost("/apps/{app}/reanalyze", async (string app, Reanalysis reanalysis, CancellationToken cancellationToken) =>
-        {
-            app = ReportParser.CheckAppId(app, "app");
-            var changed = await reanalysis.RunAsync(app, cancellationToken);
-            return Results.Json(new { app, reports = changed.Reports, issues_changed = changed.Changed });
-        });
+                return Problem(e.StatusCode, e.Message);
+            }
+        }).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized);
+
+        api.MapGet("/apps", Apps).WithSummary("The apps with reports or launch records");
+        api.MapGet("/apps/{app}/issues", Issues).WithSummary("An app's issues, most reports first, filtered by the reports they count")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/apps/{app}/issues/{issue}", Issue).WithSummary("One issue with its reports and devices per day and its versions")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/apps/{app}/issues/{issue}/reports", IssueReports).WithSummary("An issue's reports, newest first")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/apps/{app}/reports", AppReports).WithSummary("An app's reports, newest first").ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/apps/{app}/rates", Rates).WithSummary("FOOM, watchdog and crash rates per UTC day and version, from launch records")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/reports/{reportId}", Report).WithSummary("One report as filed, or the upload itself with raw=true")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/device-limits", DeviceLimits).WithSummary("App memory limits per device model, from JetsamEvent logs and kill records");
+        api.MapPost("/apps/{app}/reanalyze", Reanalyze).WithSummary("Analyse and group an app's reports again with the current rules")
+            .ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    public static object Summary(StoredReport r) => new
+    // The token for everything; the pages' session for reading only, so that no other site can
+    // make a logged-in browser change anything here.
+    private static void Authorize(HttpContext http)
     {
-        report_id = r.ReportId,
-        source = r.Source,
-        app = r.AppId,
-        version = r.AppVersion,
-        platform = r.Platform,
-        device = r.DeviceId,
-        user = r.UserId,
-        phone = r.Phone,
-        os_ver = r.OsVer,
-        exit_reason = r.ExitReason,
-        received_at = r.ReceivedAt,
-        footprint_bytes = r.FootprintBytes,
-        limit_bytes = r.LimitBytes,
-        live_bytes = r.LiveBytes,
-        live_count = r.LiveCount,
-        issue = r.IssueKey,
-        eigenvalue = new { caller1 = r.Caller1, caller2 = r.Caller2, category = r.Category, reason_kind = r.ReasonKind, reason = r.Reason, severity = r.Severity },
-        suspects = JsonDocument.Parse(r.SuspectsJson).RootElement,
-    };
+        var options = http.RequestServices.GetRequiredService<FoomServerOptions>();
+        var header = http.Request.Headers.Authorization;
+        if (options.AdminToken is not null && Bearer.Matches(header, options.AdminToken)) return;
+        if (header.Count == 0 && HttpMethods.IsGet(http.Request.Method) && http.User.Identity?.IsAuthenticated == true) return;
+        throw new ApiProblemException(401, options.AdminToken is null
+            ? "FOOM_ADMIN_TOKEN is not set on the server: the read API takes only the pages' login, for GET requests"
+            : "missing or wrong admin token: send Authorization: Bearer $FOOM_ADMIN_TOKEN (or log in to the pages, for GET requests)");
+    }
+
+    public static ProblemHttpResult Problem(int status, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: ReasonPhrases.GetReasonPhrase(status));
+
+    private static Ok<List<ApiApp>> Apps(HttpContext http, Database database,
+        [Description("page size, 1 to 1000 (100)")] string? limit, [Description("from the Link header of the previous page")] string? cursor)
+    {
+        ApiQuery.Allow(http, "limit", "cursor");
+        var paging = ApiPaging.Read(limit, cursor);
+        using var connection = database.Open();
+        return TypedResults.Ok(paging.Page(http, AppStore.Apps(connection).Select(a => new ApiApp(a.AppId, a.Reports, a.Launches, a.LastReport)).ToList()));
+    }
+
+    private static Ok<List<ApiIssue>> Issues(HttpContext http, string app, Database database, HintStore hints,
+        [Description("exact app version")] string? version, [Description("reason kind, e.g. size or count")] string? reason,
+        [Description("category contains this text")] string? category, [Description("Caller1 or Caller2 contains this text")] string? caller,
+        [Description("exact device model (head.phone)")] string? device, [Description("open, resolved or regressed")] string? state,
+        [Description("page size, 1 to 1000 (100)")] string? limit, [Description("from the Link header of the previous page")] string? cursor)
+    {
+        ApiQuery.Allow(http, "version", "reason", "category", "caller", "device", "state", "limit", "cursor");
+        var paging = ApiPaging.Read(limit, cursor);
+        var filter = new IssueFilter(ApiQuery.Text(version, "version"), ApiQuery.Text(reason, "reason"), ApiQuery.Text(category, "category"),
+            ApiQuery.Text(caller, "caller"), ApiQuery.Text(device, "device"), ApiQuery.OneOf(state, "state", IssueFilter.States));
+        using var connection = database.Open();
+        app = KnownApp(connection, app);
+        var all = ReportStore.Issues(connection, app, limit: 100_000, filter: filter);
+        return TypedResults.Ok(paging.Page(http, all.Select(i => ToApi(i, hints)).ToList()));
+    }
+
+    private static Ok<ApiIssueDetail> Issue(HttpContext http, string app, string issue, Database database, HintStore hints)
+    {
+        ApiQuery.Allow(http);
+        using var connection = database.Open();
+        var (appId, row) = KnownIssue(connection, app, issue);
+        var days = IssueStates.Trend(connection, appId, row.IssueKey).Select(d => new ApiIssueDay(Pages.Format.Day(d.Day), d.Reports, d.Devices)).ToList();
+        var versions = IssueStates.Versions(connection, appId, row.IssueKey).Select(v => new ApiIssueVersion(v.Version, v.Reports, v.FirstSeen, v.LastSeen)).ToList();
+        return TypedResults.Ok(new ApiIssueDetail(ToApi(row, hints), days, versions));
+    }
+
+    private static Ok<List<ApiReport>> IssueReports(HttpContext http, string app, string issue, Database database,
+        [Description("page size, 1 to 1000 (100)")] string? limit, [Description("from the Link header of the previous page")] string? cursor)
+    {
+        ApiQuery.Allow(http, "limit", "cursor");
+        var paging = ApiPaging.Read(limit, cursor);
+        using var connection = database.Open();
+        var (appId, row) = KnownIssue(connection, app, issue);
+        return TypedResults.Ok(KeysetPage(http, paging, ReportStore.OfIssue(connection, appId, row.IssueKey, paging.Limit + 1, Before(paging))));
+    }
+
+    private static Ok<List<ApiReport>> AppReports(HttpContext http, string app, Database database,
+        [Description("page size, 1 to 1000 (100)")] string? limit, [Description("from the Link header of the previous page")] string? cursor)
+    {
+        ApiQuery.Allow(http, "limit", "cursor");
+        var paging = ApiPaging.Read(limit, cursor);
+        using var connection = database.Open();
+        var appId = KnownApp(connection, app);
+        return TypedResults.Ok(KeysetPage(http, paging, ReportStore.Latest(connection, appId, paging.Limit + 1, Before(paging))));
+    }
+
+    private static Ok<List<ApiRate>> Rates(HttpContext http, string app, Database database,
+        [Description("days back from today (UTC), 1 to 3650 (30)")] string? days,
+        [Description("page size, 1 to 1000 (100)")] string? limit, [Description("from the Link header of the previous page")] string? cursor)
+    {
+        ApiQuery.Allow(http, "days", "limit", "cursor");
+        var span = ApiQuery.Int(days, "days", 1, 3650, 30);
+        var paging = ApiPaging.Read(limit, cursor);
+        using var connection = database.Open();
+        var appId = KnownApp(connection, app);
+        var rows = LaunchStore.Rates(connection, appId, Pages.Format.Today() - span + 1).Select(r => new ApiRate(Pages.Format.Day(r.Day), r.AppVersion,
+            r.Launches, r.PreviousRuns, r.Fooms, r.Watchdogs, r.Crashes, r.FoomRate, r.WatchdogRate, r.CrashRate)).ToList();
+        return TypedResults.Ok(paging.Page(http, rows));
+    }
+
+    private static Results<Ok<ApiReport>, FileContentHttpResult> Report(HttpContext http, string reportId, Database database,
+        [Description("true for the upload as it was sent (JSON)")] string? raw)
+    {
+        ApiQuery.Allow(http, "raw");
+        var wantRaw = ApiQuery.Bool(raw, "raw");
+        using var connection = database.Open();
+        var report = ReportStore.Find(connection, reportId) ?? throw new ApiProblemException(404, $"no report has the id '{ApiQuery.Short(reportId)}'");
+        if (wantRaw) return TypedResults.File(UploadBody.Gunzip(report.RawGzip), "application/json");
+        return TypedResults.Ok(Summary(report));
+    }
+
+    private static Ok<List<ApiDeviceLimit>> DeviceLimits(HttpContext http, Database database, JetsamKills jetsamKills,
+        [Description("page size, 1 to 1000 (100)")] string? limit, [Description("from the Link header of the previous page")] string? cursor)
+    {
+        ApiQuery.Allow(http, "limit", "cursor");
+        var paging = ApiPaging.Read(limit, cursor);
+        var (kills, _) = jetsamKills.All(database);
+        using var connection = database.Open();
+        var rows = JetsamStore.DeviceLimits(connection, kills)
+            .Select(d => new ApiDeviceLimit(d.DeviceModel, d.Source, d.Observations, d.MinBytes, d.MaxBytes, d.LatestBytes, d.LastSeen)).ToList();
+        return TypedResults.Ok(paging.Page(http, rows));
+    }
+
+    private static async Task<Ok<ApiReanalysis>> Reanalyze(HttpContext http, string app, Database database, Reanalysis reanalysis, CancellationToken cancellationToken)
+    {
+        ApiQuery.Allow(http);
+        string appId;
+        using (var connection = database.Open()) appId = KnownApp(connection, app);
+        var changed = await reanalysis.RunAsync(appId, cancellationToken);
+        return TypedResults.Ok(new ApiReanalysis(appId, changed.Reports, changed.Changed));
+    }
+
+    private static string KnownApp(System.Data.Common.DbConnection connection, string app)
+    {
+        var appId = ReportParser.CheckAppId(app, "app");
+        if (!AppStore.Exists(connection, appId)) throw new ApiProblemException(404, $"no report or launch record of an app '{appId}' has reached this server");
+        return appId;
+    }
+
+    private static (string App, IssueRow Issue) KnownIssue(System.Data.Common.DbConnection connection, string app, string issue)
+    {
+        var appId = KnownApp(connection, app);
+        var row = ReportStore.Issues(connection, appId, limit: 1, issueKey: issue).FirstOrDefault()
+            ?? throw new ApiProblemException(404, $"{appId} has no issue '{ApiQuery.Short(issue)}'");
+        return (appId, row);
+    }
+
+    private static long Before(ApiPaging paging) => paging.Position == 0 ? long.MaxValue : paging.Position;
+
+    // Reports page by row: one more than the page was read, to know whether there is a next one.
+    private static List<ApiReport> KeysetPage(HttpContext http, ApiPaging paging, List<StoredReport> rows)
+    {
+        if (rows.Count > paging.Limit)
+        {
+            rows.RemoveAt(rows.Count - 1);
+            paging.Next(http, rows[^1].Id);
+        }
+        return rows.Select(Summary).ToList();
+    }
+
+    private static ApiIssue ToApi(IssueRow i, HintStore hints) => new(i.IssueKey, i.Level1Key, i.Caller1, i.Caller2, i.Category, i.ReasonKind, i.Reason,
+        i.State, i.ResolvedVersion, i.ResolvedAt, i.Reports, i.Devices, i.Users, i.Versions, i.Bytes, i.FirstSeen, i.LastSeen,
+        hints.Current.Match(i.Category, i.Caller1, i.Caller2, i.ReasonKind).Select(h => new ApiHint(h.Id, h.Title, h.Advice)).ToList());
+
+    public static ApiReport Summary(StoredReport r)
+    {
+        using var suspects = JsonDocument.Parse(r.SuspectsJson);
+        return new ApiReport(r.ReportId, r.Source, r.AppId, r.AppVersion, r.Platform, r.DeviceId, r.UserId, r.Phone, r.OsVer, r.ExitReason, r.ReceivedAt,
+            r.FootprintBytes, r.LimitBytes, r.LiveBytes, r.LiveCount, r.IssueKey,
+            new ApiEigenvalue(r.Caller1, r.Caller2, r.Category, r.ReasonKind, r.Reason, r.Severity), suspects.RootElement.Clone());
+    }
 }

@@ -27,4 +27,10 @@ public static class AppStore
             Launches = launches.GetValueOrDefault(app),
         }).ToList();
     }
+
+    /// <summary>Whether any report or launch record of the app has reached the server.</summary>
+    public static bool Exists(DbConnection connection, string app) =>
+        connection.ExecuteScalar<long>(
+            "SELECT CASE WHEN EXISTS (SELECT 1 FROM reports WHERE app_id = @app) OR EXISTS (SELECT 1 FROM launches WHERE app_id = @app) THEN 1 ELSE 0 END",
+            new { app }) == 1;
 }

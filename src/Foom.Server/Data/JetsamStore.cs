@@ -45,30 +45,33 @@ public static class JetsamStore
             """, row, transaction) == 1;
 
     /// <summary>
-    /// Device model → observed limits. JetsamEvent logs give a limit where the kill reason says
-    /// the process crossed its own limit (per-process-limit, highwater); Foom and Matrix reports
-    /// of foreground OOMs give the limit the recorder knew (cgroup, Foom's own) or, failing that,
-    /// the footprint at death as a lower bound of it.
+    /// Device model → observed app memory limits. JetsamEvent logs give a limit where a frontmost
+    /// app was killed for crossing its own limit (per-process-limit, highwater): daemons and
+    /// background apps have other limits and are not counted. Foom and Matrix reports of
+    /// foreground OOMs give the limit the recorder knew (cgroup, Foom's own) or, failing that,
+    /// the footprint at death as a lower bound of it. Dated by the log or report, not the upload.
     /// </summary>
-    public static List<DeviceLimitRow> DeviceLimits(DbConnection connection)
+    public static List<DeviceLimitRow> DeviceLimits(DbConnection connection, IEnumerable<JetsamKill> kills)
     {
-        var jetsam = connection.Query<DeviceLimitRow>("""
-            SELECT device_model AS DeviceModel, 'JetsamEvent' AS Source, COUNT(*) AS Observations,
-                   MIN(limit_bytes) AS MinBytes, MAX(limit_bytes) AS MaxBytes, MAX(received_at) AS LastSeen,
-                   (SELECT j2.limit_bytes FROM jetsam_events j2 WHERE j2.device_model = j.device_model AND j2.limit_bytes IS NOT NULL
-                    ORDER BY j2.id DESC LIMIT 1) AS LatestBytes
-            FROM jetsam_events j WHERE limit_bytes IS NOT NULL AND device_model IS NOT NULL
-            GROUP BY device_model
-            """);
+        var jetsam = kills.Where(k => k.RevealsAppLimit && k.DeviceModel is not null).GroupBy(k => k.DeviceModel!).Select(g =>
+        {
+            var latest = g.MaxBy(k => k.EventTime ?? k.ReceivedAt)!;
+            return new DeviceLimitRow
+            {
+                DeviceModel = g.Key, Source = "JetsamEvent (frontmost app)", Observations = g.Count(),
+                MinBytes = g.Min(k => k.LimitBytes!.Value), MaxBytes = g.Max(k => k.LimitBytes!.Value),
+                LatestBytes = latest.LimitBytes!.Value, LastSeen = latest.EventTime ?? latest.ReceivedAt,
+            };
+        });
         var reports = connection.Query<DeviceLimitRow>("""
             SELECT phone AS DeviceModel,
                    CASE WHEN MAX(limit_bytes) IS NOT NULL THEN 'kill records (limit)' ELSE 'kill records (footprint at death)' END AS Source,
                    COUNT(*) AS Observations,
                    MIN(COALESCE(limit_bytes, footprint_bytes)) AS MinBytes, MAX(COALESCE(limit_bytes, footprint_bytes)) AS MaxBytes,
-                   MAX(received_at) AS LastSeen,
+                   MAX(COALESCE(report_time, received_at)) AS LastSeen,
                    (SELECT COALESCE(r2.limit_bytes, r2.footprint_bytes) FROM reports r2 WHERE r2.phone = r.phone
                     AND r2.exit_reason = 'foreground_oom' AND COALESCE(r2.limit_bytes, r2.footprint_bytes) IS NOT NULL
-                    ORDER BY r2.id DESC LIMIT 1) AS LatestBytes
+                    ORDER BY COALESCE(r2.report_time, r2.received_at) DESC, r2.id DESC LIMIT 1) AS LatestBytes
             FROM reports r WHERE exit_reason = 'foreground_oom' AND phone IS NOT NULL AND COALESCE(limit_bytes, footprint_bytes) IS NOT NULL
             GROUP BY phone
             """);

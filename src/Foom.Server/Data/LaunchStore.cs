@@ -21,18 +21,23 @@ public sealed class LaunchRow
     public long ReceivedAt { get; set; }
 }
 
-/// <summary>Launches per day and version, with how many of the previous runs ended in each way.</summary>
+/// <summary>
+/// Launches per day and version, with how many of the previous runs ended in each way. A launch
+/// reports the end of the run before it, so the rates' denominator is <see cref="PreviousRuns"/>:
+/// the launches that had a previous run (a device's first run has none).
+/// </summary>
 public sealed class RateRow
 {
     public long Day { get; set; }
     public string AppVersion { get; set; } = "";
     public long Launches { get; set; }
+    public long PreviousRuns { get; set; }
     public long Fooms { get; set; }
     public long Watchdogs { get; set; }
     public long Crashes { get; set; }
-    public double FoomRate => Launches == 0 ? 0 : (double)Fooms / Launches;
-    public double WatchdogRate => Launches == 0 ? 0 : (double)Watchdogs / Launches;
-    public double CrashRate => Launches == 0 ? 0 : (double)Crashes / Launches;
+    public double FoomRate => PreviousRuns == 0 ? 0 : (double)Fooms / PreviousRuns;
+    public double WatchdogRate => PreviousRuns == 0 ? 0 : (double)Watchdogs / PreviousRuns;
+    public double CrashRate => PreviousRuns == 0 ? 0 : (double)Crashes / PreviousRuns;
 }
 
 public static class LaunchStore
@@ -46,10 +51,11 @@ public static class LaunchStore
             ON CONFLICT (launch_id) DO NOTHING
             """, launch, transaction));
 
-    /// <summary>Rates per day and version; a FOOM is a previous run that ended in foreground_oom.</summary>
+    /// <summary>Rates per day and version; a FOOM is a previous run that ended in foreground_oom, counted on the day of the launch that reported it.</summary>
     public static List<RateRow> Rates(DbConnection connection, string app, long fromDay) =>
         connection.Query<RateRow>("""
             SELECT day AS Day, app_version AS AppVersion, COUNT(*) AS Launches,
+                   SUM(CASE WHEN prev_exit_reason = 'first_run' THEN 0 ELSE 1 END) AS PreviousRuns,
                    SUM(CASE WHEN prev_exit_reason = 'foreground_oom' THEN 1 ELSE 0 END) AS Fooms,
                    SUM(CASE WHEN prev_exit_reason = 'watchdog' THEN 1 ELSE 0 END) AS Watchdogs,
                    SUM(CASE WHEN prev_exit_reason = 'crash' THEN 1 ELSE 0 END) AS Crashes

@@ -148,6 +148,19 @@ public static class Migrations
             ALTER TABLE reports DROP COLUMN suspects_json;
             ALTER TABLE reports DROP COLUMN baseline_categories;
             """),
+        // An issue is open until someone resolves it; a report from a version newer than the one
+        // it was resolved in shows it as regressed (worked out when read, from the reports).
+        new(6, "issue states", """
+            CREATE TABLE issue_states (
+                app_id TEXT NOT NULL,
+                issue_key TEXT NOT NULL,
+                state TEXT NOT NULL,
+                resolved_at BIGINT NULL,
+                resolved_version TEXT NULL,
+                changed_at BIGINT NOT NULL,
+                PRIMARY KEY (app_id, issue_key));
+            CREATE INDEX reports_app_issue_day ON reports (app_id, issue_key, day);
+            """),
     ];
 
     public static int Latest => All[^1].Version;

@@ -65,6 +65,10 @@ public sealed class IssueRow
     public long FirstSeen { get; set; }
     public long LastSeen { get; set; }
     public List<string> Versions { get; set; } = [];
+    /// <summary>open, resolved or regressed (<see cref="IssueStates"/>).</summary>
+    public string State { get; set; } = IssueStates.Open;
+    public long? ResolvedAt { get; set; }
+    public string? ResolvedVersion { get; set; }
 }
 
 /// <summary>The report table's queries. SQL only through parameters.</summary>
@@ -149,50 +153,68 @@ public static class ReportStore
         return rows.Select(DecodeCategories).ToList();
     }
 
-    /// <summary>The second-level groups of an app, by report count and then bytes.</summary>
-    public static List<IssueRow> Issues(DbConnection connection, string app, int limit = 500, string? issueKey = null)
+    /// <summary>
+    /// The second-level groups of an app, by report count and then bytes, counting the reports
+    /// <paramref name="filter"/> lets through, each with its state.
+    /// </summary>
+    public static List<IssueRow> Issues(DbConnection connection, string app, int limit = 500, string? issueKey = null, IssueFilter? filter = null)
     {
-        var onlyOne = issueKey is null ? "" : " AND issue_key = @issueKey";
+        filter ??= IssueFilter.None;
+        var where = " WHERE app_id = @app"
+            + (issueKey is null ? "" : " AND issue_key = @issueKey")
+            + (filter.Version is null ? "" : " AND app_version = @Version")
+            + (filter.ReasonKind is null ? "" : " AND reason_kind = @ReasonKind")
+            + (filter.Device is null ? "" : " AND phone = @Device")
+            + (filter.Category is null ? "" : @" AND LOWER(category) LIKE @categoryLike ESCAPE '\'")
+            + (filter.Caller is null ? "" : @" AND (LOWER(caller1) LIKE @callerLike ESCAPE '\' OR LOWER(caller2) LIKE @callerLike ESCAPE '\')");
+        var parameters = new
+        {
+            app, issueKey, limit = filter.State is null ? limit : int.MaxValue, filter.Version, filter.ReasonKind, filter.Device,
+            categoryLike = Contains(filter.Category), callerLike = Contains(filter.Caller),
+        };
         var issues = connection.Query<IssueRow>("""
             SELECT issue_key AS IssueKey, MIN(level1_key) AS Level1Key, MIN(caller1) AS Caller1, MIN(caller2) AS Caller2,
                    MIN(category) AS Category, MIN(reason_kind) AS ReasonKind,
                    COUNT(*) AS Reports, COUNT(DISTINCT device_id) AS Devices, COUNT(DISTINCT user_id) AS Users,
                    CAST(SUM(suspect_size) AS BIGINT) AS Bytes, MIN(received_at) AS FirstSeen, MAX(received_at) AS LastSeen, MAX(id) AS LatestId
-            FROM reports WHERE app_id = @app
-            """ + onlyOne + """
+            FROM reports
+            """ + where + """
 
             GROUP BY issue_key
             ORDER BY COUNT(*) DESC, SUM(suspect_size) DESC, issue_key
             LIMIT @limit
-            """, new { app, limit, issueKey }).ToList();
+            """, parameters).ToList();
         if (issues.Count == 0) return issues;
         // Versions and the latest reason for all the app's issues at once: no IN-lists, which
         // Dapper expands differently per provider.
         var byKey = issues.ToDictionary(i => i.IssueKey);
-        var versions = connection.Query<(string Key, string Version)>(
-            "SELECT DISTINCT issue_key, app_version FROM reports WHERE app_id = @app" + onlyOne + " ORDER BY app_version", new { app, issueKey });
-        foreach (var (key, version) in versions)
+        var versions = connection.Query<(string Key, string Version)>("SELECT DISTINCT issue_key, app_version FROM reports" + where, parameters);
+        foreach (var (key, version) in versions.OrderBy(v => v.Version, VersionOrder.Comparer))
             if (byKey.TryGetValue(key, out var issue)) issue.Versions.Add(version);
-        var reasons = connection.Query<(string Key, string Reason)>("""
-            SELECT r.issue_key, r.reason FROM reports r
-            WHERE r.id IN (SELECT MAX(id) FROM reports WHERE app_id = @app
-            """ + onlyOne + """
-             GROUP BY issue_key)
-            """, new { app, issueKey });
+        var reasons = connection.Query<(string Key, string Reason)>(
+            "SELECT r.issue_key, r.reason FROM reports r WHERE r.id IN (SELECT MAX(id) FROM reports" + where + " GROUP BY issue_key)", parameters);
         foreach (var (key, reason) in reasons)
             if (byKey.TryGetValue(key, out var issue)) issue.Reason = reason;
-        return issues;
+        IssueStates.Apply(connection, app, issues);
+        return filter.State is null ? issues : issues.Where(i => i.State == filter.State).Take(limit).ToList();
     }
+
+    // A LIKE pattern for "contains", lower-cased, with the wildcards in the text taken literally.
+    private static string? Contains(string? text) =>
+        text is null ? null : "%" + text.ToLowerInvariant().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%";
 
     public static StoredReport? Find(DbConnection connection, string reportId) =>
         connection.QuerySingleOrDefault<StoredReport>(SelectWithData + " WHERE r.report_id = @reportId", new { reportId });
 
-    public static List<StoredReport> OfIssue(DbConnection connection, string app, string issueKey, int limit = 200) =>
-        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app AND r.issue_key = @issueKey ORDER BY r.id DESC LIMIT @limit",
-            new { app, issueKey, limit }).ToList();
+    /// <summary>An issue's reports, newest first, from below row <paramref name="beforeId"/> (a page's cursor).</summary>
+    public static List<StoredReport> OfIssue(DbConnection connection, string app, string issueKey, int limit = 200, long beforeId = long.MaxValue) =>
+        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app AND r.issue_key = @issueKey AND r.id < @beforeId ORDER BY r.id DESC LIMIT @limit",
+            new { app, issueKey, limit, beforeId }).ToList();
 
-    public static List<StoredReport> Latest(DbConnection connection, string app, int limit = 50) =>
-        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app ORDER BY r.id DESC LIMIT @limit", new { app, limit }).ToList();
+    /// <summary>An app's reports, newest first, from below row <paramref name="beforeId"/> (a page's cursor).</summary>
+    public static List<StoredReport> Latest(DbConnection connection, string app, int limit = 50, long beforeId = long.MaxValue) =>
+        connection.Query<StoredReport>(SelectSummary + " WHERE r.app_id = @app AND r.id < @beforeId ORDER BY r.id DESC LIMIT @limit",
+            new { app, limit, beforeId }).ToList();
 
     private const string SummaryColumns = """
         r.id AS Id, r.report_id AS ReportId, r.source AS Source, r.app_id AS AppId, r.platform AS Platform, r.app_version AS AppVersion,

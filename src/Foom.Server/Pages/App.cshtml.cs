@@ -1,7 +1,7 @@
+using Dapper;
 using Foom.Server.Analysis;
 using Foom.Server.Data;
 using Foom.Server.Ingest;
-using Microsoft.AspNetCore.Html;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -15,6 +15,8 @@ public sealed class AppModel(Database database, HintStore hints) : PageModel
     public int Days { get; } = 30;
     public List<Level1> Groups { get; private set; } = [];
     public List<RateRow> Rates { get; private set; } = [];
+    /// <summary>Reports of foreground OOMs received in the window, to set beside the FOOMs the launches counted.</summary>
+    public long FoomReports { get; private set; }
 
     public IActionResult OnGet(string app)
     {
@@ -24,11 +26,14 @@ public sealed class AppModel(Database database, HintStore hints) : PageModel
         }
         catch (UploadRejectedException)
         {
-            return NotFound();
+            return NotFoundPage.Of(this, $"No app is named '{Format.Short(app)}'.");
         }
         using var connection = database.Open();
-        var today = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 86_400_000;
-        Rates = LaunchStore.Rates(connection, App, today - Days + 1);
+        if (!AppStore.Exists(connection, App)) return NotFoundPage.Of(this, $"No report or launch record of an app '{App}' has reached this server.");
+        var fromDay = Format.Today() - Days + 1;
+        Rates = LaunchStore.Rates(connection, App, fromDay);
+        FoomReports = connection.ExecuteScalar<long>("SELECT COUNT(*) FROM reports WHERE app_id = @App AND exit_reason = 'foreground_oom' AND day >= @fromDay",
+            new { App, fromDay });
         Groups = ReportStore.Issues(connection, App)
             .GroupBy(i => i.Level1Key)
             .Select(g => new Level1(g.Key, g.First().Caller1 ?? g.First().Category, g.Sum(i => i.Reports), g.Sum(i => i.Bytes), g.ToList()))
@@ -39,15 +44,31 @@ public sealed class AppModel(Database database, HintStore hints) : PageModel
 
     public IReadOnlyList<Hint> HintsOf(IssueRow issue) => hints.Current.Match(issue.Category, issue.Caller1, issue.Caller2, issue.ReasonKind);
 
+    public long Launches => Rates.Sum(r => r.Launches);
+    public long PreviousRuns => Rates.Sum(r => r.PreviousRuns);
+    public long Fooms => Rates.Sum(r => r.Fooms);
+
     /// <summary>One chart of a rate per day: all versions together, and the five most launched versions.</summary>
-    public HtmlString Chart(string title, Func<RateRow, long> events)
+    public LineChart Chart(string id, string title, Func<RateRow, long> events)
     {
-        var series = new List<Charts.Series>
+        var days = Rates.Select(r => r.Day).Distinct().Order().ToList();
+        var series = new List<ChartSeries>
         {
-            new("all versions", Rates.GroupBy(r => r.Day).Select(g => ((double)g.Key, g.Sum(r => r.Launches) == 0 ? 0 : (double)g.Sum(events) / g.Sum(r => r.Launches))).ToList()),
+            new("all versions", days.Select(d => Share(Rates.Where(r => r.Day == d).ToList(), events)).ToList()),
         };
         foreach (var version in Rates.GroupBy(r => r.AppVersion).OrderByDescending(g => g.Sum(r => r.Launches)).Take(5))
-            series.Add(new Charts.Series("v" + version.Key, version.Select(r => ((double)r.Day, r.Launches == 0 ? 0 : (double)events(r) / r.Launches)).ToList()));
-        return Charts.LineChart(title, series, x => Format.Day((long)x), Format.Percent, cssClass: "trend");
+        {
+            var byDay = version.ToDictionary(r => r.Day);
+            series.Add(new ChartSeries(Format.Version(version.Key), days.Select(d => byDay.TryGetValue(d, out var r) ? Share([r], events) : null).ToList()));
+        }
+        var total = Rates.Sum(events);
+        var note = $"{Format.Count(total, "run")} of {Format.Count(PreviousRuns, "previous run")}";
+        return new LineChart(id, title, "day", "percent", days.Select(d => d * 86_400.0).ToList(), series, [], note);
+    }
+
+    private static double? Share(List<RateRow> rows, Func<RateRow, long> events)
+    {
+        var runs = rows.Sum(r => r.PreviousRuns);
+        return runs == 0 ? null : (double)rows.Sum(events) / runs;
     }
 }
