@@ -70,7 +70,7 @@ public class SymbolBenchmarks
     public int LookupBinarySearch()
     {
         var named = 0;
-        foreach (var address in _addresses) if (_table.Lookup(address) is { Inside: true }) named++;
+        foreach (var address in _addresses) if (_table.Lookup(address) is not null) named++;
         return named;
     }
 
