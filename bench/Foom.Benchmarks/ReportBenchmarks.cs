@@ -42,5 +42,5 @@ public class ReportBenchmarks
     public Foom.Report.Model.Report BuildUnbudgeted() => Build(ReportOptions.Default with { BudgetGzipBytes = long.MaxValue });
 
     private Foom.Report.Model.Report Build(ReportOptions options) =>
-        ReportBuilder.Build(_session, new ReportBuildOptions { Report = options, Symbolizer = null });
+        ReportBuilder.Build(_session, SessionMarks.None, new ReportBuildOptions { Report = options, Symbolizer = null });
 }

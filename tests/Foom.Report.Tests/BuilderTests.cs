@@ -36,7 +36,7 @@ public class BuilderTests : IDisposable
             w.Map(cache, 8 << 20, "VM: anonymous");
         });
 
-        var report = ReportBuilder.Build(directory, NoSymbols);
+        var report = ReportBuilder.Build(directory, SessionMarks.None, NoSymbols);
         var head = report.Head;
 
         Assert.Equal(("s-0001", "s-0001", "linux", "chat", "2.1.0"), (head.ReportId, head.SessionId, head.Platform, head.AppId, head.AppVersion));
@@ -69,28 +69,19 @@ public class BuilderTests : IDisposable
     }
 
     [Fact]
-    public unsafe void TheRingGivesTheLastSceneAndTheDroppedEvents()
+    public void TheMarksGiveTheLastSceneAndTheDroppedEvents()
     {
         var directory = Session("s-ring", w => w.Malloc(w.Stack(0x10), 64, 3));
-        using (var ring = Foom.Ring.EventRing.Create(Path.Combine(directory, Foom.Ring.EventRing.SessionFileName), Foom.Ring.EventRing.MinimumDataSize))
-        {
-            // What the hook writes when the program calls foom_set_scene("ChatView") and the ring overflows.
-            ref var header = ref ring.Header;
-            var scene = "ChatView"u8;
-            fixed (byte* field = header.Scene) scene.CopyTo(new Span<byte>(field, Foom.Ring.RingLayout.SceneSize));
-            header.SceneSequence = 2;
-            header.DroppedEvents = 12;
-        }
 
-        var report = ReportBuilder.Build(directory, NoSymbols);
+        // What the recorder read from the ring after foom_set_scene("ChatView") and an overflow.
+        var report = ReportBuilder.Build(directory, new SessionMarks("ChatView", 12), NoSymbols);
 
         Assert.Equal("ChatView", report.Head.Scene);
         Assert.All(report.Items, i => Assert.Equal("ChatView", i.Scene));
         Assert.Equal(12, report.Head.DroppedEvents);
 
-        // A damaged ring costs the scene, never the report.
-        using (var file = new FileStream(Path.Combine(directory, Foom.Ring.EventRing.SessionFileName), FileMode.Open)) file.SetLength(64);
-        var again = ReportBuilder.Build(directory, NoSymbols);
+        // A ring that could not be read costs the scene, never the report, and says so.
+        var again = ReportBuilder.Build(directory, new SessionMarks(null, 0, "ring.foom could not be read: the scene is unknown"), NoSymbols);
         Assert.Null(again.Head.Scene);
         Assert.Contains(again.Head.Recovery!, note => note.Contains("ring.foom") && note.Contains("scene"));
         Assert.Equal(3, again.Head.LiveCount);
@@ -102,7 +93,7 @@ public class BuilderTests : IDisposable
         var info = TestSessions.Info("s-0002");
         info.End = null;
         var directory = Session("s-0002", w => w.Malloc(w.Stack(0x10), 64, 3), info);
-        var report = ReportBuilder.Build(directory, NoSymbols);
+        var report = ReportBuilder.Build(directory, SessionMarks.None, NoSymbols);
         Assert.Null(report.Head.ExitReason);
         Assert.Contains(report.Head.Recovery!, note => note.Contains("no end record"));
         Assert.Equal("s-0002", report.Head.ReportId);
@@ -119,7 +110,7 @@ public class BuilderTests : IDisposable
         info.End = null;
         TestSessions.WriteInfo(directory, info);
 
-        var report = ReportBuilder.Build(directory, NoSymbols);
+        var report = ReportBuilder.Build(directory, SessionMarks.None, NoSymbols);
 
         Assert.True(report.Head.LiveSnapshot);
         Assert.Equal("s-0003.live.1760000070000", report.Head.ReportId);
@@ -157,7 +148,7 @@ public class BuilderTests : IDisposable
         info.MainBuildId = null;
         TestSessions.WriteInfo(directory, info);
 
-        var report = ReportBuilder.Build(directory, NoSymbols);
+        var report = ReportBuilder.Build(directory, SessionMarks.None, NoSymbols);
 
         Assert.False(report.Head.LiveSnapshot);
         Assert.Contains(report.Head.Recovery!, note => note.Contains("did not close the file"));
@@ -171,7 +162,7 @@ public class BuilderTests : IDisposable
         var directory = Session("s-0004", w => w.Malloc(w.Stack(0x10), 64, 100));
         var live = Path.Combine(directory, "live.foom");
         using (var file = new FileStream(live, FileMode.Open)) file.SetLength(2000);
-        var error = Assert.Throws<ReportFormatException>(() => ReportBuilder.Build(directory, NoSymbols));
+        var error = Assert.Throws<ReportFormatException>(() => ReportBuilder.Build(directory, SessionMarks.None, NoSymbols));
         Assert.Contains("live.foom", error.Message);
     }
 
@@ -184,14 +175,14 @@ public class BuilderTests : IDisposable
     {
         var directory = Session("s-0005", w => w.Malloc(w.Stack(0x10), 64));
         File.WriteAllText(Path.Combine(directory, "session.json"), text);
-        var error = Assert.Throws<ReportFormatException>(() => ReportBuilder.Build(directory, NoSymbols));
+        var error = Assert.Throws<ReportFormatException>(() => ReportBuilder.Build(directory, SessionMarks.None, NoSymbols));
         Assert.Contains("session.json", error.Message);
     }
 
     [Fact]
     public void ADirectoryThatIsNoSessionIsNamed()
     {
-        var error = Assert.Throws<ReportFormatException>(() => ReportBuilder.Build(_root, NoSymbols));
+        var error = Assert.Throws<ReportFormatException>(() => ReportBuilder.Build(_root, SessionMarks.None, NoSymbols));
         Assert.Contains("not a session directory", error.Message);
     }
 }
@@ -209,7 +200,7 @@ public class BigSessionTests : IDisposable
         var directory = Path.Combine(_root, "big-1");
         SyntheticSession.Write(directory, allocations: 1_000_000, stacks: 4096);
 
-        var report = ReportBuilder.Build(directory, new ReportBuildOptions { Symbolizer = null });
+        var report = ReportBuilder.Build(directory, SessionMarks.None, new ReportBuildOptions { Symbolizer = null });
 
         var gzip = ReportJson.ToGzip(report);
         Assert.InRange(gzip.Length, 200_000, 300_000);   // fits, and the budget is used

@@ -74,7 +74,7 @@ public class CliTests : IDisposable
     {
         var session = SessionOf("chat", "died", 1_760_000_000_000, 48);
         // The report saved at the death named the frames with the binaries of that moment.
-        var atDeath = global::Foom.Report.Building.ReportBuilder.Build(session);
+        var atDeath = global::Foom.Report.Building.ReportBuilder.Build(session, global::Foom.Report.Building.SessionMarks.None);
         atDeath.Items[0].Stacks[0].CallerFunction = "grow_cache_v1";
         var saved = Path.Combine(session, SessionDirectories.ReportFileName);
         ReportWriter.Save(atDeath, saved);

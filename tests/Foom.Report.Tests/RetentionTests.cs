@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Foom.Report.IO;
-using Foom.Report.Retention;
+using Foom.Recorder.Retention;
 using Foom.Storage.Sessions;
 
 namespace Foom.Report.Tests;

@@ -55,7 +55,7 @@ public class SymbolizedBuildTests : IDisposable
         }
         TestSessions.WriteInfo(directory, info);
 
-        var report = ReportBuilder.Build(directory, new ReportBuildOptions { Symbolizer = new Symbolizer() });
+        var report = ReportBuilder.Build(directory, SessionMarks.None, new ReportBuildOptions { Symbolizer = new Symbolizer() });
 
         var listed = report.Items.Single().Stacks.Single();
         Assert.Contains("malloc", listed.Frames[0].Function);

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Foom.Report.IO;
 using Foom.Report.Tests.Support;
-using Foom.Report.Upload;
+using Foom.Upload;
 using Foom.Storage.Sessions;
 
 namespace Foom.Report.Tests;

@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Foom.Report.Tests.Support;
-using Foom.Report.Upload;
+using Foom.Upload;
 using Foom.Server;
 using Foom.Storage.Sessions;
 

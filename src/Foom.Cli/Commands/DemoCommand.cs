@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using Foom.Recorder.Launch;
 using Foom.Recorder.Recording;
-using Foom.Report.Upload;
+using Foom.Upload;
 using Foom.Server;
 using Foom.Storage.Sessions;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Foom.Cli.Output;
-using Foom.Report.Building;
+using Foom.Recorder.Recording;
 using Foom.Report.IO;
 using Foom.Report.Pprof;
 using Foom.Report.Views;
@@ -93,7 +93,7 @@ internal static class ReportLoading
     {
         try
         {
-            return ReportInputs.Load(input, DataDirectory.Resolve(dataPath), app, directory => ReportBuilder.Build(directory), savedUsed);
+            return ReportInputs.Load(input, DataDirectory.Resolve(dataPath), app, directory => SessionReport.Build(directory), savedUsed);
         }
         catch (ReportFormatException e)
         {

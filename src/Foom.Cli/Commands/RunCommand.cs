@@ -36,7 +36,7 @@ internal static class RunCommand
         var keep = new Option<int>("--keep")
         {
             Description = "Keep the app's newest N sessions and their reports (this run's included); older ones are removed",
-            DefaultValueFactory = _ => Foom.Report.Retention.ReportRetention.DefaultKeep,
+            DefaultValueFactory = _ => Foom.Recorder.Retention.ReportRetention.DefaultKeep,
         };
         var snapshot = new Option<bool>("--snapshot-at-warning")
         {

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Foom.Report.Upload;
+using Foom.Upload;
 using Foom.Storage.Sessions;
 
 namespace Foom.Cli.Commands;

@@ -38,7 +38,7 @@ public sealed record RunOptions
     public TimeSpan? Watchdog { get; init; }
 
     /// <summary>--keep: the app's newest session directories kept (this run's included); older ones are removed at the launch.</summary>
-    public int Keep { get; init; } = Foom.Report.Retention.ReportRetention.DefaultKeep;
+    public int Keep { get; init; } = Foom.Recorder.Retention.ReportRetention.DefaultKeep;
 
     /// <summary>--snapshot-at-warning: a live snapshot report at memory warnings, in the session directory.</summary>
     public bool SnapshotAtWarning { get; init; }

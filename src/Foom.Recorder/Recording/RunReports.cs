@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Foom.Recorder.Exits;
-using Foom.Report.Building;
 using Foom.Report.IO;
-using Foom.Report.Retention;
-using Foom.Report.Upload;
+using Foom.Recorder.Retention;
+using Foom.Upload;
 using Foom.Storage;
 using Foom.Storage.Sessions;
 
@@ -207,7 +206,7 @@ internal sealed partial class RunReports : IDisposable
         var path = Path.Combine(directory, SessionDirectories.ReportFileName);
         try
         {
-            var report = ReportBuilder.Build(directory);
+            var report = SessionReport.Build(directory);
             ReportWriter.Save(report, path);
             // This run's report is named in `foom run`'s last line.
             if (directory != _sessionDirectory) Say($"report of {whose} ({info.End?.ExitReason}, {info.End?.How}): {path}");
@@ -233,7 +232,7 @@ internal sealed partial class RunReports : IDisposable
     {
         try
         {
-            var report = ReportBuilder.Build(_sessionDirectory);
+            var report = SessionReport.Build(_sessionDirectory);
             // Read after the recorder closed its tables: not a snapshot but the end, which the end's report covers.
             if (!report.Head.LiveSnapshot) return;
             var path = SessionDirectories.SnapshotPath(_sessionDirectory, report.Head.ReportTime ?? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());

@@ -29,7 +29,8 @@ public sealed class ReportBuildOptions
 /// </summary>
 public static class ReportBuilder
 {
-    public static Model.Report Build(string sessionDirectory, ReportBuildOptions? options = null)
+    /// <param name="marks">What the session's event ring says (scene, dropped events), read by the recorder side.</param>
+    public static Model.Report Build(string sessionDirectory, SessionMarks marks, ReportBuildOptions? options = null)
     {
         options ??= new ReportBuildOptions();
         var now = options.Now ?? DateTimeOffset.UtcNow;
@@ -48,7 +49,7 @@ public static class ReportBuilder
         var perfMaps = ReportSymbolizer.PerfMapsOf(sessionDirectory, info.Pid, DateTimeOffset.FromUnixTimeMilliseconds(info.StartTime).UtcDateTime, heap.WriterRunning);
         if (options.Symbolizer is { } symbolizer && reportOptions.Symbolize is null)
             reportOptions = reportOptions with { Symbolize = ReportSymbolizer.For(symbolizer, perfMaps) };
-        var head = Head(sessionDirectory, info, heap, now);
+        var head = Head(info, heap, marks, now);
         // A .NET target's managed heap: its census and sampled stacks, when the session has them.
         var managed = ManagedHeap.Read(sessionDirectory, perfMaps);
         if (managed is { Problems.Count: > 0 }) head.Recovery = [.. head.Recovery ?? [], .. managed.Problems];
@@ -56,7 +57,7 @@ public static class ReportBuilder
     }
 
     /// <summary>The run's facts, from session.json and the reader's state; the assembler adds the live totals and what was trimmed.</summary>
-    private static ReportHead Head(string sessionDirectory, SessionInfo info, SessionHeap heap, DateTimeOffset now)
+    private static ReportHead Head(SessionInfo info, SessionHeap heap, SessionMarks marks, DateTimeOffset now)
     {
         var head = new ReportHead();
         var recording = heap.WriterRunning;
@@ -86,10 +87,10 @@ public static class ReportBuilder
         head.OomScore = info.OomScore;
         head.OomScoreAdj = info.OomScoreAdj;
         var recovery = new List<string>(heap.RecoveryNotes);
-        var marks = SessionMarks.Read(sessionDirectory, recovery);
-        head.Scene = marks?.Scene;
+        if (marks.Problem is { } problem) recovery.Add(problem);
+        head.Scene = marks.Scene;
         // The recorder copies the ring's counter into session.json at the end; the ring has it also when the recorder died.
-        head.DroppedEvents = Math.Max(info.DroppedEvents, marks?.DroppedEvents ?? 0);
+        head.DroppedEvents = Math.Max(info.DroppedEvents, marks.DroppedEvents);
         head.Warnings = info.Warnings.Count > 0
             ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source }).ToList()
             : null;

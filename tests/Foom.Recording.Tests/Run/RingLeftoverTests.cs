@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Foom.Recorder.Recording;
 using Foom.Recording.Tests.Support;
-using Foom.Report.Building;
 using Foom.Report.IO;
 using Foom.Ring;
 using Foom.Storage;
@@ -148,7 +147,7 @@ public sealed class RingLeftoverTests(ITestOutputHelper output) : IDisposable
             Assert.True(SessionReader.WriterClosedCleanly(session), "the tables were not closed after the leftovers were applied");
             Assert.Equal(0UL, outcome.AbandonedBytes);
 
-            var report = ReportBuilder.Build(session);
+            var report = SessionReport.Build(session);
             Assert.Contains(report.Head.Recovery!, line => line.Contains($"{outcome.EventsApplied.ToString("N0", CultureInfo.InvariantCulture)} events it had left unapplied"));
             AssertHoldings(held, report);
 

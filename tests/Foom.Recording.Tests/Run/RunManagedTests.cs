@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Foom.Recording.Tests.Support;
-using Foom.Report.Building;
+using Foom.Recorder.Recording;
 using Foom.Report.IO;
 using Foom.Report.Model;
 using Foom.Storage.Managed;
@@ -29,7 +29,7 @@ public sealed class HoarderKilledAtItsLimit : IAsyncLifetime
         SocketsBefore = Directory.GetFiles("/tmp", "dotnet-diagnostic-*-socket").ToHashSet();
         Result = await _foom.RunAsync("run", "--app", "hoarder", "--limit", "200M", "--", "dotnet", Hoarder.Dll);
         Session = Assert.Single(_foom.Sessions("hoarder"));
-        Report = ReportBuilder.Build(Session);
+        Report = SessionReport.Build(Session);
     }
 
     public ValueTask DisposeAsync()
@@ -145,7 +145,7 @@ public sealed class RunManagedTests(HoarderKilledAtItsLimit run) : IClassFixture
         Assert.True(result.ExitCode == 137, result.Describe());
         Assert.Contains("DOTNET_EnableDiagnostics=0", result.Errors);
         var session = Assert.Single(foom.Sessions("no-port"));
-        var report = ReportBuilder.Build(session);
+        var report = SessionReport.Build(session);
         Assert.Equal("foreground_oom", report.Head.ExitReason);
         Assert.DoesNotContain(report.Items, i => i.IsManaged);
         var managed = report.Head.Managed;

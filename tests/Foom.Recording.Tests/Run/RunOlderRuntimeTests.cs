@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Foom.Recording.Tests.Support;
-using Foom.Report.Building;
+using Foom.Recorder.Recording;
 using Foom.Storage.Managed;
 
 namespace Foom.Recording.Tests.Run;
@@ -67,7 +67,7 @@ public sealed class RunOlderRuntimeTests(HoarderOnDotnet8 hoarder) : IClassFixtu
         Assert.StartsWith("8.0.", status.RuntimeVersion);
         Assert.Equal("allocation_tick", status.AllocationSampling);
 
-        var report = ReportBuilder.Build(session);
+        var report = SessionReport.Build(session);
         Assert.Equal("foreground_oom", report.Head.ExitReason);
         Assert.True(report.Head.Managed?.Census is not null, JsonSerializer.Serialize(report.Head.Managed));
         var viewModels = report.Items.Single(i => i.IsManaged && i.Name == "ViewModelHoarder.ChatMessageViewModel");

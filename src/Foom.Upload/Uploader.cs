@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Foom.Report.IO;
 
-namespace Foom.Report.Upload;
+namespace Foom.Upload;
 
 /// <summary>
 /// A launch record, one per start of an app, carrying how its previous run ended: the server
@@ -88,7 +88,7 @@ public sealed class Uploader : IDisposable
     /// (automatic uploads); false sends it whatever the policy (an explicit `foom upload`).
     /// A Matrix report (no platform "linux") needs <paramref name="matrixAppId"/>.
     /// </summary>
-    public Enqueued EnqueueReport(Model.Report report, bool sampled, string? matrixAppId = null)
+    public Enqueued EnqueueReport(Report.Model.Report report, bool sampled, string? matrixAppId = null)
     {
         var head = report.Head;
         var isFoom = head.Platform == "linux";
@@ -304,7 +304,7 @@ public sealed class Uploader : IDisposable
     private static TimeSpan Jitter(TimeSpan backoff) => backoff * (0.5 + Random.Shared.NextDouble() / 2);
 
     /// <summary>A Matrix report carries no id: one is made from its content, so the same report is the same upload.</summary>
-    private static string ContentId(Model.Report report) =>
+    private static string ContentId(Report.Model.Report report) =>
         "matrix-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(ReportJson.ToUtf8(report)), 0, 16);
 
     public void Dispose() => _http.Dispose();

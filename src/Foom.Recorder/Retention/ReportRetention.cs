@@ -2,7 +2,7 @@ using System.Globalization;
 using Foom.Report.IO;
 using Foom.Storage.Sessions;
 
-namespace Foom.Report.Retention;
+namespace Foom.Recorder.Retention;
 
 /// <summary>What one retention pass removed, what it kept on purpose, and what it could not remove (each naming the path and why).</summary>
 public sealed record RetentionResult(IReadOnlyList<string> RemovedSessions, IReadOnlyList<string> RemovedReports, IReadOnlyList<string> KeptBecauseRecording,

@@ -6,7 +6,7 @@ using System.Text.Json.Serialization;
 using Foom.Report.IO;
 using Foom.Storage.Sessions;
 
-namespace Foom.Report.Upload;
+namespace Foom.Upload;
 
 /// <summary>What an entry of the queue is for.</summary>
 public enum UploadKind
