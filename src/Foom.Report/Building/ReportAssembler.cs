@@ -79,7 +79,7 @@ public static class ReportAssembler
             report.Head.Managed = managed.Head(listedTypes);
         }
 
-        shapes.Symbolize(options.Symbolize);
+        report.Head.Symbols = shapes.Symbolize(options.Symbolize);
         var findCaller = options.FindCaller ?? CallerRules.Default.FindCaller;
         var moduleNames = shapes.ModuleNameOfUuid;
         foreach (var entry in listed)
@@ -205,10 +205,12 @@ internal sealed class StackShapes(HeapContext context, Dictionary<int, ModuleRec
         return shape;
     }
 
-    public void Symbolize(FrameSymbolizer? symbolizer)
+    /// <summary>Names the frames; returns how many stayed unnamed and why (null when no symbolizer ran).</summary>
+    public ReportSymbols? Symbolize(FrameSymbolizer? symbolizer)
     {
-        if (symbolizer is null || _frames.Count == 0) return;
-        symbolizer(context.Modules, _frames.Select(pair => new FrameToName(pair.Key, pair.Value, _returnAddresses.Contains(pair.Key))).ToList());
+        if (symbolizer is null || _frames.Count == 0) return null;
+        var reasons = symbolizer(context.Modules, _frames.Select(pair => new FrameToName(pair.Key, pair.Value, _returnAddresses.Contains(pair.Key))).ToList());
+        return SymbolSummary.Of(_frames, modulesById, reasons);
     }
 
     public string? ModuleNameOfUuid(string uuid) =>

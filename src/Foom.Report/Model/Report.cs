@@ -73,6 +73,8 @@ public sealed class ReportHead
     /// warning) or "periodic".
     /// </summary>
     [JsonPropertyName("resident_source")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ResidentSource { get; set; }
+    /// <summary>How many frames got names and why the others did not; absent when nothing named the frames (docs/report-format.md, "Symbols").</summary>
+    [JsonPropertyName("symbols")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportSymbols? Symbols { get; set; }
     /// <summary>A .NET target's managed heap: the census behind the managed categories, or why there is none (docs/report-format.md, "Managed heap").</summary>
     [JsonPropertyName("managed")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportManaged? Managed { get; set; }
 

@@ -232,6 +232,12 @@ public static class TextView
             if (trimmed.DeepStacks > 0)
                 yield return $"{trimmed.DeepStacks} stacks were deeper than the frame limit ({trimmed.DeepFrames} outer frames cut).";
         }
+        if (head.Symbols is { UnnamedFrames: > 0 } symbols)
+        {
+            var modules = string.Join("; ", symbols.UnnamedByModule.Take(5).Select(m => $"{m.Name}: {m.UnnamedFrames} ({m.Reason})"));
+            var more = symbols.UnnamedByModule.Count > 5 ? $"; {symbols.UnnamedByModule.Count - 5} more modules" : "";
+            yield return $"{symbols.UnnamedFrames} of {symbols.Frames} frames have no name and read module+0xOFFSET, since no symbol contains them: {modules}{more}. To name them: {symbols.HowToName}.";
+        }
         if (head.Managed is { } managed)
         {
             if (managed.Census is { LostEvents: > 0 } lossy)
