@@ -54,7 +54,7 @@ public static class TextView
         Row("footprint", head.FootprintBytes is long footprint ? FrameLabels.Bytes(footprint) : null);
         Row("peak footprint", head.PeakFootprintBytes is long peak ? FrameLabels.Bytes(peak) : null);
         Row("oom score", head.OomScore is int score ? string.Create(CultureInfo.InvariantCulture, $"{score} (oom_score_adj {head.OomScoreAdj ?? 0})") : null);
-        Row("live", $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count(i => !i.IsManaged)} categories");
+        Row("live", head.NotRecorded is not null ? "not recorded (see the note below)" : $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count(i => !i.IsManaged)} categories");
         if (head.Managed is { } managed)
         {
             Row("managed heap", managed.Census is { } census
@@ -218,6 +218,7 @@ public static class TextView
     public static IEnumerable<string> Notes(Model.Report report)
     {
         var head = report.Head;
+        if (head.NotRecorded is { } notRecorded) yield return notRecorded + ".";
         if (head.LiveSnapshot) yield return "the session was still being recorded: this is a snapshot, not the end of the run.";
         if (head.Recovery is { Count: > 0 } recovery)
             yield return "the session's storage needed recovery (" + string.Join("; ", recovery) + ").";
