@@ -79,9 +79,12 @@ public static class ReportAssembler
             report.Head.Managed = managed.Head(listedTypes);
         }
 
+        // Every stack's frames are named with the listed ones: the caller view counts them all.
+        var callerView = CallerView.Collect(heap, shapes, key => CategoryName(heap, context, key));
         report.Head.Symbols = shapes.Symbolize(options.Symbolize);
         var findCaller = options.FindCaller ?? CallerRules.Default.FindCaller;
         var moduleNames = shapes.ModuleNameOfUuid;
+        report.Callers = callerView.Build(findCaller, moduleNames);
         foreach (var entry in listed)
         {
             var shape = entry.Shape;
@@ -109,12 +112,7 @@ public static class ReportAssembler
         {
             if (!names.TryGetValue(key, out var name))
             {
-                name = key.Kind switch
-                {
-                    BlockKind.Malloc => heap.MallocName(key.Id),
-                    BlockKind.Mapping => CategoryNames.Mapping(context.CategoryName(key)),
-                    _ => context.CategoryName(key) is { Length: > 0 } type ? type : $"Unnamed category {key.Id}",
-                };
+                name = CategoryName(heap, context, key);
                 names[key] = name;
             }
             if (!byName.TryGetValue(name, out var category))
@@ -125,6 +123,13 @@ public static class ReportAssembler
         }
         return byName.Values.ToList();
     }
+
+    private static string CategoryName(LiveHeap heap, HeapContext context, CategoryKey key) => key.Kind switch
+    {
+        BlockKind.Malloc => heap.MallocName(key.Id),
+        BlockKind.Mapping => CategoryNames.Mapping(context.CategoryName(key)),
+        _ => context.CategoryName(key) is { Length: > 0 } type ? type : $"Unnamed category {key.Id}",
+    };
 
     private static void SortBySize(List<CategoryBuild> categories) =>
         categories.Sort((a, b) =>

@@ -9,6 +9,8 @@ namespace Foom.Report.Model;
 public sealed class Report
 {
     [JsonPropertyName("head")] public ReportHead Head { get; set; } = new();
+    /// <summary>The caller view, before the categories (Foom reports; absent in Matrix's).</summary>
+    [JsonPropertyName("callers")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportCallers? Callers { get; set; }
     [JsonPropertyName("modules")] public List<ReportModule> Modules { get; set; } = [];
     [JsonPropertyName("items")] public List<ReportItem> Items { get; set; } = [];
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }

@@ -9,7 +9,7 @@ namespace Foom.Report.Model;
 /// </summary>
 public sealed class ReportSymbols
 {
-    /// <summary>Distinct frames the report lists.</summary>
+    /// <summary>Distinct frames looked up for the report: its listed stacks' and every stack's the caller view counts.</summary>
     [JsonPropertyName("frames")] public int Frames { get; set; }
     /// <summary>Of those, the frames no symbol holds (shown as module+0xOFFSET).</summary>
     [JsonPropertyName("unnamed_frames")] public int UnnamedFrames { get; set; }

@@ -8,6 +8,7 @@ namespace Foom.Report.Views;
 /// <summary>How much of a report the terminal view shows.</summary>
 public sealed record TextViewOptions
 {
+    public int Callers { get; init; } = 10;
     public int Categories { get; init; } = 25;
     public int StackCategories { get; init; } = 5;
     public int StacksPerCategory { get; init; } = 3;
@@ -29,6 +30,7 @@ public static class TextView
         var labels = new FrameLabels(report);
         console.Write(Summary(report));
         if (Footprint(report, options) is { } chart) console.Write(chart);
+        if (CallerTable.Of(report, labels, options.Callers) is { } callers) console.Write(callers);
         console.Write(Categories(report, options));
         if (ManagedCategories(report, options) is { } managed) console.Write(managed);
         if (Stacks(report, labels, options) is { } tree) console.Write(tree);
