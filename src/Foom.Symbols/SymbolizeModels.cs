@@ -68,6 +68,10 @@ public sealed class ModuleStatus
     /// <summary>The file whose symbol table named the frames (a debug file, a stored file, or the binary).</summary>
     public string? SymbolFile { get; init; }
 
+    /// <summary>Which table of <see cref="SymbolFile"/> names frames: ".symtab", ".dynsym and .gnu_debugdata"
+    /// (MiniDebugInfo), ".dynsym" (a stripped ELF: exported functions only) or "nlist" (Mach-O).</summary>
+    public string? SymbolTableKind { get; init; }
+
     /// <summary>The file whose DWARF gave file and line.</summary>
     public string? DebugFile { get; init; }
 

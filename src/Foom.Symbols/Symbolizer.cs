@@ -59,6 +59,7 @@ public sealed class Symbolizer
             {
                 Module = request.Modules[i],
                 SymbolFile = modules[i]?.SymbolFile,
+                SymbolTableKind = modules[i]?.SymbolTableKind,
                 DebugFile = modules[i]?.DwarfFile,
                 Problem = problem,
                 Note = note ?? modules[i]?.Note,
@@ -91,7 +92,7 @@ public sealed class Symbolizer
         for (var i = 0; i < moduleCount; i++)
         {
             if (lineProblems[i] != null && statuses[i].LineProblem == null)
-                statuses[i] = new ModuleStatus { Module = statuses[i].Module, SymbolFile = statuses[i].SymbolFile, DebugFile = statuses[i].DebugFile, Note = statuses[i].Note, LineProblem = lineProblems[i] };
+                statuses[i] = new ModuleStatus { Module = statuses[i].Module, SymbolFile = statuses[i].SymbolFile, SymbolTableKind = statuses[i].SymbolTableKind, DebugFile = statuses[i].DebugFile, Note = statuses[i].Note, LineProblem = lineProblems[i] };
         }
         return new SymbolizeResult { Frames = frames, Modules = statuses, PerfMapProblems = perfMapProblems };
     }
@@ -261,6 +262,7 @@ public sealed class Symbolizer
         public ulong? TextVmAddress { get; init; }
         public bool IsMachO { get; init; }
         public string? SymbolFile { get; init; }
+        public string? SymbolTableKind { get; init; }
         public string? DwarfFile { get; init; }
         public string? DwarfArchitecture { get; init; }
         public string? LineProblem { get; init; }
@@ -281,6 +283,7 @@ public sealed class Symbolizer
         public bool HasFullSymbols => Elf?.HasFullSymbolTable ?? Image!.HasSymbolTable;
         public bool HasAnySymbols => Elf != null ? Elf.HasFullSymbolTable || Elf.HasDynamicSymbols || Elf.HasMiniDebugInfo : Image!.HasSymbolTable;
         public bool HasDwarf => Elf?.HasDebugInfo ?? Image!.HasDebugInfo;
+        public string TableKind => Elf == null ? "nlist" : Elf.HasFullSymbolTable ? ".symtab" : Elf.HasMiniDebugInfo ? ".dynsym and .gnu_debugdata" : ".dynsym";
         public SymbolTable ReadSymbols(ICollection<string> problems) => Elf?.ReadFunctionSymbols(problems) ?? Image!.ReadFunctionSymbols();
 
         public void Dispose()
@@ -359,6 +362,7 @@ public sealed class Symbolizer
                 TextVmAddress = text,
                 IsMachO = primary.Image != null,
                 SymbolFile = symbolSource?.Path,
+                SymbolTableKind = symbolSource?.TableKind,
                 DwarfFile = dwarf?.Path,
                 DwarfArchitecture = dwarf?.Image != null ? dwarf.Image.Architecture : null,
                 LineProblem = dwarf != null ? null

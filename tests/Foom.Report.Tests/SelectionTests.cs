@@ -177,6 +177,7 @@ public class SelectionTests
                         0x2000 => "Cache::grow(unsigned long)",
                         _ => null,
                     };
+                return null;
             },
         });
         Assert.Equal($"{TestHeap.AppBuildId}@{0x2000}", named.Items[0].Stacks[0].Caller);

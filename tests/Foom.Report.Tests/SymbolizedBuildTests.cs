@@ -69,4 +69,50 @@ public class SymbolizedBuildTests : IDisposable
         Assert.Equal($"{programId}@{listed.Frames[1].Offset}", listed.Caller);
         Assert.Equal(programId, report.Head.AppUuid);
     }
+
+    [Fact]
+    public void AFrameInAStrippedLibraryThatNoSymbolContainsStaysUnnamedAndTheReportSaysWhyAndHowToNameIt()
+    {
+        const string Sqlite = "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0";
+        Assert.True(File.Exists(Sqlite), $"{Sqlite} is missing: .ci/run installs sqlite3 for this test");
+        var sqliteId = ElfFile.ReadBuildId(Sqlite) ?? throw new InvalidOperationException("libsqlite3 has no build-id");
+        ulong exported, between;
+        using (var elf = ElfFile.Open(Sqlite))
+        {
+            var symbols = elf.ReadFunctionSymbols().Symbols().Where(s => s.Size > 0).ToList();
+            exported = symbols.First(s => s.Name == "sqlite3_malloc").Start + 4;
+            // Code past the end of an exported function and before the next: a static function of sqlite's.
+            var gap = symbols.Zip(symbols.Skip(1)).First(p => p.Second.Start - (p.First.Start + p.First.Size) > 256);
+            between = gap.First.Start + gap.First.Size + 128;
+        }
+
+        var directory = Path.Combine(_root, "s-stripped");
+        using (var tables = Foom.Storage.SessionTables.Create(directory))
+        {
+            var sqlite = tables.Modules.Load(Sqlite, sqliteId, 0x7f00_0000_0000, 0x7f00_0000_0000, 0x20_0000);
+            var stack = tables.Stacks.Intern([new Frame(sqlite, between), new Frame(sqlite, exported)]);
+            tables.Live.InsertHeap(0x1000_0000, 4096, stack);
+        }
+        TestSessions.WriteInfo(directory, TestSessions.Info("s-stripped"));
+
+        var report = ReportBuilder.Build(directory, new ReportBuildOptions { Symbolizer = new Symbolizer(new SymbolizerOptions { DebugDirectories = [] }) });
+
+        var frames = report.Items.Single().Stacks.Single().Frames;
+        Assert.Null(frames[0].Function);
+        Assert.Equal("sqlite3_malloc", frames[1].Function);
+        var symbolsHead = Assert.IsType<Foom.Report.Model.ReportSymbols>(report.Head.Symbols);
+        Assert.Equal(2, symbolsHead.Frames);
+        Assert.Equal(1, symbolsHead.UnnamedFrames);
+        var module = Assert.Single(symbolsHead.UnnamedByModule);
+        Assert.Equal("libsqlite3.so.0", module.Name);
+        Assert.Contains("only .dynsym", module.Reason);
+        Assert.Contains("-dbgsym", symbolsHead.HowToName);
+
+        var labels = new Foom.Report.Views.FrameLabels(report);
+        Assert.Equal($"libsqlite3.so.0+0x{between:x}", labels.Label(frames[0]));
+        Assert.Contains(Foom.Report.Views.TextView.Notes(report), n => n.StartsWith("1 of 2 frames have no name", StringComparison.Ordinal) && n.Contains("libsqlite3.so.0: 1"));
+        // The report says it in its JSON too.
+        var json = System.Text.Encoding.UTF8.GetString(Foom.Report.IO.ReportJson.ToUtf8(report));
+        Assert.Contains("\"unnamed_frames\":1", json);
+    }
 }

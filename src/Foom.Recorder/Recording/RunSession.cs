@@ -231,7 +231,7 @@ public static class RunSession
             death = death with { QuitSenderName = death.Marks?.QuitSenderPid is { } sender ? ProcessName(sender) : null };
             var verdict = ExitClassifier.Observe(death);
             var counters = ring.ReadCounters();
-            var recordingProblem = drain.Failure ?? (staticBinary ? "statically linked: allocations were not recorded" : null);
+            var recordingProblem = drain.Failure ?? (staticBinary ? "the program is statically linked, so the LD_PRELOAD hook could not load into it" : null);
             if (recordingProblem is not null) notes.Add(recordingProblem);
             if (snapshots.Problem is not null) notes.Add(snapshots.Problem);
             if (drain.AbandonedBytes > 0) notes.Add($"{drain.AbandonedBytes} bytes of events were reserved but never committed when the program died");

@@ -79,9 +79,12 @@ public static class ReportAssembler
             report.Head.Managed = managed.Head(listedTypes);
         }
 
-        shapes.Symbolize(options.Symbolize);
+        // Every stack's frames are named with the listed ones: the caller view counts them all.
+        var callerView = CallerView.Collect(heap, shapes, key => CategoryName(heap, context, key));
+        report.Head.Symbols = shapes.Symbolize(options.Symbolize);
         var findCaller = options.FindCaller ?? CallerRules.Default.FindCaller;
         var moduleNames = shapes.ModuleNameOfUuid;
+        report.Callers = callerView.Build(findCaller, moduleNames);
         foreach (var entry in listed)
         {
             var shape = entry.Shape;
@@ -109,12 +112,7 @@ public static class ReportAssembler
         {
             if (!names.TryGetValue(key, out var name))
             {
-                name = key.Kind switch
-                {
-                    BlockKind.Malloc => heap.MallocName(key.Id),
-                    BlockKind.Mapping => CategoryNames.Mapping(context.CategoryName(key)),
-                    _ => context.CategoryName(key) is { Length: > 0 } type ? type : $"Unnamed category {key.Id}",
-                };
+                name = CategoryName(heap, context, key);
                 names[key] = name;
             }
             if (!byName.TryGetValue(name, out var category))
@@ -125,6 +123,13 @@ public static class ReportAssembler
         }
         return byName.Values.ToList();
     }
+
+    private static string CategoryName(LiveHeap heap, HeapContext context, CategoryKey key) => key.Kind switch
+    {
+        BlockKind.Malloc => heap.MallocName(key.Id),
+        BlockKind.Mapping => CategoryNames.Mapping(context.CategoryName(key)),
+        _ => context.CategoryName(key) is { Length: > 0 } type ? type : $"Unnamed category {key.Id}",
+    };
 
     private static void SortBySize(List<CategoryBuild> categories) =>
         categories.Sort((a, b) =>
@@ -205,10 +210,12 @@ internal sealed class StackShapes(HeapContext context, Dictionary<int, ModuleRec
         return shape;
     }
 
-    public void Symbolize(FrameSymbolizer? symbolizer)
+    /// <summary>Names the frames; returns how many stayed unnamed and why (null when no symbolizer ran).</summary>
+    public ReportSymbols? Symbolize(FrameSymbolizer? symbolizer)
     {
-        if (symbolizer is null || _frames.Count == 0) return;
-        symbolizer(context.Modules, _frames.Select(pair => new FrameToName(pair.Key, pair.Value, _returnAddresses.Contains(pair.Key))).ToList());
+        if (symbolizer is null || _frames.Count == 0) return null;
+        var reasons = symbolizer(context.Modules, _frames.Select(pair => new FrameToName(pair.Key, pair.Value, _returnAddresses.Contains(pair.Key))).ToList());
+        return SymbolSummary.Of(_frames, modulesById, reasons);
     }
 
     public string? ModuleNameOfUuid(string uuid) =>

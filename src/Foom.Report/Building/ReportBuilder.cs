@@ -56,6 +56,18 @@ public static class ReportBuilder
         return ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, head, managed);
     }
 
+    /// <summary>
+    /// Why no allocation was recorded, when none was: the hook never reached the recorder (no
+    /// module was ever recorded, no block is live) in a run that has ended. Null otherwise.
+    /// </summary>
+    private static string? NotRecorded(SessionInfo info, SessionHeap heap, bool recording)
+    {
+        if (recording || info.End is null || heap.Context.Modules.Count > 0 || heap.Heap.LiveCount > 0) return null;
+        var why = info.RecordingNotes is { Count: > 0 } notes ? string.Join("; ", notes) : "the hook never reported to the recorder (no module was recorded)";
+        return $"allocations could not be recorded: {why}. The exit reason, footprint, peak and limit were watched from outside the program and still hold; " +
+               "the live totals are 0 because nothing was seen, not because nothing was live";
+    }
+
     /// <summary>The run's facts, from session.json and the reader's state; the assembler adds the live totals and what was trimmed.</summary>
     private static ReportHead Head(SessionInfo info, SessionHeap heap, SessionMarks marks, DateTimeOffset now)
     {
@@ -104,6 +116,8 @@ public static class ReportBuilder
             recovery.AddRange(leftovers.Notes);
         }
         head.Recovery = recovery.Count > 0 ? recovery : null;
+        head.RecordingNotes = info.RecordingNotes is { Count: > 0 } notes ? [.. notes] : null;
+        head.NotRecorded = NotRecorded(info, heap, recording);
         if (heap.Resident is { } resident)
         {
             head.ResidentTime = resident.TimeMilliseconds;

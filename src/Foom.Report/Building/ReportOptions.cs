@@ -9,8 +9,10 @@ public delegate int CallerFinder(IReadOnlyList<ReportFrame> frames, Func<string,
 /// Gives names to frames: called once per report with every distinct frame the report lists,
 /// each with the raw module id and offset it came from and whether it is a return address (it
 /// sits above the innermost frame of some stack); fills Function, File and Line where it can.
+/// Returns, by module id, why that module's frames that stayed unnamed have no name (null when it
+/// cannot say).
 /// </summary>
-public delegate void FrameSymbolizer(IReadOnlyList<ModuleRecord> modules, IReadOnlyList<FrameToName> frames);
+public delegate IReadOnlyDictionary<int, string>? FrameSymbolizer(IReadOnlyList<ModuleRecord> modules, IReadOnlyList<FrameToName> frames);
 
 /// <summary>One distinct frame of a report, to be named in place.</summary>
 public readonly record struct FrameToName(RawFrame Raw, ReportFrame Frame, bool IsReturnAddress);

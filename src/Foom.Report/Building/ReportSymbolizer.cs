@@ -34,7 +34,24 @@ public static class ReportSymbolizer
             frame.File = symbol.File;
             frame.Line = symbol.Line;
         }
+        var reasons = new Dictionary<int, string>();
+        for (var m = 0; m < modules.Count; m++) reasons[modules[m].Id] = WhyUnnamed(result.Modules[m]);
+        return reasons;
     };
+
+    /// <summary>Why a module's unnamed frames have no name: it could not be read, or the symbols it has hold none of them.</summary>
+    private static string WhyUnnamed(ModuleStatus status)
+    {
+        if (status.Problem is { } problem) return problem;
+        var what = status.SymbolTableKind switch
+        {
+            ".dynsym" => "only .dynsym, the exported functions of a stripped binary",
+            null => "no symbol table",
+            var kind => kind,
+        };
+        return $"{status.SymbolFile ?? status.Module.Path} has {what}, and no symbol there contains these addresses"
+               + (status.Note is { } note ? $" ({note})" : "");
+    }
 
     /// <summary>
     /// The perf maps of a session: the copies the recorder keeps in its directory (taken

@@ -9,6 +9,8 @@ namespace Foom.Report.Model;
 public sealed class Report
 {
     [JsonPropertyName("head")] public ReportHead Head { get; set; } = new();
+    /// <summary>The caller view, before the categories (Foom reports; absent in Matrix's).</summary>
+    [JsonPropertyName("callers")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportCallers? Callers { get; set; }
     [JsonPropertyName("modules")] public List<ReportModule> Modules { get; set; } = [];
     [JsonPropertyName("items")] public List<ReportItem> Items { get; set; } = [];
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
@@ -73,6 +75,16 @@ public sealed class ReportHead
     /// warning) or "periodic".
     /// </summary>
     [JsonPropertyName("resident_source")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ResidentSource { get; set; }
+    /// <summary>
+    /// Set when no allocation could be recorded (a statically linked program, which the LD_PRELOAD
+    /// hook cannot enter): why, and that the verdict, footprint and limit still hold. live_bytes is
+    /// then 0 because nothing was seen, not because nothing was live.
+    /// </summary>
+    [JsonPropertyName("not_recorded")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? NotRecorded { get; set; }
+    /// <summary>What foom run noted about the recording (session.json's recording_notes).</summary>
+    [JsonPropertyName("recording_notes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? RecordingNotes { get; set; }
+    /// <summary>How many frames got names and why the others did not; absent when nothing named the frames (docs/report-format.md, "Symbols").</summary>
+    [JsonPropertyName("symbols")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportSymbols? Symbols { get; set; }
     /// <summary>A .NET target's managed heap: the census behind the managed categories, or why there is none (docs/report-format.md, "Managed heap").</summary>
     [JsonPropertyName("managed")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportManaged? Managed { get; set; }
 

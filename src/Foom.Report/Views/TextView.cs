@@ -8,6 +8,7 @@ namespace Foom.Report.Views;
 /// <summary>How much of a report the terminal view shows.</summary>
 public sealed record TextViewOptions
 {
+    public int Callers { get; init; } = 10;
     public int Categories { get; init; } = 25;
     public int StackCategories { get; init; } = 5;
     public int StacksPerCategory { get; init; } = 3;
@@ -29,6 +30,7 @@ public static class TextView
         var labels = new FrameLabels(report);
         console.Write(Summary(report));
         if (Footprint(report, options) is { } chart) console.Write(chart);
+        if (CallerTable.Of(report, labels, options.Callers) is { } callers) console.Write(callers);
         console.Write(Categories(report, options));
         if (ManagedCategories(report, options) is { } managed) console.Write(managed);
         if (Stacks(report, labels, options) is { } tree) console.Write(tree);
@@ -54,7 +56,7 @@ public static class TextView
         Row("footprint", head.FootprintBytes is long footprint ? FrameLabels.Bytes(footprint) : null);
         Row("peak footprint", head.PeakFootprintBytes is long peak ? FrameLabels.Bytes(peak) : null);
         Row("oom score", head.OomScore is int score ? string.Create(CultureInfo.InvariantCulture, $"{score} (oom_score_adj {head.OomScoreAdj ?? 0})") : null);
-        Row("live", $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count(i => !i.IsManaged)} categories");
+        Row("live", head.NotRecorded is not null ? "not recorded (see the note below)" : $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count(i => !i.IsManaged)} categories");
         if (head.Managed is { } managed)
         {
             Row("managed heap", managed.Census is { } census
@@ -218,6 +220,7 @@ public static class TextView
     public static IEnumerable<string> Notes(Model.Report report)
     {
         var head = report.Head;
+        if (head.NotRecorded is { } notRecorded) yield return notRecorded + ".";
         if (head.LiveSnapshot) yield return "the session was still being recorded: this is a snapshot, not the end of the run.";
         if (head.Recovery is { Count: > 0 } recovery)
             yield return "the session's storage needed recovery (" + string.Join("; ", recovery) + ").";
@@ -231,6 +234,12 @@ public static class TextView
                 yield return $"the categories alone exceed the {FrameLabels.Bytes(trimmed.BudgetGzipBytes)} budget; no stack could be kept.";
             if (trimmed.DeepStacks > 0)
                 yield return $"{trimmed.DeepStacks} stacks were deeper than the frame limit ({trimmed.DeepFrames} outer frames cut).";
+        }
+        if (head.Symbols is { UnnamedFrames: > 0 } symbols)
+        {
+            var modules = string.Join("; ", symbols.UnnamedByModule.Take(5).Select(m => $"{m.Name}: {m.UnnamedFrames} ({m.Reason})"));
+            var more = symbols.UnnamedByModule.Count > 5 ? $"; {symbols.UnnamedByModule.Count - 5} more modules" : "";
+            yield return $"{symbols.UnnamedFrames} of {symbols.Frames} frames have no name and read module+0xOFFSET, since no symbol contains them: {modules}{more}. To name them: {symbols.HowToName}.";
         }
         if (head.Managed is { } managed)
         {

@@ -62,6 +62,14 @@ public sealed class RunBadInputTests : IDisposable
         var info = _foom.OnlySession("static");
         Assert.Equal("exit", info.End!.ExitReason);
         Assert.Contains(info.RecordingNotes!, note => note.Contains("statically linked"));
+
+        // Its report says that nothing could be recorded and why, beside the verdict.
+        var report = Foom.Report.Building.ReportBuilder.Build(Assert.Single(_foom.Sessions("static")), new() { Symbolizer = null });
+        Assert.Equal("exit", report.Head.ExitReason);
+        Assert.Contains("allocations could not be recorded", report.Head.NotRecorded);
+        Assert.Contains("statically linked", report.Head.NotRecorded);
+        Assert.Contains(Foom.Report.Views.TextView.Notes(report), n => n.StartsWith("allocations could not be recorded", StringComparison.Ordinal));
+        Assert.Contains("\"not_recorded\"", System.Text.Encoding.UTF8.GetString(Foom.Report.IO.ReportJson.ToUtf8(report)));
     }
 
     public void Dispose() => _foom.Dispose();
