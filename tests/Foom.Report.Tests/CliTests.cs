@@ -42,6 +42,21 @@ public class CliTests : IDisposable
         return directory;
     }
 
+    /// <summary>Issue 16, finding 4: `foom report` of a report with a lone surrogate escape in a module died with a stack trace.</summary>
+    [Fact]
+    public void AReportWithABrokenStringIsAnErrorNamingTheFileAndFieldNotACrash()
+    {
+        var json = System.Text.Encoding.UTF8.GetString(ReportJson.ToUtf8(ReaderTests.FoomReport()));
+        var uuid = ReaderTests.FoomReport().Modules[0].Uuid;
+        var path = Path.Combine(_data, "broken.json");
+        File.WriteAllText(path, json.Replace($"\"uuid\":\"{uuid}\"", "\"uuid\":\"\\ud800\"", StringComparison.Ordinal));
+        var run = Foom("report", path);
+        Assert.NotEqual(0, run.Status);
+        Assert.Contains($"{path}: modules[0].uuid: holds a lone UTF-16 surrogate (\\ud800)", run.Error);
+        Assert.DoesNotContain("Exception", run.Error);
+        Assert.DoesNotContain("   at ", run.Error);
+    }
+
     [Fact]
     public void WithoutAnArgumentTheNewestSessionIsReported()
     {

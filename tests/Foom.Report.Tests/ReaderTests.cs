@@ -37,6 +37,34 @@ public class ReaderTests : IDisposable
 
     private static JsonObject AsNode(Model.Report report) => JsonNode.Parse(ReportJson.ToUtf8(report))!.AsObject();
 
+    /// <summary>
+    /// Issue 16, finding 4: a lone surrogate escape in a module's uuid was an unhandled
+    /// InvalidOperationException; a NUL went through. Both are errors naming the file and field.
+    /// </summary>
+    [Theory]
+    [InlineData("modules", "uuid", @"\ud800", "holds a lone UTF-16 surrogate (\\ud800)")]
+    [InlineData("items", "name", @"Malloc\u0000", "holds a NUL character (\\u0000)")]
+    [InlineData("items", "heap", @"\udfff", "holds a lone UTF-16 surrogate (\\udfff)")]
+    public void ABrokenStringIsAnErrorNamingTheFileAndField(string array, string property, string escaped, string problem)
+    {
+        var node = AsNode(FoomReport());
+        node[array]![0]![property] = "BROKEN-STRING";
+        var path = Save(node.ToJsonString().Replace("BROKEN-STRING", escaped, StringComparison.Ordinal));
+        var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
+        Assert.Equal($"{array}[0].{property}", error.Field);
+        Assert.Equal($"{path}: {array}[0].{property}: {problem}", error.Message);
+    }
+
+    [Fact]
+    public void AnEscapedSurrogatePairInAReportIsReadAsTheCharacter()
+    {
+        var node = AsNode(FoomReport());
+        var name = node["items"]![0]!["name"]!.GetValue<string>();
+        node["items"]![0]!["name"] = "BROKEN-STRING";
+        var path = Save(node.ToJsonString().Replace("BROKEN-STRING", name + @" \ud83d\udca5", StringComparison.Ordinal));
+        Assert.Equal(name + " 💥", ReportReader.Read(path).Items[0].Name);
+    }
+
     [Fact]
     public void AFoomReportReadsBackTheSame()
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
+using Foom.Storage.Text;
 
 namespace Foom.Ios.Jetsam;
 
@@ -53,6 +54,9 @@ public static class JetsamParser
             return JetsamParseResult.Fail(new JetsamFormatError(
                 $"not UTF-8 text: invalid byte at offset {offset} (line {line}); a JetsamEvent report is JSON", Line: line));
         }
+
+        if (JsonStrings.FindBad(utf8, multipleValues: true) is { } bad)
+            return JetsamParseResult.Fail(new JetsamFormatError(bad.ToString(), bad.Field));
 
         JsonDocument? first = null, second = null;
         string? part = null; // which document was being read, for the error message

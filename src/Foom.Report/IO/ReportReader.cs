@@ -39,6 +39,7 @@ public static class ReportReader
     {
         var json = IsGzip(bytes) ? Gunzip(bytes, source) : bytes.ToArray();
         if (json.Length == 0) throw new ReportFormatException(source, "", "the file is empty");
+        if (Foom.Storage.Text.JsonStrings.FindBad(json) is { } bad) throw new ReportFormatException(source, bad.Field, bad.Problem);
         JsonDocument document;
         try
         {

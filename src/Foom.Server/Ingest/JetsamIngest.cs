@@ -41,5 +41,5 @@ public sealed class JetsamIngest(GroupCommitWriter writer)
         return (inserted, row);
     }
 
-    private static string? Clip(string? text) => text is { Length: > MaxClip } ? text[..MaxClip] : text;
+    private static string? Clip(string? text) => StoredText.Clip(text, MaxClip);
 }

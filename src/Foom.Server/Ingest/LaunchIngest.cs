@@ -2,6 +2,7 @@ using System.Text.Json;
 using Foom.Server.Auth;
 using Foom.Server.Data;
 using Foom.Storage.Sessions;
+using Foom.Storage.Text;
 
 namespace Foom.Server.Ingest;
 
@@ -23,6 +24,7 @@ public sealed class LaunchIngest(GroupCommitWriter writer)
 
     private static List<LaunchRow> Parse(ReadOnlySpan<byte> json, IngestGrant grant)
     {
+        if (JsonStrings.FindBad(json) is { } bad) throw Bad(bad.ToString());
         List<LaunchRecord?> records;
         var isArray = json.TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
         try

@@ -94,5 +94,5 @@ public sealed class ReportIngest(GroupCommitWriter writer, ReportAnalyzer analyz
         row.AnalysisVersion = ReportAnalyzer.Version;
     }
 
-    private static string? Clip(string? text) => text is { Length: > 1024 } ? text[..1024] : text;
+    private static string? Clip(string? text) => StoredText.Clip(text, 1024);
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Foom.Report.Model;
 using Foom.Storage.Sessions;
+using Foom.Storage.Text;
 using ReportDocument = Foom.Report.Model.Report;
 
 namespace Foom.Server.Ingest;
@@ -68,6 +69,7 @@ public static class ReportParser
 
     public static ReportDocument Deserialize(ReadOnlySpan<byte> json)
     {
+        if (JsonStrings.FindBad(json) is { } bad) throw Bad(bad.ToString());
         ReportDocument? report;
         try
         {

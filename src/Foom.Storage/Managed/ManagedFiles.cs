@@ -67,7 +67,9 @@ public static class ManagedFiles
         T? value;
         try
         {
-            value = JsonSerializer.Deserialize(File.ReadAllBytes(path), typeInfo);
+            var bytes = File.ReadAllBytes(path);
+            if (Text.JsonStrings.FindBad(bytes) is { } bad) throw new SessionFormatException(path, bad.ToString());
+            value = JsonSerializer.Deserialize(bytes, typeInfo);
         }
         catch (JsonException problem)
         {

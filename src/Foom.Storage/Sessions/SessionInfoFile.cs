@@ -19,7 +19,9 @@ public static class SessionInfoFile
         var path = PathIn(sessionDirectory);
         try
         {
-            var info = JsonSerializer.Deserialize(File.ReadAllBytes(path), SessionInfoJson.Default.SessionInfo);
+            var bytes = File.ReadAllBytes(path);
+            if (Text.JsonStrings.FindBad(bytes) is { } bad) return SessionInfoRead.Failed(path, $"{bad.Field} {bad.Problem}");
+            var info = JsonSerializer.Deserialize(bytes, SessionInfoJson.Default.SessionInfo);
             if (info is null) return SessionInfoRead.Failed(path, "holds null, not a session");
             if (info.FormatVersion != SessionInfo.CurrentFormatVersion)
                 return SessionInfoRead.Failed(path, $"format_version is {info.FormatVersion}; this Foom reads version {SessionInfo.CurrentFormatVersion}");
