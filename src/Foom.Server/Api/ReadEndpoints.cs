@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Dapper;
+using Foom.Report.Pprof;
 using Foom.Server.Analysis;
 using Foom.Server.Auth;
 using Foom.Server.Data;
@@ -82,6 +83,18 @@ public static class ReadEndpoints
             if (raw == true) return Results.Bytes(UploadBody.Gunzip(report.RawGzip), "application/json");
             return Results.Json(Summary(report));
         });
+        // The report as pprof (docs/report-format.md, "pprof"), its frames named as the report page names them.
+        api.MapGet("/reports/{reportId}/pprof", async (string reportId, Database database, ReportSymbolication symbolication, CancellationToken cancellationToken) =>
+        {
+            StoredReport? row;
+            using (var connection = database.Open()) row = ReportStore.Find(connection, reportId);
+            if (row is null) return IngestEndpoints.Error(404, $"no report with id '{(reportId.Length > 80 ? reportId[..80] : reportId)}'");
+            var report = ReportParser.Deserialize(UploadBody.Gunzip(row.RawGzip));
+            await symbolication.ApplyAsync(report, cancellationToken);
+            using var profile = new MemoryStream();
+            PprofView.Write(report, profile);
+            return Results.File(profile.ToArray(), "application/octet-stream", PprofFileName(reportId));
+        });
         api.MapGet("/device-limits", (Database database) =>
         {
             using var connection = database.Open();
@@ -98,6 +111,10 @@ public static class ReadEndpoints
             return Results.Json(new { app, reports = changed.Reports, issues_changed = changed.Changed });
         });
     }
+
+    /// <summary>A download name for the profile: the report id with anything but letters, digits, '-', '_' and '.' replaced.</summary>
+    private static string PprofFileName(string reportId) =>
+        new string(reportId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()) + ".pb.gz";
 
     public static object Summary(StoredReport r) => new
     {
