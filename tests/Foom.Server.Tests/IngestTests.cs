@@ -43,6 +43,25 @@ public sealed class IngestTests
         Assert.Equal(Report1(), await raw.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task EachReportIsServedAsPprofThatGoToolPprofReads()
+    {
+        await using var server = await TestServer.StartAsync("sqlite");
+        Assert.Equal(HttpStatusCode.Accepted, (await server.PostJsonAsync("/api/v1/reports", Report1())).StatusCode);
+
+        var response = await server.GetAdminAsync("/api/v1/reports/r-1/pprof");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("r-1.pb.gz", response.Content.Headers.ContentDisposition?.FileName);
+        var profile = Foom.Report.Tests.Support.GoPprof.Read(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal((400L << 20) + 48_000, profile.Total("inuse_space/bytes"));
+        Assert.Equal(1400, profile.Total("inuse_objects/count"));
+        Assert.Contains(profile.Locations.Values, l => l.Contains("load_contacts", StringComparison.Ordinal));
+        Assert.All(profile.Samples, s => Assert.Contains("app:[demo-app]", s.Labels, StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.NotFound, (await server.GetAdminAsync("/api/v1/reports/no-such/pprof")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await server.Client.GetAsync("/api/v1/reports/r-1/pprof")).StatusCode);
+    }
+
     /// <summary>
     /// Uploads are read into pooled buffers that go back to the pool before the commit: uploads
     /// in flight together, of sizes that make the buffers grow, gzip'ed and plain, must each be

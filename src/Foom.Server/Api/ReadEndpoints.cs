@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using Foom.Report.Pprof;
 using Foom.Server.Analysis;
 using Foom.Server.Api.Models;
 using Foom.Server.Auth;
@@ -54,6 +55,8 @@ public static class ReadEndpoints
         api.MapGet("/apps/{app}/rates", Rates).WithSummary("FOOM, watchdog and crash rates per UTC day and version, from launch records")
             .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/reports/{reportId}", Report).WithSummary("One report as filed, or the upload itself with raw=true")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/reports/{reportId}/pprof", Pprof).WithSummary("One report as pprof (gzip'ed profile.proto), its frames named as the report page names them")
             .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapGet("/device-limits", DeviceLimits).WithSummary("App memory limits per device model, from JetsamEvent logs and kill records");
         api.MapPost("/apps/{app}/reanalyze", Reanalyze).WithSummary("Analyse and group an app's reports again with the current rules")
@@ -155,6 +158,25 @@ public static class ReadEndpoints
         if (wantRaw) return TypedResults.File(UploadBody.Gunzip(report.RawGzip), "application/json");
         return TypedResults.Ok(Summary(report));
     }
+
+    // docs/report-format.md, "pprof".
+    private static async Task<FileContentHttpResult> Pprof(HttpContext http, string reportId, Database database,
+        ReportSymbolication symbolication, CancellationToken cancellationToken)
+    {
+        ApiQuery.Allow(http);
+        StoredReport? row;
+        using (var connection = database.Open()) row = ReportStore.Find(connection, reportId);
+        if (row is null) throw new ApiProblemException(404, $"no report has the id '{ApiQuery.Short(reportId)}'");
+        var report = ReportParser.Deserialize(UploadBody.Gunzip(row.RawGzip));
+        await symbolication.ApplyAsync(report, cancellationToken);
+        using var profile = new MemoryStream();
+        PprofView.Write(report, profile);
+        return TypedResults.File(profile.ToArray(), "application/octet-stream", PprofFileName(reportId));
+    }
+
+    /// <summary>A download name for the profile: the report id with anything but letters, digits, '-', '_' and '.' replaced.</summary>
+    private static string PprofFileName(string reportId) =>
+        new string(reportId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()) + ".pb.gz";
 
     private static Ok<List<ApiDeviceLimit>> DeviceLimits(HttpContext http, Database database, JetsamKills jetsamKills,
         [Description("page size, 1 to 1000 (100)")] string? limit, [Description("from the Link header of the previous page")] string? cursor)

@@ -8,7 +8,8 @@ namespace Foom.Server.Tests.Support;
 
 /// <summary>
 /// A real Kestrel server on 127.0.0.1 with a free port, over a fresh SQLite file or a fresh
-/// PostgreSQL database (made on the server named by FOOM_TEST_POSTGRES, dropped afterwards).
+/// PostgreSQL database (made on the server named by FOOM_TEST_POSTGRES, else on a throwaway
+/// cluster of the test process's own, and dropped afterwards).
 /// </summary>
 public sealed class TestServer : IAsyncDisposable
 {
@@ -60,13 +61,12 @@ public sealed class TestServer : IAsyncDisposable
         return new TestServer(handle, dataRoot, pgName, setting);
     }
 
-    /// <summary>The PostgreSQL server for tests; a machine without one fails loudly, never skips.</summary>
+    /// <summary>
+    /// The PostgreSQL server for tests: the one FOOM_TEST_POSTGRES names, else a throwaway cluster
+    /// of this test process's own; a machine without PostgreSQL fails loudly, never skips.
+    /// </summary>
     public static string PostgresConnectionString =>
-        Environment.GetEnvironmentVariable("FOOM_TEST_POSTGRES") is { Length: > 0 } value
-            ? value
-            : throw new InvalidOperationException(
-                "PostgreSQL is not configured: set FOOM_TEST_POSTGRES to a connection string of a role that may create databases "
-                + "(.ci/run starts Debian's PostgreSQL and sets it: Host=localhost;Username=foom;Password=foom;Database=postgres)");
+        Environment.GetEnvironmentVariable("FOOM_TEST_POSTGRES") is { Length: > 0 } value ? value : ThrowawayPostgres.ConnectionString;
 
     public static async Task<(string Name, string ConnectionString)> CreatePostgresDatabaseAsync()
     {
