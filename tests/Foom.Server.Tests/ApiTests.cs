@@ -71,9 +71,11 @@ public sealed class ApiTests
         var row = Assert.Single(rates.EnumerateArray());
         Assert.Equal("2.0", row.GetProperty("version").GetString());
         Assert.Equal(8, row.GetProperty("launches").GetInt64());
-        Assert.Equal(0.25, row.GetProperty("foom_rate").GetDouble());
-        Assert.Equal(0.125, row.GetProperty("watchdog_rate").GetDouble());
-        Assert.Equal(0.125, row.GetProperty("crash_rate").GetDouble());
+        // The first_run launch had no previous run: the rates are over the other seven.
+        Assert.Equal(7, row.GetProperty("previous_runs").GetInt64());
+        Assert.Equal(2.0 / 7, row.GetProperty("foom_rate").GetDouble(), 12);
+        Assert.Equal(1.0 / 7, row.GetProperty("watchdog_rate").GetDouble(), 12);
+        Assert.Equal(1.0 / 7, row.GetProperty("crash_rate").GetDouble(), 12);
     }
 
     [Fact]

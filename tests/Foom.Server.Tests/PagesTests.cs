@@ -54,18 +54,19 @@ public sealed class PagesTests
 
             // Apps → the app: three trend charts and the two-level issue list.
             driver.FindElement(By.LinkText("demo-app")).Click();
-            Assert.Equal(3, driver.FindElements(By.CssSelector("#trends svg.trend")).Count);
+            Assert.Equal(3, driver.FindElements(By.CssSelector("#trends figure.chart")).Count);
             Assert.Contains("FOOM rate", driver.FindElement(By.Id("trends")).Text);
-            Assert.NotEmpty(driver.FindElements(By.CssSelector("#trends svg.trend polyline")));
+            Browser.WaitFor(driver, () => driver.FindElements(By.CssSelector("#trends figure.chart .uplot canvas")).Count == 3, "three uPlot charts");
             var level1 = driver.FindElements(By.CssSelector("#issues details.level1 .level1-name")).Select(e => e.Text).ToList();
             Assert.Equal("decode_image (demo)", level1[0]);
             Assert.Contains("5D3A1B2C9E8F4A7B8C6D5E4F3A2B1C0D@1052672", level1);
-            Browser.Screenshot(driver, "app");
+            Browser.Screenshot(driver, "walk-app");
 
             // The issue: its eigenvalue, the hint and its reports.
             driver.FindElement(By.LinkText("show_gallery (demo)")).Click();
             Assert.Contains("Decoding big images at full size", driver.FindElement(By.ClassName("hint-title")).Text);
             Assert.Equal(3, driver.FindElements(By.CssSelector("#reports tr")).Count - 1);
+            Browser.Screenshot(driver, "walk-issue");
 
             // A report as Allocations shows it, the timeline against the limit and the flame graph.
             driver.FindElement(By.LinkText("img-2")).Click();
@@ -79,19 +80,18 @@ public sealed class PagesTests
             Assert.True(caller.Displayed);
             Assert.StartsWith("decode_image (demo)", caller.Text);
             Assert.Equal(2, firstCategory.FindElements(By.CssSelector("li.skipped")).Count);
-            Browser.Screenshot(driver, "report");
-            Assert.True(driver.FindElements(By.CssSelector("#timeline svg line.limit")).Count == 1, driver.FindElement(By.Id("timeline")).GetAttribute("innerHTML"));
-            Assert.Single(driver.FindElements(By.CssSelector("#timeline svg line.marker")));
+            Browser.WaitFor(driver, () => driver.FindElements(By.CssSelector("#timeline .u-over .marker")).Count == 1, "the warning marker");
             Assert.Contains("limit 512 MiB", driver.FindElement(By.Id("timeline")).Text);
-            Assert.True(driver.FindElements(By.CssSelector("#flame svg rect")).Count >= 5);
+            Browser.WaitFor(driver, () => driver.FindElements(By.CssSelector("#flame svg g.frame rect")).Count >= 5, "the flame graph");
             Assert.Null(((IJavaScriptExecutor)driver).ExecuteScript("return window.xss === undefined ? null : window.xss;"));
-            Browser.Screenshot(driver, "report");
+            Browser.Screenshot(driver, "walk-report");
 
             // The device limits from the JetsamEvent log and the kill records.
             driver.FindElement(By.LinkText("Device limits")).Click();
             var limits = driver.FindElement(By.Id("limits")).Text;
             Assert.Contains("iPhone13,2", limits);
             Assert.Contains("test-host", limits);
+            Browser.Screenshot(driver, "walk-limits");
 
             // The sampling policy editor changes what recorders are told.
             driver.Navigate().GoToUrl(url + "/apps/demo-app/policy");
@@ -102,6 +102,7 @@ public sealed class PagesTests
             driver.FindElement(By.Id("gray")).SendKeys("2.0-beta");
             driver.FindElement(By.Id("save-policy")).Click();
             Assert.Equal("Saved.", driver.FindElement(By.Id("policy-message")).Text);
+            Browser.Screenshot(driver, "walk-policy");
             var policy = JsonDocument.Parse(await (await server.Client.SendAsync(server.Ingest(HttpMethod.Get, "/api/v1/policy?app=demo-app&device=z&user=vip-user"))).Content.ReadAsStringAsync()).RootElement;
             Assert.Equal(0.1, policy.GetProperty("sample_rate").GetDouble());
             Assert.Equal("whitelisted user", policy.GetProperty("why").GetString());
@@ -119,6 +120,7 @@ public sealed class PagesTests
             driver.FindElement(By.Id("create")).Click();
             var key = driver.FindElement(By.Id("new-key")).Text;
             Assert.StartsWith("fk_", key);
+            Browser.Screenshot(driver, "walk-keys");
             Assert.Equal(HttpStatusCode.Accepted, (await server.PostJsonAsync("/api/v1/reports", Json(Linux("by-page-key", items: [Item("x", 1, 1)])), key: key)).StatusCode);
             driver.FindElement(By.CssSelector("#keys button")).Click();
             Assert.Contains("revoked", driver.FindElement(By.Id("keys")).Text);
@@ -136,6 +138,7 @@ public sealed class PagesTests
             editor.SendKeys("""{"hints":[{"id":"gallery","title":"The gallery keeps every image","advice":"Page it.","caller":"show_gallery"}]}""");
             driver.FindElement(By.Id("save-hints")).Click();
             Assert.Equal("Saved.", driver.FindElement(By.Id("hints-message")).Text);
+            Browser.Screenshot(driver, "walk-hints");
             driver.Navigate().GoToUrl(url + "/apps/demo-app");
             Assert.Contains("The gallery keeps every image", driver.FindElement(By.Id("issues")).Text);
 

@@ -110,6 +110,8 @@ internal static class DemoCommand
         Console.WriteLine($"foom demo: {Runs.Length} runs, {killed} killed for memory; launch records and {killed} reports uploaded");
         Console.WriteLine($"foom demo: open {new Uri(server.Url, $"apps/{AppId}")}");
         Console.WriteLine($"foom demo: login: user 'admin', password '{options.AdminPassword}'");
+        Console.WriteLine($"foom demo: ingest key '{options.IngestKey}': ./foom run --server {server.Url} --ingest-key {options.IngestKey} -- PROGRAM");
+        Console.WriteLine($"foom demo: API reference {new Uri(server.Url, "api-reference")} (the login above reads the API)");
         Console.WriteLine($"foom demo: or in the terminal: ./foom sessions --app {AppId}; ./foom report");
         if (!serve) return 0;
         Console.WriteLine("foom demo: serving until Ctrl+C");

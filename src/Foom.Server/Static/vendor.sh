@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copies the built browser libraries the pages use (d3, d3-flame-graph, uPlot) from the npm
+# Copies the built browser libraries the pages use (d3, d3-flame-graph, uPlot, speedscope) from the npm
 # registry into vendor/, which is committed: a build or CI run on a clean clone needs no npm.
 # Run it after changing npm/package.json (then `npm install --package-lock-only` there first).
 set -euo pipefail
@@ -20,7 +20,17 @@ cp "$modules/d3-flame-graph/LICENSE" "$out/d3-flame-graph.LICENSE.txt"
 cp "$modules/uplot/dist/uPlot.iife.min.js" "$out/uPlot.min.js"
 cp "$modules/uplot/dist/uPlot.min.css" "$out/uPlot.min.css"
 cp "$modules/uplot/LICENSE" "$out/uPlot.LICENSE.txt"
-for package in d3 d3-flame-graph uplot; do
+# speedscope's whole viewer, served at /static/speedscope/ so that it reads a report's profile
+# from this server with the pages' login (its sample profile and JFR reader are left out).
+mkdir -p "$out/speedscope"
+for file in "$modules"/speedscope/dist/release/*; do
+    case "$(basename "$file")" in
+        perf-vertx-*|*.wasm|release.txt) ;;
+        *) cp "$file" "$out/speedscope/" ;;
+    esac
+done
+cp "$modules/speedscope/LICENSE" "$out/speedscope/speedscope.LICENSE.txt"
+for package in d3 d3-flame-graph uplot speedscope; do
     printf '%s %s\n' "$package" "$(node -p "require('$modules/$package/package.json').version")"
 done > "$out/VERSIONS.txt"
 echo "vendor.sh: $(wc -l < "$out/VERSIONS.txt") packages copied into $out"

@@ -26,6 +26,8 @@ public sealed partial class DemoCommandTests : IDisposable
         Assert.Contains($"foom demo: open http://127.0.0.1:{port}/apps/demo-chat", result.Output);
         var password = LoginLine().Match(result.Output);
         Assert.True(password.Success, result.Describe());
+        var ingestKey = IngestKeyLine().Match(result.Output);
+        Assert.True(ingestKey.Success, result.Describe());
 
         var sessions = _foom.Sessions("demo-chat").Select(_foom.Info).ToList();
         Assert.Equal(["exit", "foreground_oom", "foreground_oom", "foreground_oom"], sessions.Select(s => s.End?.ExitReason));
@@ -39,6 +41,7 @@ public sealed partial class DemoCommandTests : IDisposable
             Urls = ["http://127.0.0.1:0"],
             AdminToken = "demo-test-token",
             AdminPassword = password.Groups[1].Value,
+            IngestKey = ingestKey.Groups[1].Value,
             ConsoleLogging = false,
             Print = _ => { },
         };
@@ -57,6 +60,13 @@ public sealed partial class DemoCommandTests : IDisposable
         using var apps = JsonDocument.Parse(await api.GetStringAsync("api/v1/apps", TestContext.Current.CancellationToken));
         var app = apps.RootElement.EnumerateArray().Single(a => a.GetProperty("app").GetString() == "demo-chat");
         Assert.Equal(4, app.GetProperty("launches").GetInt32());
+        // The key the demo printed is the one its server takes uploads with.
+        using var launch = new HttpRequestMessage(HttpMethod.Post, "api/v1/launches")
+        {
+            Content = new StringContent("""{"app_id":"demo-chat","prev_exit_reason":"exit"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        launch.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ingestKey.Groups[1].Value);
+        Assert.Equal(HttpStatusCode.Accepted, (await api.SendAsync(launch, TestContext.Current.CancellationToken)).StatusCode);
 
         // A second demo on the same data directory keeps its login, so its output stays true.
         await server.DisposeAsync();
@@ -86,6 +96,9 @@ public sealed partial class DemoCommandTests : IDisposable
 
     [GeneratedRegex(@"(?m)^foom demo: login: user 'admin', password '([^']+)'\r?$")]
     private static partial Regex LoginLine();
+
+    [GeneratedRegex(@"(?m)^foom demo: ingest key '([^']+)': ")]
+    private static partial Regex IngestKeyLine();
 
     public void Dispose() => _foom.Dispose();
 }

@@ -32,7 +32,29 @@ public static class Browser
         return driver;
     }
 
-    /// <summary>Saves what the page looks like, for a person to look at after a run.</summary>
+    /// <summary>Logs in to the pages of the server at <paramref name="baseUrl"/> with the test password.</summary>
+    public static void LogIn(IWebDriver driver, string baseUrl)
+    {
+        driver.Navigate().GoToUrl(baseUrl + "/login");
+        driver.FindElement(By.Id("password")).SendKeys(TestServer.AdminPassword);
+        driver.FindElement(By.Id("login")).Click();
+        driver.FindElement(By.Id("logout"));
+    }
+
+    /// <summary>Waits for a condition the page's scripts bring about (charts drawn, a transition ended).</summary>
+    public static void WaitFor(IWebDriver driver, Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited 60 s for {what} on {driver.Url}");
+            Thread.Sleep(100);
+        }
+    }
+
+    public static object? Script(IWebDriver driver, string script, params object[] arguments) => ((IJavaScriptExecutor)driver).ExecuteScript(script, arguments);
+
+    /// <summary>Saves what the page looks like, for a person to look at after a run (the tests' screenshots folder, outside the repository).</summary>
     public static void Screenshot(IWebDriver driver, string name)
     {
         var folder = Path.Combine(Path.GetTempPath(), "foom-screenshots");
