@@ -95,7 +95,7 @@ public class SymbolizedBuildTests : IDisposable
         }
         TestSessions.WriteInfo(directory, TestSessions.Info("s-stripped"));
 
-        var report = ReportBuilder.Build(directory, new ReportBuildOptions { Symbolizer = new Symbolizer(new SymbolizerOptions { DebugDirectories = [] }) });
+        var report = ReportBuilder.Build(directory, SessionMarks.None, new ReportBuildOptions { Symbolizer = new Symbolizer(new SymbolizerOptions { DebugDirectories = [] }) });
 
         var frames = report.Items.Single().Stacks.Single().Frames;
         Assert.Null(frames[0].Function);

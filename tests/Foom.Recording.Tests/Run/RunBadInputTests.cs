@@ -64,7 +64,7 @@ public sealed class RunBadInputTests : IDisposable
         Assert.Contains(info.RecordingNotes!, note => note.Contains("statically linked"));
 
         // Its report says that nothing could be recorded and why, beside the verdict.
-        var report = Foom.Report.Building.ReportBuilder.Build(Assert.Single(_foom.Sessions("static")), new() { Symbolizer = null });
+        var report = Foom.Recorder.Recording.SessionReport.Build(Assert.Single(_foom.Sessions("static")), new() { Symbolizer = null });
         Assert.Equal("exit", report.Head.ExitReason);
         Assert.Contains("allocations could not be recorded", report.Head.NotRecorded);
         Assert.Contains("statically linked", report.Head.NotRecorded);
