@@ -8,7 +8,7 @@
 #     /usr/bin/time) minus the target's own, minus what `foom run -- /bin/true` costs (start-up);
 #   - the state on disk per live allocation: `foom run` of bench/hook/hold_many.c, which exits
 #     holding BLOCKS blocks from 1024 stacks, and the sizes of its session's files;
-#   - the recorder's applier alone: tests/Foom.RingDrain lets the target fill a 256 MiB ring, then
+#   - the recorder's applier alone: tests/Programs/Foom.RingDrain lets the target fill a 256 MiB ring, then
 #     drains it applying every event to a session's tables (wall and per CPU second).
 #
 #   bench/hook/foom-run.sh [ROUNDS] [PAIRS] [BLOCKS]      (defaults: 5, 2000000, 1000000)
@@ -23,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
 gcc -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls "$repo/bench/hook/alloc_heavy.c" -o "$work/alloc_heavy"
 gcc -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls "$repo/bench/hook/hold_many.c" -o "$work/hold_many"
 "$repo/foom" --help >/dev/null   # builds .foom/bin and .foom/native when the sources changed
-dotnet build "$repo/tests/Foom.RingDrain" -c Release -o "$work/drain" -nologo -v quiet >/dev/null
+dotnet build "$repo/tests/Programs/Foom.RingDrain" -c Release -o "$work/drain" -nologo -v quiet >/dev/null
 [ -x "$repo/.foom/native/foom" ] || { echo "no native foom run: see $repo/.foom/native-build.log"; exit 1; }
 foom=("$repo/.foom/native/foom")
 export FOOM_DATA="$work/data"

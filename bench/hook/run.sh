@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The hook's whole-process overhead: bench/hook/alloc_heavy.c (2 M malloc/free pairs) plain,
-# under the hook with the C# consumer (tests/Foom.RingDrain), and under heaptrack, interleaved
+# under the hook with the C# consumer (tests/Programs/Foom.RingDrain), and under heaptrack, interleaved
 # in one run; medians of ROUNDS runs. Also the consumer's drain rate, the unwinders, and the
 # memory the target is charged for (a cgroup v1 memory group per run, when the machine has one).
 #
@@ -14,7 +14,7 @@ trap 'rm -rf "$work"' EXIT
 
 gcc -O2 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls "$repo/bench/hook/alloc_heavy.c" -o "$work/alloc_heavy_fp"
 gcc -O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls "$repo/bench/hook/alloc_heavy.c" -o "$work/alloc_heavy_nofp"
-dotnet build "$repo/tests/Foom.RingDrain" -c Release -o "$work/drain" -nologo -v quiet >/dev/null
+dotnet build "$repo/tests/Programs/Foom.RingDrain" -c Release -o "$work/drain" -nologo -v quiet >/dev/null
 drain=(dotnet "$work/drain/Foom.RingDrain.dll" run)
 
 cgroup_root=/sys/fs/cgroup/memory

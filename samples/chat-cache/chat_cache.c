@@ -1,5 +1,5 @@
 /*
- * The sample `foom demo` runs: a toy chat client with two of the seed's classic FOOM causes.
+ * The sample `foom demo` runs: a toy chat client with two of the classic FOOM causes of WeChat's monitor (docs/design.md).
  *
  *   chat_cache browse    opens a few chats, keeps a bounded cache, and exits normally
  *   chat_cache chat      scene "ChatRoom": every message loaded is kept in a cache that is never

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Recording.Tests;
 

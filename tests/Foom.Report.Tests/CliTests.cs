@@ -1,41 +1,23 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Foom.Report.IO;
 using Foom.Report.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Report.Tests;
 
 /// <summary>`foom report`, `foom diff` and `foom upload` run as the real program, with their exit statuses and outputs.</summary>
 public class CliTests : IDisposable
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("foom-cli-").FullName;
+    private readonly FoomCli _foom = new();
+    private string Data => _foom.DataDirectory;
 
-    public void Dispose() => Directory.Delete(_data, recursive: true);
+    public void Dispose() => _foom.Dispose();
 
-    private sealed record Result(int Status, string Out, string Error);
-
-    private Result Foom(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "foom.dll"));
-        foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["FOOM_DATA"] = _data;
-        start.Environment.Remove("FOOM_SERVER");
-        start.Environment.Remove("FOOM_INGEST_KEY");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"foom {string.Join(' ', args)} did not finish in 120 s");
-        }
-        return new Result(process.ExitCode, output.Result, error.Result);
-    }
+    private CliResult Foom(params string[] args) => _foom.Run(args);
 
     private string SessionOf(string app, string id, long startTime, ulong blockSize)
     {
-        var directory = Path.Combine(_data, app, "sessions", id);
+        var directory = Path.Combine(Data, app, "sessions", id);
         var info = TestSessions.Info(id, app);
         info.StartTime = startTime;
         TestSessions.Write(directory, info, w => w.Malloc(w.Stack(0x100, 0x200), blockSize, 10));
@@ -65,22 +47,22 @@ public class CliTests : IDisposable
         SessionOf("mail", "other-app", 1_760_000_900_000, 100);
 
         var json = Foom("report", "--app", "chat", "--format", "json");
-        Assert.Equal(0, json.Status);
-        var report = ReportReader.Parse(System.Text.Encoding.UTF8.GetBytes(json.Out), "stdout");
+        Assert.Equal(0, json.ExitCode);
+        var report = ReportReader.Parse(System.Text.Encoding.UTF8.GetBytes(json.Output), "stdout");
         Assert.Equal("newer", report.Head.ReportId);
         Assert.Equal("Malloc 4.00 KiB", report.Items.Single().Name);
 
         var newestOfAll = Foom("report", "--format", "collapsed");
-        Assert.Equal(0, newestOfAll.Status);
-        Assert.EndsWith("[Malloc 112 Bytes] 1120", newestOfAll.Out.Trim());
+        Assert.Equal(0, newestOfAll.ExitCode);
+        Assert.EndsWith("[Malloc 112 Bytes] 1120", newestOfAll.Output.Trim());
 
-        var text = Foom("report", Path.Combine(_data, "chat", "sessions", "older"));
-        Assert.Equal(0, text.Status);
-        Assert.Contains("Killed for memory (foreground OOM)", text.Out);
-        Assert.Contains("Malloc 48 Bytes", text.Out);
+        var text = Foom("report", Path.Combine(Data, "chat", "sessions", "older"));
+        Assert.Equal(0, text.ExitCode);
+        Assert.Contains("Killed for memory (foreground OOM)", text.Output);
+        Assert.Contains("Malloc 48 Bytes", text.Output);
 
-        var speedscope = Foom("report", Path.Combine(_data, "chat", "sessions", "older"), "--format", "speedscope");
-        using var document = JsonDocument.Parse(speedscope.Out);
+        var speedscope = Foom("report", Path.Combine(Data, "chat", "sessions", "older"), "--format", "speedscope");
+        using var document = JsonDocument.Parse(speedscope.Output);
         Assert.Equal(480, document.RootElement.GetProperty("profiles")[0].GetProperty("weights").EnumerateArray().Sum(w => w.GetInt64()));
     }
 
@@ -95,66 +77,66 @@ public class CliTests : IDisposable
         ReportWriter.Save(atDeath, saved);
 
         var shown = Foom("report", session, "--format", "json");
-        Assert.Equal(0, shown.Status);
-        Assert.Equal("grow_cache_v1", ReportReader.Parse(System.Text.Encoding.UTF8.GetBytes(shown.Out), "stdout").Items[0].Stacks[0].CallerFunction);
-        Assert.Contains($"showing {saved}, the report saved when the run ended", shown.Error);
-        Assert.Contains("--rebuild", shown.Error);
+        Assert.Equal(0, shown.ExitCode);
+        Assert.Equal("grow_cache_v1", ReportReader.Parse(System.Text.Encoding.UTF8.GetBytes(shown.Output), "stdout").Items[0].Stacks[0].CallerFunction);
+        Assert.Contains($"showing {saved}, the report saved when the run ended", shown.Errors);
+        Assert.Contains("--rebuild", shown.Errors);
 
         // The newest session by default, the same way.
         var newest = Foom("report", "--app", "chat", "--format", "collapsed");
-        Assert.Equal(0, newest.Status);
-        Assert.Contains($"showing {saved}", newest.Error);
+        Assert.Equal(0, newest.ExitCode);
+        Assert.Contains($"showing {saved}", newest.Errors);
 
         var rebuilt = Foom("report", session, "--format", "json", "--rebuild");
-        Assert.Equal(0, rebuilt.Status);
-        Assert.Equal("", rebuilt.Error);
-        var fresh = ReportReader.Parse(System.Text.Encoding.UTF8.GetBytes(rebuilt.Out), "stdout");
+        Assert.Equal(0, rebuilt.ExitCode);
+        Assert.Equal("", rebuilt.Errors);
+        var fresh = ReportReader.Parse(System.Text.Encoding.UTF8.GetBytes(rebuilt.Output), "stdout");
         Assert.NotEqual("grow_cache_v1", fresh.Items[0].Stacks[0].CallerFunction);
         Assert.Equal(atDeath.Head.LiveBytes, fresh.Head.LiveBytes);
 
         // A damaged saved report is an error naming it, and --rebuild still shows the session.
         File.WriteAllText(saved, "{\"head\": {");
         var damaged = Foom("report", session);
-        Assert.Equal(1, damaged.Status);
-        Assert.Equal("", damaged.Out);
-        Assert.Contains(saved, damaged.Error);
-        Assert.Contains("--rebuild", damaged.Error);
-        Assert.Equal(0, Foom("report", session, "--rebuild").Status);
+        Assert.Equal(1, damaged.ExitCode);
+        Assert.Equal("", damaged.Output);
+        Assert.Contains(saved, damaged.Errors);
+        Assert.Contains("--rebuild", damaged.Errors);
+        Assert.Equal(0, Foom("report", session, "--rebuild").ExitCode);
     }
 
     [Fact]
     public void BadInputPrintsNothingButAnErrorNamingTheFile()
     {
-        var path = Path.Combine(_data, "cut.json");
+        var path = Path.Combine(Data, "cut.json");
         var whole = ReportJson.ToUtf8(ReaderTests.FoomReport());
         File.WriteAllBytes(path, whole[..(whole.Length / 2)]);
         var cut = Foom("report", path);
-        Assert.Equal(1, cut.Status);
-        Assert.Equal("", cut.Out);
-        Assert.Contains(path, cut.Error);
-        Assert.Contains("truncated", cut.Error);
+        Assert.Equal(1, cut.ExitCode);
+        Assert.Equal("", cut.Output);
+        Assert.Contains(path, cut.Errors);
+        Assert.Contains("truncated", cut.Errors);
 
         var session = SessionOf("chat", "damaged", 1, 64);
         using (var file = new FileStream(Path.Combine(session, "live.foom"), FileMode.Open)) file.SetLength(100);
         var damaged = Foom("report", session, "--format", "json");
-        Assert.Equal(1, damaged.Status);
-        Assert.Equal("", damaged.Out);
-        Assert.Contains("live.foom", damaged.Error);
+        Assert.Equal(1, damaged.ExitCode);
+        Assert.Equal("", damaged.Output);
+        Assert.Contains("live.foom", damaged.Errors);
 
         var none = Foom("report", "--app", "nothing-here");
-        Assert.Equal(1, none.Status);
-        Assert.Contains("no sessions here yet", none.Error);
+        Assert.Equal(1, none.ExitCode);
+        Assert.Contains("no sessions here yet", none.Errors);
 
         var badApp = Foom("report", "--app", "../etc");
-        Assert.Equal(2, badApp.Status);
-        Assert.Contains("app id", badApp.Error);
+        Assert.Equal(2, badApp.ExitCode);
+        Assert.Contains("app id", badApp.Errors);
     }
 
     [Fact]
     public void DiffComparesTwoSessions()
     {
         var before = SessionOf("chat", "a", 1, 64);
-        var after = Path.Combine(_data, "chat", "sessions", "b");
+        var after = Path.Combine(Data, "chat", "sessions", "b");
         TestSessions.Write(after, TestSessions.Info("b"), w =>
         {
             w.Malloc(w.Stack(0x100, 0x200), 64, 30);
@@ -162,15 +144,15 @@ public class CliTests : IDisposable
         });
 
         var grown = Foom("diff", before, after, "--format", "collapsed", "--grown-only");
-        Assert.Equal(0, grown.Status);
-        var lines = grown.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(0, grown.ExitCode);
+        var lines = grown.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(20 * 64 + (2 << 20), lines.Sum(l => long.Parse(l[(l.LastIndexOf(' ') + 1)..])));
 
         var both = Foom("diff", before, after, "--grown-only", "--shrunk-only", "--format", "collapsed");
-        Assert.Equal(2, both.Status);
+        Assert.Equal(2, both.ExitCode);
         var text = Foom("diff", before, after);
-        Assert.Equal(0, text.Status);
-        Assert.Contains("+2.00 MiB", text.Out);
+        Assert.Equal(0, text.ExitCode);
+        Assert.Contains("+2.00 MiB", text.Output);
     }
 
     [Fact]
@@ -213,19 +195,19 @@ public class CliTests : IDisposable
     [Fact]
     public void UploadNeedsAServerAndAKey()
     {
-        var report = Path.Combine(_data, "r.json");
+        var report = Path.Combine(Data, "r.json");
         ReportWriter.Save(ReaderTests.FoomReport(), report);
         var noServer = Foom("upload", report);
-        Assert.Equal(2, noServer.Status);
-        Assert.Contains("--server", noServer.Error);
+        Assert.Equal(2, noServer.ExitCode);
+        Assert.Contains("--server", noServer.Errors);
         var noKey = Foom("upload", report, "--server", "http://127.0.0.1:9");
-        Assert.Equal(2, noKey.Status);
-        Assert.Contains("--ingest-key", noKey.Error);
+        Assert.Equal(2, noKey.ExitCode);
+        Assert.Contains("--ingest-key", noKey.Errors);
 
         // A server that is not there: the report stays queued, and the command says so.
         var down = Foom("upload", report, "--server", $"http://127.0.0.1:{ScriptedHttpServer.FreePort()}", "--ingest-key", "k");
-        Assert.Equal(1, down.Status);
-        Assert.Contains("1 still queued", down.Out);
-        Assert.Single(Directory.EnumerateFiles(Path.Combine(_data, "upload-queue"), "*.upload"));
+        Assert.Equal(1, down.ExitCode);
+        Assert.Contains("1 still queued", down.Output);
+        Assert.Single(Directory.EnumerateFiles(Path.Combine(Data, "upload-queue"), "*.upload"));
     }
 }

@@ -95,7 +95,7 @@ public sealed class AnalysisTests
     }
 
     [Fact]
-    public void HintsMatchTheSeedsKnownCauses()
+    public void HintsMatchWeChatsKnownCauses()
     {
         var hints = HintRules.Default;
         Assert.Contains(hints.Match("UIImage", "-[UIImage drawInRect:] (UIKitCore)", null, "ui_object_count"), h => h.Id == "big-image-decode");

@@ -7,6 +7,7 @@ using System.Text;
 using Dapper;
 using Foom.Server.Data;
 using Foom.Server.Tests.Support;
+using Foom.Testing;
 using static Foom.Server.Tests.Support.Fixtures;
 
 namespace Foom.Server.Tests;
@@ -40,14 +41,18 @@ public sealed class CrashTests
     private static async Task<ServeProcess> StartServeAsync(string data, string? db)
     {
         var url = new Uri($"http://127.0.0.1:{FreePort()}");
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "foom")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { "serve", "--urls", url.ToString(), "--data", data }) start.ArgumentList.Add(argument);
-        if (db is not null) { start.ArgumentList.Add("--db"); start.ArgumentList.Add(db); }
-        start.Environment["FOOM_INGEST_KEY"] = TestServer.IngestKey;
-        start.Environment["FOOM_ADMIN_TOKEN"] = TestServer.AdminToken;
-        start.Environment["FOOM_ADMIN_PASSWORD"] = TestServer.AdminPassword;
+        string[] arguments = ["serve", "--urls", url.ToString(), "--data", data, .. db is null ? Array.Empty<string>() : ["--db", db]];
+        var foom = new FoomCli(data)
+        {
+            Environment =
+            {
+                ["FOOM_INGEST_KEY"] = TestServer.IngestKey,
+                ["FOOM_ADMIN_TOKEN"] = TestServer.AdminToken,
+                ["FOOM_ADMIN_PASSWORD"] = TestServer.AdminPassword,
+            },
+        };
         var output = new StringBuilder();
-        var process = Process.Start(start) ?? throw new InvalidOperationException("foom serve could not be started");
+        var process = foom.Start(arguments);
         process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
         process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
         process.BeginOutputReadLine();

@@ -5,7 +5,7 @@ using static Foom.Server.Tests.Support.Fixtures;
 
 namespace Foom.Server.Tests;
 
-/// <summary>The seed's UI rules on a .NET target's managed census: view models, pages, images and views by type name.</summary>
+/// <summary>The UI rules of WeChat's monitor (docs/design.md) on a .NET target's managed census: view models, pages, images and views by type name.</summary>
 public sealed class DotnetAnalysisTests
 {
     private static readonly ReportAnalyzer Analyzer = new(CallerRules.Default);
@@ -49,7 +49,7 @@ public sealed class DotnetAnalysisTests
         Assert.Equal("Chat.Screen.LoadMessages(int64) (Chat.dll)", eigen.Caller1);
         Assert.Equal("Chat.Screen.Open(int64) (Chat.dll)", eigen.Caller2);
         Assert.Equal("caller:Chat.dll!Chat.Screen.LoadMessages(int64)", eigen.Level1Key);
-        // The editable rule set has the .NET advice for it, and keeps the seed's.
+        // The editable rule set has the .NET advice for it, and keeps WeChat's monitor's.
         var hints = HintRules.Default.Match(eigen.Category, eigen.Caller1, eigen.Caller2, eigen.ReasonKind).Select(h => h.Id).ToList();
         Assert.Contains("dotnet-screens-kept-alive", hints);
         Assert.Contains("retain-cycle-controllers", hints);

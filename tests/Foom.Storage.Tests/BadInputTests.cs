@@ -4,6 +4,7 @@ using Foom.Storage.Live;
 using Foom.Storage.Modules;
 using Foom.Storage.Stacks;
 using Foom.Storage.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Storage.Tests;
 

@@ -1,5 +1,6 @@
 using Foom.Storage.Logs;
 using Foom.Storage.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Storage.Tests;
 

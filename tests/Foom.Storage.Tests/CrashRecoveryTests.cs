@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Foom.Storage.Live;
 using Foom.Storage.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Storage.Tests;
 

@@ -2,6 +2,7 @@ using Foom.Storage.Categories;
 using Foom.Storage.Modules;
 using Foom.Storage.Stacks;
 using Foom.Storage.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Storage.Tests;
 

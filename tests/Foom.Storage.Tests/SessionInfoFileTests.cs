@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Foom.Storage.Sessions;
 using Foom.Storage.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Storage.Tests;
 

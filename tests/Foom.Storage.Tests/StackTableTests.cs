@@ -1,6 +1,7 @@
 using CsCheck;
 using Foom.Storage.Stacks;
 using Foom.Storage.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Storage.Tests;
 
@@ -13,9 +14,9 @@ public class StackTableTests : IDisposable
     private static Frame[] Stack(params int[] offsets) => offsets.Select(o => new Frame(1, (ulong)o)).ToArray();
 
     [Fact]
-    public void TheSeedsExampleSharesOuterFramesAndIdsAreInnermostNodes()
+    public void WeChatsExampleSharesOuterFramesAndIdsAreInnermostNodes()
     {
-        // The English seed's example, innermost first: stack 1 = A C D E F G, stack 2 = B C D E F G,
+        // The example of WeChat's write-up (English version; docs/design.md), innermost first: stack 1 = A C D E F G, stack 2 = B C D E F G,
         // stack 3 = B A D E F G.
         const int A = 1, B = 2, C = 3, D = 4, E = 5, F = 6, G = 7;
         using var stacks = StackTable.Create(_dir.Path, 16);

@@ -17,7 +17,7 @@ public enum AppRunState
 public sealed record ExitMark(string How, int? Status, long? TimeMilliseconds);
 
 /// <summary>
-/// What the program left in the ring header about itself (the seed's app state archive): its
+/// What the program left in the ring header about itself (WeChat's monitor's app state archive): its
 /// state, scene and heartbeat, and the markers of an exit, a crash or a quit signal the hook
 /// caught, plus whether a debugger was ever attached. The recorder fills it from the ring header
 /// (<see cref="FromRing"/>) at the death, or from the old ring file at the next launch. Times are

@@ -7,7 +7,7 @@ namespace Foom.Recorder.Exits;
 /// <summary>
 /// Decides why a run ended. <see cref="Observe"/> judges a death the recorder saw (wait status
 /// first, then OOM evidence); <see cref="Infer"/> judges, at a later launch, a run whose recorder
-/// died too, by elimination in the order of the seed and of the SDKs that follow Facebook's
+/// died too, by elimination in the order of WeChat's monitor (docs/design.md) and of the SDKs that follow Facebook's
 /// method. docs/exit-reasons.md tables every rule.
 /// </summary>
 public static class ExitClassifier

@@ -1,7 +1,7 @@
 namespace Foom.Recorder.Limits;
 
 /// <summary>
-/// The kernel notifications that stand for the seed's didReceiveMemoryWarning, chosen for where
+/// The kernel notifications that stand for WeChat's monitor's didReceiveMemoryWarning, chosen for where
 /// the program runs, for the recorder to wait on (<see cref="MemoryNotifications.WaitAny"/>)
 /// beside its footprint sampling:
 /// <list type="bullet">

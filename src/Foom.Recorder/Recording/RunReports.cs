@@ -156,7 +156,7 @@ internal sealed partial class RunReports : IDisposable
         return reportPath;
     }
 
-    /// <summary>Whether a run that ended so gets a report without being asked: the deaths the seed reports (FOOM and watchdog).</summary>
+    /// <summary>Whether a run that ended so gets a report without being asked: the deaths WeChat's monitor reports (FOOM and watchdog).</summary>
     public static bool IsReported(SessionEnd end) =>
         end.ExitReason == ExitReason.ForegroundOom.Name() || end.ExitReason == ExitReason.Watchdog.Name();
 

@@ -9,7 +9,7 @@ public sealed record RetentionResult(IReadOnlyList<string> RemovedSessions, IRea
     IReadOnlyList<string> Problems);
 
 /// <summary>
-/// Keeps the last N reports and session directories of an app (3 by default, as the seed keeps
+/// Keeps the last N reports and session directories of an app (3 by default, as WeChat's monitor keeps
 /// "the last three times at most") and removes older ones safely:
 /// <list type="bullet">
 /// <item>a session still being recorded is never removed, however old;</item>

@@ -23,7 +23,7 @@ public sealed record ReportOptions
 
     public SelectionRules Selection { get; init; } = SelectionRules.Default;
 
-    /// <summary>The whole report, compact JSON gzip'ed, is at most this many bytes (the seed's "about 300 K"); long.MaxValue for no budget.</summary>
+    /// <summary>The whole report, compact JSON gzip'ed, is at most this many bytes (WeChat's monitor's "about 300 K"); long.MaxValue for no budget.</summary>
     public long BudgetGzipBytes { get; init; } = 300_000;
 
     /// <summary>Fold single-stack heap-block categories that list no stacks into a bigger one holding the stack (docs/report-format.md, "Folding").</summary>

@@ -6,7 +6,7 @@ using Foom.Report.Model;
 namespace Foom.Report.Callers;
 
 /// <summary>
-/// Finds a stack's meaningful allocation point (the seed's Caller1): the innermost frame that is
+/// Finds a stack's meaningful allocation point (WeChat's monitor's Caller1): the innermost frame that is
 /// not part of an allocator or a runtime's allocation path. Frames are skipped from the
 /// innermost end while they match the rules; the first frame that does not is the caller.
 /// The rules are data (default-caller-rules.json, overridable) so that a new allocator or a

@@ -35,7 +35,7 @@ public sealed class ReportHead
     [JsonPropertyName("launch_time")] public long? LaunchTime { get; set; }
     /// <summary>Milliseconds since the Unix epoch.</summary>
     [JsonPropertyName("report_time")] public long? ReportTime { get; set; }
-    /// <summary>One of the names in DESIGN.md's "Exit reasons".</summary>
+    /// <summary>One of the names in docs/exit-reasons.md.</summary>
     [JsonPropertyName("exit_reason")] public string? ExitReason { get; set; }
     /// <summary>"observed" or "inferred".</summary>
     [JsonPropertyName("exit_how")] public string? ExitHow { get; set; }
@@ -59,7 +59,7 @@ public sealed class ReportHead
     [JsonPropertyName("trimmed")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportTrimmed? Trimmed { get; set; }
     /// <summary>The footprint over time: [milliseconds since the Unix epoch, bytes] pairs, oldest first.</summary>
     [JsonPropertyName("footprint_samples")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<long[]>? FootprintSamples { get; set; }
-    /// <summary>The kernel's oom_score of the program at the recorder's last reading (0–1000, higher dies first), and its oom_score_adj: the seed's memorystatus priority.</summary>
+    /// <summary>The kernel's oom_score of the program at the recorder's last reading (0–1000, higher dies first), and its oom_score_adj: WeChat's monitor's memorystatus priority.</summary>
     [JsonPropertyName("oom_score")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? OomScore { get; set; }
     [JsonPropertyName("oom_score_adj")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? OomScoreAdj { get; set; }
     /// <summary>The memory warnings of the run, as session.json has them.</summary>

@@ -16,8 +16,8 @@ public sealed class Hint
 }
 
 /// <summary>
-/// The editable rule set that matches eigenvalues to the known causes of memory deaths (the
-/// seed's "Common Questions", and their Linux and .NET kin). Defaults ship inside the server;
+/// The editable rule set that matches eigenvalues to the known causes of memory deaths (WeChat's
+/// monitor's "Common Questions", docs/design.md, and their Linux and .NET kin). Defaults ship inside the server;
 /// hints.json in the server's data folder replaces them and can be edited on the Hints page.
 /// </summary>
 public sealed class HintRules

@@ -12,7 +12,7 @@ namespace Foom.Server.Analysis;
 public sealed record Suspect(string Category, long Size, long Count, string ReasonKind, string Reason, double Severity);
 
 /// <summary>
-/// A report's eigenvalue (the seed's feature): where the memory was asked for (Caller1), the
+/// A report's eigenvalue (WeChat's monitor's feature): where the memory was asked for (Caller1), the
 /// business frame or scene above it (Caller2), the category and why it is suspect.
 /// </summary>
 public sealed record Eigenvalue(string? Caller1, string? Caller1Key, string? Caller2, string Category, string ReasonKind, string Reason, double Severity, long SuspectSize)
@@ -29,9 +29,9 @@ public sealed record Eigenvalue(string? Caller1, string? Caller1Key, string? Cal
 public sealed record AnalysisResult(IReadOnlyList<Suspect> Suspects, Eigenvalue Eigenvalue);
 
 /// <summary>
-/// Finds suspect categories and the eigenvalue of a report. Fixed rules follow the seed (an
+/// Finds suspect categories and the eigenvalue of a report. Fixed rules follow WeChat's monitor (docs/design.md): an
 /// abnormal count of views, view controllers or images; a category holding a large share of the
-/// footprint); statistical rules compare each category's size and count with the same app
+/// footprint; statistical rules compare each category's size and count with the same app
 /// version's baseline, robustly (median and MAD, so a few huge reports do not hide the next).
 /// The most severe suspect gives the eigenvalue; a report without suspects is classified by its
 /// largest category, so every report lands in exactly one issue.
@@ -47,7 +47,7 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
     public const double RobustSigmas = 6;
 
     /// <summary>
-    /// UI-like kinds with the count from which the seed's "is the number abnormal" fires, tried in
+    /// UI-like kinds with the count from which WeChat's monitor's "is the number abnormal" fires, tried in
     /// order (the first that matches a category judges it). They read Objective-C class names and
     /// .NET type names alike (a .NET census names each type with its namespace): pages and windows
     /// of WPF, WinForms, MAUI and Avalonia; view models; .NET's image types (SkiaSharp, WPF's

@@ -7,7 +7,7 @@ using Dapper;
 namespace Foom.Server.Data;
 
 /// <summary>
-/// An app's sampling policy (the seed's operations: sample online users, 100 % for gray
+/// An app's sampling policy (WeChat's monitor's operations: sample online users, 100 % for gray
 /// versions and whitelisted users and devices). Without a saved policy every run uploads.
 /// </summary>
 public sealed class SamplingPolicy

@@ -8,7 +8,7 @@ namespace Foom.Storage.Live;
 /// <summary>
 /// The live allocations of a session, written by the recorder's one thread: the records in the
 /// array of a memory-mapped file (live.foom), heap blocks found by address through a hash index in
-/// the writer's memory, mappings kept in address order by the seed's splay tree over the same array.
+/// the writer's memory, mappings kept in address order by WeChat's monitor's splay tree over the same array.
 ///
 /// Nodes are <see cref="LiveNode"/>s of 24 bytes: record and links together. Links are int32
 /// slot indices (0 = none; slot 0 is never a record and serves as the splay's scratch header);
@@ -233,7 +233,7 @@ public sealed unsafe class LiveAllocations : IDisposable
 
     /// <summary>
     /// Sets the category of the live heap block (or, failing that, the mapping) that starts at
-    /// <paramref name="address"/>: the seed's "+alloc tells the type after malloc returned".
+    /// <paramref name="address"/>: WeChat's monitor's "+alloc tells the type after malloc returned".
     /// </summary>
     public bool UpdateCategory(ulong address, int categoryId)
     {

@@ -2,7 +2,7 @@ namespace Foom.Storage.Sessions;
 
 /// <summary>
 /// Where Foom keeps its sessions and reports: FOOM_DATA, else $XDG_DATA_HOME/foom, else
-/// ~/.local/share/foom (the contract in DESIGN.md). Sessions of an app live in
+/// ~/.local/share/foom (the contract in docs/design.md). Sessions of an app live in
 /// &lt;data&gt;/&lt;app&gt;/sessions/&lt;session-id&gt;/.
 /// </summary>
 public sealed class DataDirectory

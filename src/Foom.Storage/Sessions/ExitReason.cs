@@ -1,7 +1,7 @@
 namespace Foom.Storage.Sessions;
 
 /// <summary>
-/// Why a run ended, with the names of DESIGN.md ("Exit reasons"). docs/exit-reasons.md tables
+/// Why a run ended, with the names of docs/exit-reasons.md. docs/exit-reasons.md tables
 /// the rules that pick one.
 /// </summary>
 public enum ExitReason

@@ -4,23 +4,23 @@ using Foom.Storage.Mapping;
 namespace Foom.Storage.Stacks;
 
 /// <summary>
-/// The stacks of a session, suffix-compressed as in the seed: a stack is a chain of 8-byte nodes
+/// The stacks of a session, suffix-compressed as in WeChat's monitor (docs/design.md): a stack is a chain of 8-byte nodes
 /// (frame id, parent node), interned outermost frame first, so stacks that share their outer
 /// frames share those nodes and a new stack usually adds only the few nodes below where it
 /// branches off. A stack's id is the index of its innermost node; 0 is the empty stack.
 ///
 /// Files: stacks.foom holds the nodes (bits 0..31 frame id, bits 32..63 parent index) and
 /// frames.foom the distinct frames (<see cref="Frame.Packed"/>), so that a node stays 8 bytes
-/// although an x86-64 address does not fit the seed's 36-bit field. Both are append-only: a
+/// although an x86-64 address does not fit WeChat's monitor's 36-bit field. Both are append-only: a
 /// node's parent and frame always have smaller indices, ids never change when the files grow,
 /// and each file's published count is stored (release) after the records it covers: a reader
 /// (or a report after a SIGKILL) never sees a node whose frame or parent is not whole.
 ///
-/// Where the seed probes an open-addressed table whose slots are the nodes, here the nodes are
+/// Where WeChat's monitor probes an open-addressed table whose slots are the nodes, here the nodes are
 /// appended and the writer finds them through indexes kept in its own memory (not in the files,
 /// which readers do not need them): frame → frame id, (frame id, parent) → node, and
 /// whole-stack hash → stack id for stacks seen before. That keeps ids stable when the table
-/// grows (a rehash would move the seed's slots) and the files at 8 bytes per node.
+/// grows (a rehash would move WeChat's monitor's slots) and the files at 8 bytes per node.
 /// </summary>
 public sealed unsafe class StackTable : IDisposable
 {

@@ -1,20 +1,25 @@
 using System.Text.Json;
 using Foom.Ios.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Ios.Tests.Jetsam;
 
 /// <summary>`foom jetsam` as users run it: the real program on real and broken files.</summary>
-public class JetsamCommandTests
+public sealed class JetsamCommandTests : IDisposable
 {
+    private readonly FoomCli _foom = new();
+
+    public void Dispose() => _foom.Dispose();
+
     [Fact]
     public void JsonHasOneObjectPerFileWithTheFieldsTheIssueLists()
     {
         var ios12 = Fixtures.JetsamMatching("real", "iOS12.4");
         var ios10 = Fixtures.JetsamMatching("real", "iOS10.1.1");
-        var run = FoomProgram.Run("jetsam", "--format", "json", ios10, ios12);
-        Assert.True(run.ExitCode == 0, run.Stderr);
+        var run = _foom.Run("jetsam", "--format", "json", ios10, ios12);
+        Assert.True(run.ExitCode == 0, run.Errors);
 
-        using var json = JsonDocument.Parse(run.Stdout);
+        using var json = JsonDocument.Parse(run.Output);
         var files = json.RootElement.EnumerateArray().ToList();
         Assert.Equal(2, files.Count);
         var first = files[0];
@@ -48,13 +53,13 @@ public class JetsamCommandTests
         var headerOnly = Fixtures.Jetsam("malformed/header-only.ips");
         var missing = Path.Combine(Path.GetTempPath(), "foom-no-such-jetsam-" + Guid.NewGuid().ToString("N") + ".ips");
 
-        var run = FoomProgram.Run("jetsam", "--format", "json", truncated, good, headerOnly, missing);
+        var run = _foom.Run("jetsam", "--format", "json", truncated, good, headerOnly, missing);
         Assert.Equal(1, run.ExitCode);
-        Assert.Contains($"{truncated}: truncated in the report body", run.Stderr);
-        Assert.Contains($"{headerOnly}: only the one-line header is there", run.Stderr);
-        Assert.Contains($"{missing}: cannot be read", run.Stderr);
+        Assert.Contains($"{truncated}: truncated in the report body", run.Errors);
+        Assert.Contains($"{headerOnly}: only the one-line header is there", run.Errors);
+        Assert.Contains($"{missing}: cannot be read", run.Errors);
 
-        using var json = JsonDocument.Parse(run.Stdout);
+        using var json = JsonDocument.Parse(run.Output);
         var files = json.RootElement.EnumerateArray().ToList();
         Assert.Equal([truncated, good, headerOnly, missing], files.Select(file => file.GetProperty("file").GetString()));
         Assert.Equal("vmd", files[1].GetProperty("processes_killed")[0].GetProperty("name").GetString());
@@ -65,21 +70,21 @@ public class JetsamCommandTests
     [Fact]
     public void TextFormatIsATablePerFile()
     {
-        var run = FoomProgram.Run("jetsam", Fixtures.JetsamMatching("real", "iOS12.4"), Fixtures.JetsamMatching("variants", "no-kill"));
-        Assert.True(run.ExitCode == 0, run.Stderr);
-        var lines = run.Stdout.Split('\n');
+        var run = _foom.Run("jetsam", Fixtures.JetsamMatching("real", "iOS12.4"), Fixtures.JetsamMatching("variants", "no-kill"));
+        Assert.True(run.ExitCode == 0, run.Errors);
+        var lines = run.Output.Split('\n');
         Assert.Contains(lines, line => line.Contains("device") && line.Contains("iPhone11,6"));
         Assert.Contains(lines, line => line.Contains("page size") && line.Contains("16384"));
         Assert.Contains(lines, line => line.Contains("│ backboardd") && line.Contains("per-process-limit") && line.Contains("2.00 GiB"));
         Assert.Contains(lines, line => line.Contains("│ Apollo") && line.Contains("vm-pageshortage") && line.Contains("240.1 MiB"));
-        Assert.Contains("no process was killed in this event", run.Stdout);
+        Assert.Contains("no process was killed in this event", run.Output);
     }
 
     [Fact]
     public void AnUnknownFormatIsRefused()
     {
-        var run = FoomProgram.Run("jetsam", "--format", "xml", Fixtures.JetsamMatching("real", "iOS11.3.1"));
+        var run = _foom.Run("jetsam", "--format", "xml", Fixtures.JetsamMatching("real", "iOS11.3.1"));
         Assert.NotEqual(0, run.ExitCode);
-        Assert.Contains("xml", run.Stderr);
+        Assert.Contains("xml", run.Errors);
     }
 }

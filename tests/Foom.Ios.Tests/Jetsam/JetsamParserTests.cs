@@ -115,13 +115,13 @@ public class JetsamParserTests
     }
 
     [Fact]
-    public void Ios16ReportWithFreezeSkipReasonKeyAndTheSeedsFourteenHundredMegabyteLimit()
+    public void Ios16ReportWithFreezeSkipReasonKeyAndWeChatsFourteenHundredMegabyteLimit()
     {
         var report = ParseFile(Fixtures.JetsamMatching("variants", "iOS16.2"));
         var killed = Assert.Single(report.Killed);
         Assert.Equal(("WeChat", 2541, "per-process-limit"), (killed.Name, killed.Pid!.Value, killed.Reason!));
         Assert.Equal(10, killed.Priority);
-        // The Chinese seed's arithmetic: 16384 × 89600 = 1400 MiB.
+        // The arithmetic of WeChat's write-up (Chinese version; docs/design.md): 16384 × 89600 = 1400 MiB.
         Assert.Equal(1400L << 20, killed.LimitBytes);
         Assert.Equal(4, report.Processes.Count);
     }

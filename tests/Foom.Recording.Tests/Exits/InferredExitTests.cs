@@ -5,7 +5,7 @@ namespace Foom.Recording.Tests.Exits;
 
 /// <summary>
 /// The inferred rules, in their order, and the false positives other SDKs' users reported
-/// (REFERENCE.md), each a test.
+/// (docs/design.md), each a test.
 /// </summary>
 public class InferredExitTests
 {

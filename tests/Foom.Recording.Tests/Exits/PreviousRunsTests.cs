@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Foom.Recorder.Exits;
 using Foom.Recorder.Limits;
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 using Foom.Storage.Sessions;
 
 namespace Foom.Recording.Tests.Exits;

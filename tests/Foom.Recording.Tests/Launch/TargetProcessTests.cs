@@ -1,5 +1,5 @@
 using Foom.Recorder.Launch;
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Recording.Tests.Launch;
 

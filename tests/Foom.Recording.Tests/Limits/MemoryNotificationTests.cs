@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Foom.Recorder.Limits;
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Recording.Tests.Limits;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Foom.Recorder.Recording;
 using Foom.Recording.Tests.Support;
+using Foom.Testing;
 using Foom.Report.IO;
 using Foom.Ring;
 using Foom.Storage;

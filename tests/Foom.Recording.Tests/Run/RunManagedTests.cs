@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 using Foom.Recorder.Recording;
 using Foom.Report.IO;
 using Foom.Report.Model;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 using Foom.Recorder.Recording;
 using Foom.Storage.Managed;
 

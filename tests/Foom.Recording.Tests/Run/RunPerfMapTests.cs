@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 using Foom.Storage.Sessions;
 
 namespace Foom.Recording.Tests.Run;

@@ -1,6 +1,5 @@
 using System.Text.Json;
-using Foom.Recording.Tests.Support;
-using Foom.Recording.Tests.Ring;
+using Foom.Testing;
 
 namespace Foom.Recording.Tests.Run;
 
@@ -30,8 +29,8 @@ public sealed class RunReportTests : IDisposable
     private static long RoundUp16(long size) => (size + 15) & ~15L;
 
     [Theory]
-    [InlineData(AllocationSiteTests.WithFramePointers)]
-    [InlineData(AllocationSiteTests.WithoutFramePointers)]
+    [InlineData(CProgram.WithFramePointers)]
+    [InlineData(CProgram.WithoutFramePointers)]
     public async Task EachCallSitesLiveBytesAndCountsAreExactlyWhatTheProgramHolds(string flags)
     {
         var program = CProgram.Build("live_sites.cpp", flags, flags.Contains("-fno-omit") ? "-fp" : "-nofp");
@@ -50,7 +49,7 @@ public sealed class RunReportTests : IDisposable
 
         Assert.Equal("exit", report.Head.ExitReason);
         Assert.Equal(0, report.Head.DroppedEvents);
-        // The kill priority as the kernel saw it (the seed's memorystatus entry), when it could be read.
+        // The kill priority as the kernel saw it (WeChat's monitor's memorystatus entry), when it could be read.
         var info = _foom.Info(session);
         Assert.Equal((info.OomScore, info.OomScoreAdj), (report.Head.OomScore, report.Head.OomScoreAdj));
         // Every category with its totals; together they are the head's live figures.

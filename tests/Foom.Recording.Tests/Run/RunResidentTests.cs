@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 using Foom.Report.Model;
 using Foom.Storage;
 using Foom.Storage.Sessions;
@@ -19,7 +19,7 @@ public sealed class RunResidentTests : IDisposable
     [Fact]
     public async Task VmCategoriesShowReservedBytesAndTheirResidentBytesLiveAndAfterTheEnd()
     {
-        var program = CProgram.Build("resident.c", Ring.AllocationSiteTests.WithFramePointers);
+        var program = CProgram.Build("resident.c", CProgram.WithFramePointers);
         var go = Path.Combine(_foom.DataDirectory, "go");
         // A warning at 32 MiB of 256: raised by the 24 MiB touched after the mappings are settled.
         using var foom = _foom.Start("run", "--limit", "256M", "--warn-at", "0.125", "--app", "resident", "--", program, go);

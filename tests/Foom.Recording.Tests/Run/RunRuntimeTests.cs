@@ -1,4 +1,4 @@
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 using Foom.Storage;
 
 namespace Foom.Recording.Tests.Run;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Foom.Recording.Tests.Support;
+using Foom.Testing;
 using Foom.Report.IO;
 
 namespace Foom.Recording.Tests.Run;

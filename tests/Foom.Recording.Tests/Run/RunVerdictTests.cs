@@ -1,4 +1,5 @@
 using Foom.Recording.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Recording.Tests.Run;
 

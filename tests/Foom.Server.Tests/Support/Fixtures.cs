@@ -3,7 +3,7 @@ using Foom.Report.Model;
 
 namespace Foom.Server.Tests.Support;
 
-/// <summary>Reports to upload, written from the format's description (DESIGN.md, REFERENCE.md).</summary>
+/// <summary>Reports to upload, written from the format's description (docs/report-format.md).</summary>
 public static class Fixtures
 {
     public const string AppUuid = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
