@@ -125,8 +125,11 @@ static void attach(void) {
 
     pthread_atfork(NULL, NULL, after_fork_in_child);
     marks_install_signal_handlers();
-    if (__atomic_load_n(&foom_header->stopped, __ATOMIC_ACQUIRE) != FOOM_STOP_NONE) return;
-    atomic_store_explicit(&foom_active, 1, memory_order_relaxed);
+    if (__atomic_load_n(&foom_header->stopped, __ATOMIC_ACQUIRE) != FOOM_STOP_NONE) {
+        atomic_store_explicit(&foom_mode, FOOM_MODE_COUNTING, memory_order_relaxed);
+        return;
+    }
+    atomic_store_explicit(&foom_mode, FOOM_MODE_RECORDING, memory_order_relaxed);
     publish_attach(generation);
     modules_scan(FOOM_SOURCE_STARTUP, 1);
 }
@@ -134,7 +137,7 @@ static void attach(void) {
 /* The child of a fork is left untracked: it neither writes events nor marks into the parent's
    ring (its own exit status would overwrite the parent's). */
 static void after_fork_in_child(void) {
-    atomic_store_explicit(&foom_active, 0, memory_order_relaxed);
+    atomic_store_explicit(&foom_mode, FOOM_MODE_OFF, memory_order_relaxed);
     if (foom_header != NULL) {
         struct foom_ring_header *h = foom_header;
         foom_header = NULL;

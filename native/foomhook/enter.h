@@ -22,15 +22,15 @@ HIDDEN int foom_initialize(void);
 static inline int hook_ready(void) { return likely(foom_is_ready()) || foom_initialize(); }
 
 /* An entry point's hold on this thread's recursion guard. thread is set when this call took the
-   guard and is to track its event: not when the call came from inside the hook, nor when the
-   process is not recording. */
+   guard and is to track its event (publish it, or count it once recording has stopped): not when
+   the call came from inside the hook, nor when the process has no ring. */
 struct hook_guard {
     struct thread_state *thread;
 };
 
 static inline struct hook_guard hook_enter(void) {
     struct thread_state *t = &foom_thread;
-    if (t->in_hook || !foom_is_active()) return (struct hook_guard){NULL};
+    if (t->in_hook || !foom_is_attached()) return (struct hook_guard){NULL};
     t->in_hook = 1;
     return (struct hook_guard){t};
 }

@@ -38,6 +38,10 @@ static int capture(struct thread_state *t, uint64_t *frames, struct stack_info *
 }
 
 void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment, uint8_t flags) {
+    if (unlikely(!foom_is_active())) {
+        ring_count_unrecorded(FOOM_RECORD_ALLOC, size);
+        return;
+    }
     int saved_errno = errno;
     struct thread_state *t = &foom_thread;
     after_dlopen(t);
@@ -63,6 +67,10 @@ void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment,
 }
 
 void publish_free(uint8_t source, void *address) {
+    if (unlikely(!foom_is_active())) {
+        ring_count_unrecorded(FOOM_RECORD_FREE, 0);
+        return;
+    }
     int saved_errno = errno;
     struct thread_state *t = &foom_thread;
     after_dlopen(t);
@@ -98,6 +106,10 @@ static ssize_t descriptor_path(int fd, char *buffer, size_t capacity) {
 
 void publish_map(uint8_t source, void *address, size_t length, int prot, int flags, int fd, off_t offset,
                  void *old_address, uint8_t record_flags) {
+    if (unlikely(!foom_is_active())) {
+        ring_count_unrecorded(FOOM_RECORD_MAP, length);
+        return;
+    }
     int saved_errno = errno;
     struct thread_state *t = &foom_thread;
     after_dlopen(t);
@@ -149,6 +161,10 @@ void publish_map(uint8_t source, void *address, size_t length, int prot, int fla
 }
 
 void publish_unmap(uint8_t source, void *address, size_t length) {
+    if (unlikely(!foom_is_active())) {
+        ring_count_unrecorded(FOOM_RECORD_UNMAP, length);
+        return;
+    }
     int saved_errno = errno;
     struct thread_state *t = &foom_thread;
     after_dlopen(t);

@@ -1,5 +1,6 @@
 /* The events an entry point tracks, built into records with their stacks and published (layer
-   above unwind). Each keeps errno as it found it, so an entry point returns the real call's. */
+   above unwind); once recording has stopped, only counted. Each keeps errno as it found it, so
+   an entry point returns the real call's. */
 #ifndef FOOM_EVENTS_H
 #define FOOM_EVENTS_H
 

@@ -103,7 +103,16 @@ struct foom_ring_header {
     uint64_t unknown_stacks;     /* consumer: hash-only events whose stack it did not know */
     uint64_t dropped_allocs;     /* of dropped_events: allocations and mappings */
     uint64_t dropped_frees;      /* of dropped_events: frees and unmappings */
-    uint64_t reserved5[9];
+    /* Once recording has stopped (stopped != 0), what the program went on doing is counted here
+       instead of published, so the gap is exact: no event is ever lost without a count. */
+    uint64_t unrecorded_allocs;      /* malloc family (a failed realloc's old block counts as freed and allocated again) */
+    uint64_t unrecorded_alloc_bytes; /* their requested sizes (a restored block: its usable size) */
+    uint64_t unrecorded_frees;       /* free, realloc's old block (sizes unknown to the hook) */
+    uint64_t unrecorded_maps;        /* mmap, mremap's new range */
+    uint64_t unrecorded_map_bytes;
+    uint64_t unrecorded_unmaps;      /* munmap, mremap's old range */
+    uint64_t unrecorded_unmap_bytes;
+    uint64_t reserved5[2];
 
     /* [384, 480): app marks (foom_set_state, foom_set_scene, foom_heartbeat). */
     uint32_t state;              /* enum foom_app_state */

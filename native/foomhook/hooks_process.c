@@ -33,7 +33,7 @@ HIDDEN __attribute__((used)) void foom_before_dlopen(void) {
     hook_ready();
     atomic_store_explicit(&foom_next_dlopen, (void *)foom_real.dlopen, memory_order_relaxed);
     struct hook_guard guard HOOK_SCOPED = hook_enter();
-    if (guard.thread == NULL) return;
+    if (guard.thread == NULL || !foom_is_active()) return;
     int saved_errno = errno;
     modules_discover(FOOM_SOURCE_DLOPEN);
     guard.thread->dlopen_checks = DLOPEN_CHECKS;
@@ -67,7 +67,7 @@ EXPORT int dlclose(void *handle) {
     hook_ready();
     int result = foom_real.dlclose(handle);
     struct hook_guard guard HOOK_SCOPED = hook_enter();
-    if (guard.thread) {
+    if (guard.thread && foom_is_active()) {
         int saved_errno = errno;
         modules_scan(FOOM_SOURCE_DLCLOSE, 1);
         errno = saved_errno;
@@ -154,7 +154,7 @@ static main_function *program_main;
 static void note_exit(uint32_t kind, int status) {
     if (!marks_store_exit(kind, status)) return;
     struct hook_guard guard HOOK_SCOPED = hook_enter();
-    if (guard.thread == NULL) return;
+    if (guard.thread == NULL || !foom_is_active()) return;
     int saved_errno = errno;
     modules_scan(FOOM_SOURCE_DISCOVERED, 0);
     ring_check_recorder();

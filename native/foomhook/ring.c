@@ -3,7 +3,8 @@
  *
  * A producer that finds the ring full waits, bounded by header.full_wait_ms, checking every
  * 10 ms that the recorder is still alive; a dead recorder stops recording for good (the target
- * carries on untouched). A wait that runs out drops the event, counts it in the header, and
+ * carries on untouched, and what it does from then on is counted in the header, not published,
+ * so the gap is exact). A wait that runs out drops the event, counts it in the header, and
  * puts the process into overflow: later events are dropped at once (and counted) until the
  * consumer has emptied half the ring, so a stalled recorder costs the target one wait, not one
  * per event.
@@ -61,7 +62,7 @@ static int recorder_alive(int32_t pid) {
 
 void ring_stop(uint32_t reason) {
     struct foom_ring_header *h = foom_header;
-    atomic_store_explicit(&foom_active, 0, memory_order_relaxed);
+    atomic_store_explicit(&foom_mode, h == NULL ? FOOM_MODE_OFF : FOOM_MODE_COUNTING, memory_order_relaxed);
     if (h == NULL) return;
     uint32_t expected = FOOM_STOP_NONE;
     if (__atomic_compare_exchange_n(&h->stopped, &expected, reason, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -72,7 +73,7 @@ void ring_check_recorder(void) {
     struct foom_ring_header *h = foom_header;
     if (h == NULL) return;
     if (__atomic_load_n(&h->stopped, __ATOMIC_ACQUIRE) != FOOM_STOP_NONE) {
-        atomic_store_explicit(&foom_active, 0, memory_order_relaxed);
+        atomic_store_explicit(&foom_mode, FOOM_MODE_COUNTING, memory_order_relaxed);
         return;
     }
     if (!recorder_alive(h->recorder_pid)) ring_stop(FOOM_STOP_RECORDER_GONE);
@@ -87,6 +88,43 @@ static void count_drop(const uint8_t *record, uint32_t length) {
         __atomic_fetch_add(&h->dropped_allocs, 1, __ATOMIC_RELAXED);
     else if (kind == FOOM_RECORD_FREE || kind == FOOM_RECORD_UNMAP)
         __atomic_fetch_add(&h->dropped_frees, 1, __ATOMIC_RELAXED);
+}
+
+void ring_count_unrecorded(uint8_t kind, uint64_t bytes) {
+    struct foom_ring_header *h = foom_header;
+    if (h == NULL) return;
+    switch (kind) {
+    case FOOM_RECORD_ALLOC:
+        __atomic_fetch_add(&h->unrecorded_allocs, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&h->unrecorded_alloc_bytes, bytes, __ATOMIC_RELAXED);
+        break;
+    case FOOM_RECORD_FREE:
+        __atomic_fetch_add(&h->unrecorded_frees, 1, __ATOMIC_RELAXED);
+        break;
+    case FOOM_RECORD_MAP:
+        __atomic_fetch_add(&h->unrecorded_maps, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&h->unrecorded_map_bytes, bytes, __ATOMIC_RELAXED);
+        break;
+    case FOOM_RECORD_UNMAP:
+        __atomic_fetch_add(&h->unrecorded_unmaps, 1, __ATOMIC_RELAXED);
+        __atomic_fetch_add(&h->unrecorded_unmap_bytes, bytes, __ATOMIC_RELAXED);
+        break;
+    default: /* modules and attaches change no live memory */
+        break;
+    }
+}
+
+/* A record built while recording ran that could not go in because recording stopped. */
+static void count_unrecorded_record(const void *record) {
+    uint8_t kind = ((const struct foom_record *)record)->kind;
+    uint64_t bytes = 0;
+    if (kind == FOOM_RECORD_ALLOC)
+        bytes = ((const struct foom_record_alloc *)record)->size;
+    else if (kind == FOOM_RECORD_MAP)
+        bytes = ((const struct foom_record_map *)record)->length;
+    else if (kind == FOOM_RECORD_UNMAP)
+        bytes = ((const struct foom_record_unmap *)record)->length;
+    ring_count_unrecorded(kind, bytes);
 }
 
 /* The ring is full: wait for the consumer to make room for length bytes. 1 with *head fresh when
@@ -134,7 +172,11 @@ static int wait_for_room(uint64_t *head, uint32_t length) {
 
 uint64_t ring_publish(const void *record, uint32_t length) {
     struct foom_ring_header *h = foom_header;
-    if (h == NULL || !foom_is_active()) return UINT64_MAX;
+    if (h == NULL) return UINT64_MAX;
+    if (unlikely(!foom_is_active())) {
+        count_unrecorded_record(record);
+        return UINT64_MAX;
+    }
     uint64_t size = foom_data_size;
     uint64_t head = __atomic_load_n(&h->head, __ATOMIC_RELAXED);
     for (;;) {
@@ -158,12 +200,17 @@ uint64_t ring_publish(const void *record, uint32_t length) {
             head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE); /* read after the tail: never below it */
             if (fresh_tail > head) {
                 ring_stop(FOOM_STOP_RING_INVALID);
+                count_unrecorded_record(record);
                 return UINT64_MAX;
             }
             continue;
         }
         if (!wait_for_room(&head, length)) {
-            if (foom_is_active()) count_drop(record, length);
+            /* Dropped while recording, or not recorded because recording stopped meanwhile. */
+            if (foom_is_active())
+                count_drop(record, length);
+            else
+                count_unrecorded_record(record);
             return UINT64_MAX;
         }
     }

@@ -13,7 +13,7 @@ uint64_t foom_data_size;
 uint32_t foom_options;
 uintptr_t foom_hook_start, foom_hook_end;
 atomic_int foom_ready;
-atomic_int foom_active;
+atomic_int foom_mode;
 _Atomic uintptr_t foom_main_root;
 _Atomic uintptr_t foom_thread_root;
 _Atomic uint32_t foom_stack_epoch;

@@ -74,15 +74,24 @@ extern uint64_t foom_data_size HIDDEN;
 extern uint32_t foom_options HIDDEN;
 extern uintptr_t foom_hook_start HIDDEN, foom_hook_end HIDDEN; /* the hook's own code */
 
+/* What the entry points do with an event. */
+enum foom_mode {
+    FOOM_MODE_OFF = 0,           /* no ring (or not this process's): straight to the original */
+    FOOM_MODE_RECORDING = 1,     /* publish into the ring */
+    FOOM_MODE_COUNTING = 2,      /* recording has stopped: count what is not recorded (ring_count_unrecorded) */
+};
+
 /* Read by every thread while others write them. */
 extern atomic_int foom_ready HIDDEN;                 /* real functions resolved, attach attempted */
-extern atomic_int foom_active HIDDEN;                /* recording into the ring */
+extern atomic_int foom_mode HIDDEN;                  /* enum foom_mode */
 extern _Atomic uintptr_t foom_main_root HIDDEN;      /* return address into __libc_start_call_main */
 extern _Atomic uintptr_t foom_thread_root HIDDEN;    /* return address into start_thread */
 extern _Atomic uint32_t foom_stack_epoch HIDDEN;     /* +1 whenever a module is unloaded */
 
 static inline int foom_is_ready(void) { return atomic_load_explicit(&foom_ready, memory_order_acquire); }
-static inline int foom_is_active(void) { return atomic_load_explicit(&foom_active, memory_order_relaxed); }
+/* Whether this process records into the ring, or only counts what it does not record. */
+static inline int foom_is_active(void) { return atomic_load_explicit(&foom_mode, memory_order_relaxed) == FOOM_MODE_RECORDING; }
+static inline int foom_is_attached(void) { return atomic_load_explicit(&foom_mode, memory_order_relaxed) != FOOM_MODE_OFF; }
 
 HIDDEN uint32_t foom_thread_id(struct thread_state *t);
 HIDDEN uint64_t foom_wall_ms(void);

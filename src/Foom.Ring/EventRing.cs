@@ -258,7 +258,15 @@ public sealed unsafe class EventRing : IDisposable
             FullWaits: Volatile.Read(ref header.FullWaits),
             FullWaitTime: TimeSpan.FromTicks((long)(Volatile.Read(ref header.FullWaitNs) / 100)),
             UnknownStacks: Volatile.Read(ref header.UnknownStacks),
-            ForeignAttaches: Volatile.Read(ref header.ForeignAttaches));
+            ForeignAttaches: Volatile.Read(ref header.ForeignAttaches),
+            Unrecorded: new UnrecordedEvents(
+                Allocations: Volatile.Read(ref header.UnrecordedAllocs),
+                AllocationBytes: Volatile.Read(ref header.UnrecordedAllocBytes),
+                Frees: Volatile.Read(ref header.UnrecordedFrees),
+                Mappings: Volatile.Read(ref header.UnrecordedMaps),
+                MappingBytes: Volatile.Read(ref header.UnrecordedMapBytes),
+                Unmappings: Volatile.Read(ref header.UnrecordedUnmaps),
+                UnmappingBytes: Volatile.Read(ref header.UnrecordedUnmapBytes)));
     }
 
     private static string ReadScene(ref RingHeader header)
@@ -322,7 +330,7 @@ public readonly record struct RingMarks(
     StopReason Stopped,
     DateTimeOffset? StoppedTime);
 
-/// <summary>What the hook could not deliver, and how long producers waited for room.</summary>
+/// <summary>What the hook could not deliver, how long producers waited for room, and what went unrecorded after a stop.</summary>
 public readonly record struct RingCounters(
     ulong DroppedEvents,
     ulong DroppedBytes,
@@ -331,7 +339,8 @@ public readonly record struct RingCounters(
     ulong FullWaits,
     TimeSpan FullWaitTime,
     ulong UnknownStacks,
-    uint ForeignAttaches);
+    uint ForeignAttaches,
+    UnrecordedEvents Unrecorded);
 
 /// <summary>A ring file or record that does not follow the format.</summary>
 public sealed class RingFormatException(string path, string problem)

@@ -166,6 +166,14 @@ public unsafe struct RingHeader
     [FieldOffset(288)] public ulong UnknownStacks;
     [FieldOffset(296)] public ulong DroppedAllocs;
     [FieldOffset(304)] public ulong DroppedFrees;
+    // Once recording has stopped, what the program did that the hook counted instead of publishing.
+    [FieldOffset(312)] public ulong UnrecordedAllocs;
+    [FieldOffset(320)] public ulong UnrecordedAllocBytes;
+    [FieldOffset(328)] public ulong UnrecordedFrees;
+    [FieldOffset(336)] public ulong UnrecordedMaps;
+    [FieldOffset(344)] public ulong UnrecordedMapBytes;
+    [FieldOffset(352)] public ulong UnrecordedUnmaps;
+    [FieldOffset(360)] public ulong UnrecordedUnmapBytes;
 
     [FieldOffset(384)] public uint State;
     [FieldOffset(388)] public uint SceneSequence;

@@ -81,7 +81,7 @@ public class BuilderTests : IDisposable
         Assert.Equal(12, report.Head.DroppedEvents);
 
         // A ring that could not be read costs the scene, never the report, and says so.
-        var again = ReportBuilder.Build(directory, new SessionMarks(null, 0, "ring.foom could not be read: the scene is unknown"), NoSymbols);
+        var again = ReportBuilder.Build(directory, new SessionMarks(null, 0, Problem: "ring.foom could not be read: the scene is unknown"), NoSymbols);
         Assert.Null(again.Head.Scene);
         Assert.Contains(again.Head.Recovery!, note => note.Contains("ring.foom") && note.Contains("scene"));
         Assert.Equal(3, again.Head.LiveCount);

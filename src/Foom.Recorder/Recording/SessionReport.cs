@@ -1,4 +1,5 @@
 using Foom.Report.Building;
+using Foom.Report.Model;
 using Foom.Ring;
 
 namespace Foom.Recorder.Recording;
@@ -24,11 +25,37 @@ public static class SessionReport
             using var ring = EventRing.Open(path);
             var marks = ring.ReadMarks();
             var counters = ring.ReadCounters();
-            return new SessionMarks(marks.Scene, (long)Math.Min(counters.DroppedEvents, long.MaxValue));
+            return new SessionMarks(marks.Scene, Count(counters.DroppedEvents), Stopped(marks, counters.Unrecorded));
         }
         catch (Exception e) when (e is RingFormatException or IOException or UnauthorizedAccessException)
         {
-            return new SessionMarks(null, 0, $"{path} could not be read ({e.Message}): the scene and the count of dropped events are unknown");
+            return new SessionMarks(null, 0, null,
+                $"{path} could not be read ({e.Message}): the scene, the count of dropped events and whether recording stopped early are unknown");
         }
     }
+
+    private static ReportRecordingStopped? Stopped(RingMarks marks, UnrecordedEvents unrecorded)
+    {
+        if (marks.Stopped == StopReason.None && !unrecorded.Any) return null;
+        return new ReportRecordingStopped
+        {
+            Reason = marks.Stopped switch
+            {
+                StopReason.RecorderGone => "recorder_gone",
+                StopReason.ByRecorder => "by_recorder",
+                StopReason.RingInvalid => "ring_invalid",
+                var other => "stop_" + ((uint)other).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+            Time = marks.StoppedTime?.ToUnixTimeMilliseconds(),
+            UnrecordedAllocations = Count(unrecorded.Allocations),
+            UnrecordedAllocationBytes = Count(unrecorded.AllocationBytes),
+            UnrecordedFrees = Count(unrecorded.Frees),
+            UnrecordedMappings = Count(unrecorded.Mappings),
+            UnrecordedMappingBytes = Count(unrecorded.MappingBytes),
+            UnrecordedUnmappings = Count(unrecorded.Unmappings),
+            UnrecordedUnmappingBytes = Count(unrecorded.UnmappingBytes),
+        };
+    }
+
+    private static long Count(ulong value) => (long)Math.Min(value, long.MaxValue);
 }

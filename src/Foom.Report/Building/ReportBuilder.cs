@@ -103,6 +103,7 @@ public static class ReportBuilder
         head.Scene = marks.Scene;
         // The recorder copies the ring's counter into session.json at the end; the ring has it also when the recorder died.
         head.DroppedEvents = Math.Max(info.DroppedEvents, marks.DroppedEvents);
+        head.RecordingStopped = marks.RecordingStopped;
         head.Warnings = info.Warnings.Count > 0
             ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source }).ToList()
             : null;

@@ -46,6 +46,8 @@ public sealed class ReportHead
     [JsonPropertyName("live_bytes")] public long LiveBytes { get; set; }
     [JsonPropertyName("live_count")] public long LiveCount { get; set; }
     [JsonPropertyName("dropped_events")] public long DroppedEvents { get; set; }
+    /// <summary>Set when the hook stopped recording while the program ran on: what the live figures miss, exactly.</summary>
+    [JsonPropertyName("recording_stopped")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportRecordingStopped? RecordingStopped { get; set; }
     [JsonPropertyName("scene")] public string? Scene { get; set; }
 
     // Foom's additions (docs/report-format.md, "Head").

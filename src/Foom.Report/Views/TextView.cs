@@ -65,6 +65,7 @@ public static class TextView
                 : "no census: " + managed.NoCensus);
         }
         if (head.DroppedEvents > 0) Row("dropped events", head.DroppedEvents.ToString(CultureInfo.InvariantCulture));
+        if (head.RecordingStopped is { } stopped) Row("recording stopped", RecordingGap(stopped));
         Row("scene", head.Scene);
         Row("launched", Time(head.LaunchTime));
         Row("reported", Time(head.ReportTime));
@@ -216,6 +217,26 @@ public static class TextView
         return stack.Caller.Length > 0 ? stack.Caller : "(no frames)";
     }
 
+    /// <summary>When and why recording stopped, and exactly what went unrecorded after it.</summary>
+    public static string RecordingGap(ReportRecordingStopped stopped)
+    {
+        var why = stopped.Reason switch
+        {
+            "recorder_gone" => "the recorder was gone",
+            "by_recorder" => "the recorder asked the hook to stop",
+            "ring_invalid" => "the ring's header was inconsistent",
+            var other => other,
+        };
+        var when = stopped.Time is long time ? " at " + Time(time) : "";
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"{why}{when}; not recorded after it: {stopped.UnrecordedAllocations:N0} allocations ({FrameLabels.Bytes(stopped.UnrecordedAllocationBytes)}) " +
+            $"and {stopped.UnrecordedFrees:N0} frees, so the live heap blocks are short by exactly {stopped.MissingHeapBlocks:N0}");
+        if (stopped.UnrecordedMappings + stopped.UnrecordedUnmappings > 0)
+            text += string.Create(CultureInfo.InvariantCulture,
+                $"; {stopped.UnrecordedMappings:N0} mappings ({FrameLabels.Bytes(stopped.UnrecordedMappingBytes)}) and {stopped.UnrecordedUnmappings:N0} unmappings ({FrameLabels.Bytes(stopped.UnrecordedUnmappingBytes)})");
+        return text;
+    }
+
     /// <summary>What a reader must know not to take a part for the whole.</summary>
     public static IEnumerable<string> Notes(Model.Report report)
     {
@@ -226,6 +247,8 @@ public static class TextView
             yield return "the session's storage needed recovery (" + string.Join("; ", recovery) + ").";
         if (head.DroppedEvents > 0)
             yield return $"{head.DroppedEvents} events were dropped while recording: live totals may be off by as many blocks.";
+        if (head.RecordingStopped is { } stopped)
+            yield return "recording stopped before the program ended: " + RecordingGap(stopped) + ".";
         if (head.Trimmed is { } trimmed)
         {
             if (trimmed.BudgetStacks > 0)

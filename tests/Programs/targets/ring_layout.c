@@ -19,7 +19,10 @@ int main(void) {
     FIELD(foom_ring_header, stopped_ms); FIELD(foom_ring_header, target_mapped_bytes);
     FIELD(foom_ring_header, dropped_events); FIELD(foom_ring_header, dropped_bytes); FIELD(foom_ring_header, full_waits);
     FIELD(foom_ring_header, full_wait_ns); FIELD(foom_ring_header, unknown_stacks); FIELD(foom_ring_header, dropped_allocs);
-    FIELD(foom_ring_header, dropped_frees);
+    FIELD(foom_ring_header, dropped_frees); FIELD(foom_ring_header, unrecorded_allocs);
+    FIELD(foom_ring_header, unrecorded_alloc_bytes); FIELD(foom_ring_header, unrecorded_frees);
+    FIELD(foom_ring_header, unrecorded_maps); FIELD(foom_ring_header, unrecorded_map_bytes);
+    FIELD(foom_ring_header, unrecorded_unmaps); FIELD(foom_ring_header, unrecorded_unmap_bytes);
     FIELD(foom_ring_header, state); FIELD(foom_ring_header, scene_sequence); FIELD(foom_ring_header, state_ms);
     FIELD(foom_ring_header, heartbeat_ms); FIELD(foom_ring_header, scene_ms); FIELD(foom_ring_header, scene);
     FIELD(foom_ring_header, exit_kind); FIELD(foom_ring_header, exit_status); FIELD(foom_ring_header, exit_ms);
