@@ -45,7 +45,7 @@ public static class RunSession
             return new RunOutcome(problem.ExitStatus, null, null, null, 0, 0, problem.Message);
         }
 
-        var appId = options.AppId ?? AppIdFor(program.Path);
+        var appId = options.AppId ?? AppIdFor(AppIdentity.Name(program.Path, options.Command));
         var sessionId = NewSessionId();
         var startTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var (mainPath, mainId) = ProgramFacts.MainBinary(program.Path, options.Command);
@@ -327,10 +327,10 @@ public static class RunSession
         }
     }
 
-    /// <summary>An app id from the program's file name, kept to the data directory's safe alphabet.</summary>
-    public static string AppIdFor(string programPath)
+    /// <summary>An app id from the app's name (<see cref="AppIdentity"/>), kept to the data directory's safe alphabet.</summary>
+    public static string AppIdFor(string appName)
     {
-        var name = Path.GetFileName(programPath);
+        var name = Path.GetFileName(appName);
         var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray()).Trim('.');
         return safe.Length == 0 ? "app" : safe[..Math.Min(safe.Length, 128)];
     }
