@@ -48,6 +48,8 @@ internal sealed class AllocationSampler : IDisposable
     private long _samples;
     private long _unlisted;
     private long _gcHeapBytes = -1;
+    private long _gcHeapTime;
+    private readonly BoundedEvents<ManagedExceptionEvent> _outOfMemory = new(10);
     private int _generation;
 
     private MethodRundown _rundown = MethodRundown.Empty;
@@ -77,6 +79,17 @@ internal sealed class AllocationSampler : IDisposable
     /// <summary>The GC heap's size after the last collection, when one was seen.</summary>
     public long? GcHeapBytes => Interlocked.Read(ref _gcHeapBytes) is var bytes and >= 0 ? bytes : null;
 
+    /// <summary>When the GC last reported the heap's size (ms since the epoch).</summary>
+    public long? GcHeapTime => GcHeapBytes is null ? null : Interlocked.Read(ref _gcHeapTime);
+
+    /// <summary>The OutOfMemoryExceptions seen so far (the first and the latest when there were many) and how many in all.</summary>
+    public (List<ManagedExceptionEvent> Kept, long Total) OutOfMemoryExceptions()
+    {
+        lock (_gate) return (_outOfMemory.ToList(), _outOfMemory.Total);
+    }
+
+    public static bool IsOutOfMemory(string? type) => type is "System.OutOfMemoryException" or "System.InsufficientMemoryException";
+
     /// <summary>Changes whenever a sample is added: the recorder rewrites its file only then.</summary>
     public int Generation => Volatile.Read(ref _generation);
 
@@ -88,7 +101,10 @@ internal sealed class AllocationSampler : IDisposable
         // recompilations included; GC gives GCHeapStats, and AllocationTick on older runtimes.
         // Where AllocationSampled exists, AllocationTick (a second stack walk per 100 KiB) is
         // filtered out in the runtime.
+        // Exception gives each thrown exception with its stack: OutOfMemoryExceptions are kept,
+        // caught or not (exceptions are rare enough that their stack walks cost nothing that counts).
         var keywords = ClrTraceEventParser.Keywords.GC | ClrTraceEventParser.Keywords.Jit | ClrTraceEventParser.Keywords.Loader
+                       | ClrTraceEventParser.Keywords.Exception
                        | (sampled ? ClrTraceEventParser.Keywords.AllocationSampling : 0);
         var provider = sampled
             ? new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Verbose, (long)keywords, null, new EventPipeProviderEventFilter(false, [AllocationTickEventId]))
@@ -105,7 +121,26 @@ internal sealed class AllocationSampler : IDisposable
         try
         {
             using var source = TraceLog.CreateFromEventPipeSession(_session, TraceLog.EventPipeRundownConfiguration.None());
-            source.Clr.GCHeapStats += data => Interlocked.Exchange(ref _gcHeapBytes, data.TotalHeapSize);
+            source.Clr.GCHeapStats += data =>
+            {
+                Interlocked.Exchange(ref _gcHeapTime, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                Interlocked.Exchange(ref _gcHeapBytes, data.TotalHeapSize);
+            };
+            source.Clr.ExceptionStart += data =>
+            {
+                if (!IsOutOfMemory(data.ExceptionType)) return;
+                lock (_gate)
+                {
+                    _outOfMemory.Add(new ManagedExceptionEvent
+                    {
+                        Time = new DateTimeOffset(data.TimeStamp.ToUniversalTime()).ToUnixTimeMilliseconds(),
+                        Type = data.ExceptionType,
+                        Message = string.IsNullOrEmpty(data.ExceptionMessage) ? null : data.ExceptionMessage,
+                        Frames = [.. Frames(data.CallStack()).Select(id => _frames[id].Function ?? $"0x{_frames[id].Address:x}")],
+                    });
+                    _generation++;
+                }
+            };
             if (Method == SampledMethod)
             {
                 source.Clr.AllocationSampling += data =>

@@ -3,9 +3,14 @@ namespace Foom.Managed;
 /// <summary>
 /// When to take a managed heap census, and how much the target may spend on it. A census forces a
 /// blocking gen2 collection and holds its events in the target's memory, so it is taken only when
-/// it can explain a death: at memory warnings, and as the footprint nears the limit (from half of
-/// it, again at every further tenth of the limit it grows, and at least once a minute while it
-/// stays there). Bounded: one at a time (the caller awaits each), and none sooner after the last
+/// it can explain a death: at memory warnings, and as the footprint nears the limit (from
+/// <see cref="NearLimitFraction"/> of it, again at every further tenth of the limit it grows, and
+/// at least once a minute while it stays there). The first step is early because a .NET program in
+/// a memory cgroup dies of OutOfMemoryException when its GC heap reaches 75 % of the limit (the
+/// runtime's default hard limit), and a census needs headroom: started at half the limit, with the
+/// GC heap at some 40 % of it, the census's events no longer fitted in half of what was left, and
+/// 9 of 13 leaking programs died without one (issue 13). From 30 %, two or three censuses land
+/// before the heap reaches the hard limit, the last one when the leak dominates the heap. Bounded: one at a time (the caller awaits each), and none sooner after the last
 /// one ended than <see cref="MinimumSpacing"/>, than <see cref="SpacingPerPause"/> times the pause
 /// it imposed (so censuses pause the program for at most about a tenth of the time), or than its
 /// whole duration (so Foom's parsing takes at most half a core); longer after failures.
@@ -13,7 +18,7 @@ namespace Foom.Managed;
 /// </summary>
 public sealed class CensusPolicy
 {
-    public const double NearLimitFraction = 0.5;
+    public const double NearLimitFraction = 0.3;
     public const double GrowthStepFraction = 0.10;
     public const int SpacingPerPause = 10;
     public static readonly TimeSpan MinimumSpacing = TimeSpan.FromSeconds(1);
@@ -41,6 +46,7 @@ public sealed class CensusPolicy
     private int _failuresInARow;
     private string? _pendingWarning;
     private double _eventBytesPerHeapByte = InitialEventBytesPerHeapByte;
+    private bool _measured;
 
     public bool AnyTaken => _lastFootprint is not null;
 
@@ -78,6 +84,23 @@ public sealed class CensusPolicy
     public bool Fits(long footprint, long? limit, long? gcHeapBytes) =>
         FitMargin * ExpectedEventBytes(footprint, gcHeapBytes) <= BufferBytes(footprint, limit, gcHeapBytes);
 
+    /// <summary>Why a census that does not <see cref="Fits"/> was skipped: the rule, with its numbers.</summary>
+    public string WhyItDoesNotFit(long footprint, long? limit, long? gcHeapBytes)
+    {
+        var heap = gcHeapBytes is > 0 ? $"a GC heap of {Mib(gcHeapBytes.Value)}" : $"a footprint of {Mib(footprint)} (no GC heap size reported yet)";
+        var ratio = _measured ? "as the last census measured" : "assumed before any census";
+        var expected = ExpectedEventBytes(footprint, gcHeapBytes);
+        var buffer = BufferBytes(footprint, limit, gcHeapBytes);
+        var headroom = limit is > 0
+            ? $"half the headroom, (limit {Mib(limit.Value)} - footprint {Mib(footprint)}) / 2, is {Mib(buffer)}"
+            : $"its buffer is at most {Mib(buffer)}";
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"the rule is that its expected events, {_eventBytesPerHeapByte:0.00} bytes per heap byte ({ratio}) of {heap} = {Mib(expected)}, " +
+            $"times {FitMargin} to spare = {Mib((long)(FitMargin * expected))}, fit in the buffer it may have inside the program; {headroom}");
+    }
+
+    private static string Mib(long bytes) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0} MiB");
+
     /// <summary>
     /// The heap has grown since the GC last reported its size: the buffer asked for is half as big
     /// again as the expected events, and a census is taken only with a quarter to spare.
@@ -107,6 +130,7 @@ public sealed class CensusPolicy
         if (heapBytes <= 0 || transferredBytes <= 0) return;
         var measured = (double)transferredBytes / heapBytes;
         _eventBytesPerHeapByte = Math.Clamp(complete ? measured : Math.Max(_eventBytesPerHeapByte, 1.5 * measured), 0.01, 4);
+        _measured = true;
     }
 
     /// <summary>A census that was due but did not fit: the next is due after a further tenth of growth (or a new warning), as if it had been taken.</summary>

@@ -81,6 +81,12 @@ public sealed class ManagedRecorder : IAsyncDisposable
     /// <summary>The footprint just sampled (called every monitor tick; only stores it).</summary>
     public void Footprint(long bytes) => Interlocked.Exchange(ref _footprint, bytes);
 
+    /// <summary>
+    /// Raised on the recorder's own task when the program throws an OutOfMemoryException (caught
+    /// or not): the run treats it as a memory warning.
+    /// </summary>
+    public event Action<ManagedExceptionEvent>? OutOfMemoryThrown;
+
     /// <summary>A memory warning was raised: a census is due.</summary>
     public void Warning(string source) => _warnings.Enqueue(source);
 
@@ -95,6 +101,8 @@ public sealed class ManagedRecorder : IAsyncDisposable
             sampler.Dispose();
             await Task.WhenAny(sampler.Completion, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
             WriteAllocations(force: true);
+            // The last events (the fatal OutOfMemoryException, the heap at death) arrive with the session's end.
+            if (finished && TakeSamplerFacts()) WriteStatus();
         }
         if (!finished)
         {
@@ -158,6 +166,13 @@ public sealed class ManagedRecorder : IAsyncDisposable
             var sighting = DotnetProcess.Look(_pid);
             if (sighting is not null)
             {
+                if (coreClrSeen is null)
+                {
+                    // Read while the program lives: its environment and runtimeconfig.json say where the limit comes from.
+                    var hardLimit = GcHeapHardLimit.Of(_pid, _limitBytes);
+                    _status.GcHeapHardLimitBytes = hardLimit.Bytes;
+                    _status.GcHeapHardLimitSource = hardLimit.Source;
+                }
                 coreClrSeen ??= watching.Elapsed;
                 _status.RuntimeVersion ??= sighting.RuntimeVersion?.ToString();
                 if (sighting.DiagnosticSocket is { } socket)
@@ -246,6 +261,7 @@ public sealed class ManagedRecorder : IAsyncDisposable
                     WriteStatus();
                 }
             }
+            if (TakeSamplerFacts()) WriteStatus();
             if (lastAllocationsWrite.Elapsed >= _options.AllocationsEvery)
             {
                 WriteAllocations(force: false);
@@ -260,10 +276,9 @@ public sealed class ManagedRecorder : IAsyncDisposable
         var gcHeap = _sampler?.GcHeapBytes;
         if (!_policy.Fits(footprint, _limitBytes, gcHeap))
         {
+            var why = _policy.WhyItDoesNotFit(footprint, _limitBytes, gcHeap);
             _policy.Skipped(DateTime.UtcNow, footprint);
-            AddProblem($"the census due at {Time(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())} ({trigger}) was skipped: it would hold about " +
-                       $"{_policy.ExpectedEventBytes(footprint, gcHeap) >> 20} MiB of events inside the program, more than the " +
-                       $"{_policy.BufferBytes(footprint, _limitBytes, gcHeap) >> 20} MiB it may spend so close to its limit");
+            AddProblem($"the census due at {Time(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())} ({trigger}) was skipped: {why}");
             WriteStatus();
             return;
         }
@@ -297,6 +312,24 @@ public sealed class ManagedRecorder : IAsyncDisposable
         }
         _status.CensusStarted = null;
         WriteStatus();
+    }
+
+    /// <summary>
+    /// Copies the sampler's OutOfMemoryExceptions and last GC heap size into managed.json's status;
+    /// true when a new OutOfMemoryException came (the status is then written at once, and
+    /// <see cref="OutOfMemoryThrown"/> is raised).
+    /// </summary>
+    private bool TakeSamplerFacts()
+    {
+        if (_sampler is not { } sampler) return false;
+        _status.GcHeapBytes = sampler.GcHeapBytes;
+        _status.GcHeapTime = sampler.GcHeapTime;
+        var (kept, total) = sampler.OutOfMemoryExceptions();
+        if (total == _status.OutOfMemoryExceptionsTotal) return false;
+        _status.OutOfMemoryExceptions = kept;
+        _status.OutOfMemoryExceptionsTotal = total;
+        OutOfMemoryThrown?.Invoke(kept[^1]);
+        return true;
     }
 
     private void AddProblem(string problem)

@@ -9,11 +9,11 @@ public sealed class CensusPolicyTests
     private static readonly DateTime T0 = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
     [Fact]
-    public void NearTheLimitACensusIsDueFromHalfAndAgainAtEachTenthOfGrowth()
+    public void NearTheLimitACensusIsDueFromThirtyPercentAndAgainAtEachTenthOfGrowth()
     {
         var policy = new CensusPolicy();
-        Assert.Null(policy.Due(T0, 499L << 20, Limit));
-        Assert.Equal("near_limit", policy.Due(T0, 500L << 20, Limit));
+        Assert.Null(policy.Due(T0, 299L << 20, Limit));
+        Assert.Equal("near_limit", policy.Due(T0, 300L << 20, Limit));
         policy.Taken(T0, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(300), 500L << 20, 200L << 20, 60L << 20);
         var later = T0.AddSeconds(5);
         Assert.Null(policy.Due(later, 590L << 20, Limit));
@@ -81,6 +81,10 @@ public sealed class CensusPolicyTests
         Assert.True(policy.Fits(footprint: 300L << 20, Limit, gcHeapBytes: 200L << 20));
         Assert.Equal(60L << 20, policy.ExpectedEventBytes(footprint: 900L << 20, gcHeapBytes: 200L << 20));
         Assert.False(policy.Fits(footprint: 900L << 20, Limit, gcHeapBytes: 200L << 20));
+        // Its skipped message states the rule with its numbers: 0.30 x 200 MiB = 60 MiB, x 1.25 = 75 MiB > (1000 - 900) / 2 = 50 MiB.
+        Assert.Equal("the rule is that its expected events, 0.30 bytes per heap byte (as the last census measured) of a GC heap of 200 MiB = 60 MiB, " +
+                     "times 1.25 to spare = 75 MiB, fit in the buffer it may have inside the program; half the headroom, (limit 1000 MiB - footprint 900 MiB) / 2, is 50 MiB",
+            policy.WhyItDoesNotFit(footprint: 900L << 20, Limit, gcHeapBytes: 200L << 20));
         // Never below the floor, nor above a gibibyte.
         Assert.Equal(CensusPolicy.MinimumBufferBytes, policy.BufferBytes(footprint: 1L << 20, null, gcHeapBytes: 1L << 20));
         Assert.Equal(CensusPolicy.MaximumBufferBytes, policy.BufferBytes(footprint: 8L << 30, null, gcHeapBytes: 8L << 30));

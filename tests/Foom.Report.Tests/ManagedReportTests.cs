@@ -196,6 +196,37 @@ public sealed class ManagedReportTests : IDisposable
     }
 
     [Fact]
+    public void WithoutACensusTheSampledTypesAreShownAsEstimatesOfAllocatedBytesWithTheirBound()
+    {
+        var sampledOnly = Managed();
+        var managed = new ManagedHeap { Status = sampledOnly.Status, Allocations = sampledOnly.Allocations };
+        var report = Build(managed);
+        Assert.Null(report.Head.Managed!.Census);
+        var types = report.Items.Where(i => i.IsManaged).ToList();
+        Assert.Equal([ViewModel, "System.String"], types.Select(i => i.Name));
+        Assert.All(types, i => Assert.Equal(ReportItem.AllocatedEstimateMeasure, i.SizeMeasure));
+        // The view models' four stacks: 90 samples standing for 10 MB and 160,000 objects allocated; 1.96/sqrt(90) = 21 %.
+        var viewModels = types[0];
+        Assert.Equal((10_000_000L, 160_000L), (viewModels.Size, viewModels.Count));
+        Assert.Equal("±21 % (95 %) from 90 allocation samples; allocated since sampling began, live or not", viewModels.Info);
+        // Its stacks are the sampled ones, tier-0 and tier-1 of one path merged, with their own estimates.
+        var load = Assert.Single(viewModels.Stacks, s => s.Frames.Any(f => f.Function == "Chat.Screen.Load(int32)"));
+        Assert.Equal((6_000_000L, 60L), (load.Size, load.AllocationSamples));
+
+        // The reader takes estimates without a census, and refuses them mixed with census types.
+        var path = Path.Combine(_directory, "report.json");
+        File.WriteAllText(path, JsonSerializer.Serialize(report, ReportJson.Compact));
+        Assert.Equal(2, ReportReader.Read(path).Items.Count(i => i.IsManaged));
+        types[1].SizeMeasure = null;
+        File.WriteAllText(path, JsonSerializer.Serialize(report, ReportJson.Compact));
+        Assert.Contains("mix 1 managed items estimated from samples with 1 census types", Assert.Throws<ReportFormatException>(() => ReportReader.Read(path)).Message);
+
+        var output = ViewTests.Render(Build(managed));
+        Assert.Contains("Managed allocations by type", output);
+        Assert.Contains("estimate ±21 % (95 %) from 90 allocation samples", output);
+    }
+
+    [Fact]
     public void TheDotnetAllocationWrappersAreSkippedByTheDefaultCallerRules()
     {
         var rules = CallerRules.Default;

@@ -50,6 +50,13 @@ public static class ExitClassifier
             return Verdict(OomFor(state), ExitHow.Observed, evidence);
         }
 
+        if (death.Signal is { } fatal && CrashSignals.Contains(fatal) && death.DotnetOutOfMemory is { } outOfMemory)
+        {
+            evidence.AddRange(outOfMemory.Evidence);
+            evidence.Add(StateEvidence(death.Marks));
+            return Verdict(OomFor(state), ExitHow.Observed, evidence) with { Mechanism = Foom.Managed.DotnetOutOfMemory.Mechanism };
+        }
+
         if (death.Signal is { } crash && CrashSignals.Contains(crash))
         {
             if (death.Marks?.CrashAddress is { } address and not 0)
@@ -102,7 +109,7 @@ public static class ExitClassifier
     /// old ring file (null when it is gone or unreadable); <paramref name="launch"/> is the
     /// launch that followed it (the next session's machine facts, else the current launch).
     /// </summary>
-    public static ExitVerdict Infer(SessionInfo previous, AppMarks? marks, LaunchContext launch)
+    public static ExitVerdict Infer(SessionInfo previous, AppMarks? marks, LaunchContext launch, Foom.Managed.DotnetOutOfMemory? dotnetOutOfMemory = null)
     {
         var evidence = new List<string>
         {
@@ -120,6 +127,12 @@ public static class ExitClassifier
         {
             evidence.Add($"the hook caught {SignalNames.Name(crash)} ({crash})" + At(marks.CrashTimeMilliseconds)
                          + (marks.CrashAddress is { } address and not 0 ? string.Create(CultureInfo.InvariantCulture, $", address 0x{address:x}") : ""));
+            if (dotnetOutOfMemory is not null)
+            {
+                evidence.AddRange(dotnetOutOfMemory.Evidence);
+                evidence.Add(StateEvidence(marks));
+                return Verdict(OomFor(StateOf(marks)), ExitHow.Inferred, evidence) with { Mechanism = Foom.Managed.DotnetOutOfMemory.Mechanism };
+            }
             return Verdict(ExitReason.Crash, ExitHow.Inferred, evidence);
         }
         if (marks?.QuitSignal is { } quit)

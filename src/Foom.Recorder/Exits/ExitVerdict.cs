@@ -7,6 +7,9 @@ namespace Foom.Recorder.Exits;
 /// <summary>Why a run ended, how that was known, and the evidence, in short sentences for people.</summary>
 public sealed record ExitVerdict(ExitReason Reason, ExitHow How, IReadOnlyList<string> Evidence)
 {
+    /// <summary>For a memory death inside the process, how it happened ("dotnet_out_of_memory"); null otherwise.</summary>
+    public string? Mechanism { get; init; }
+
     /// <summary>
     /// The end record for session.json. <paramref name="exitStatus"/> is what `foom run`
     /// returned (the code, or 128 + signal), null when nobody saw it.
@@ -20,6 +23,7 @@ public sealed record ExitVerdict(ExitReason Reason, ExitHow How, IReadOnlyList<s
         How = How.Name(),
         Evidence = [.. Evidence],
         InferredBySession = inferredBySession,
+        Mechanism = Mechanism,
     };
 
     public override string ToString() => $"{Reason.Name()} ({How.Name()}): {string.Join("; ", Evidence)}";
@@ -80,6 +84,9 @@ public sealed record ObservedDeath
     public string? KernelLogProblem { get; init; }
 
     public AppMarks? Marks { get; init; }
+
+    /// <summary>A .NET program's OutOfMemoryException death: the crash report or the diagnostics port saw it.</summary>
+    public Foom.Managed.DotnetOutOfMemory? DotnetOutOfMemory { get; init; }
 
     /// <summary>The name (comm) of the process that sent the quit signal, looked up at the death.</summary>
     public string? QuitSenderName { get; init; }

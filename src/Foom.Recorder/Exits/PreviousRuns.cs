@@ -63,7 +63,9 @@ public static class PreviousRuns
             var next = index + 1 < sessions.Count ? sessions[index + 1].Info : null;
             var against = next is null ? launch : new LaunchContext(next.SessionId, next.BootId, next.KernelRelease, next.MainBuildId, next.StartTime);
             var marks = readMarks?.Invoke(directory, info);
-            var verdict = ExitClassifier.Infer(info, marks, against with { SessionId = launch.SessionId ?? against.SessionId });
+            // A .NET runtime that died of OutOfMemoryException left its crash report in the session.
+            var dotnetOutOfMemory = marks?.CrashSignal is null ? null : DotnetDeathEvidence.Find(directory, LastAlive(info, marks), problems);
+            var verdict = ExitClassifier.Infer(info, marks, against with { SessionId = launch.SessionId ?? against.SessionId }, dotnetOutOfMemory);
             var end = verdict.ToEnd(LastAlive(info, marks), verdict.Reason == ExitReason.Exit ? marks?.Exit?.Status : null, null, launch.SessionId);
             var (updated, ours) = Record(directory, end, problems);
             if (updated is null) continue;

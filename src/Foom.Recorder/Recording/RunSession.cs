@@ -7,6 +7,7 @@ using Foom.Managed;
 using Foom.Recorder.Limits;
 using Foom.Ring;
 using Foom.Storage;
+using Foom.Storage.Managed;
 using Foom.Storage.Sessions;
 
 namespace Foom.Recorder.Recording;
@@ -44,7 +45,7 @@ public static class RunSession
             return new RunOutcome(problem.ExitStatus, null, null, null, 0, 0, problem.Message);
         }
 
-        var appId = options.AppId ?? AppIdFor(program.Path);
+        var appId = options.AppId ?? AppIdFor(AppIdentity.Name(program.Path, options.Command));
         var sessionId = NewSessionId();
         var startTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var (mainPath, mainId) = ProgramFacts.MainBinary(program.Path, options.Command);
@@ -127,6 +128,9 @@ public static class RunSession
         try
         {
             var environment = TargetEnvironment(ring, hook: !staticBinary);
+            // A .NET runtime that dies writes its crash report into the session (others ignore this).
+            var dotnetSettings = DotnetCrashSettings.For(directory, environment, out var dotnetSettingsLeftAlone);
+            foreach (var (name, value) in dotnetSettings) environment[name] = value;
             var argv = new List<string> { options.Command[0] };
             argv.AddRange(options.Command.Skip(1));
             var (executable, startArgv) = group is null ? (program.Path, (IReadOnlyList<string>)argv) : group.WrapInTrampoline(program.Path, argv);
@@ -213,6 +217,7 @@ public static class RunSession
             // /tmp would otherwise keep one file per .NET run.
             if (Environment.GetEnvironmentVariable("DOTNET_PerfMapEnabled") is null) TargetSnapshots.RemoveCopiedPerfMaps(target.Pid, directory);
             await managed.StopAsync().ConfigureAwait(false);
+            var dotnetOutOfMemory = DotnetDeath(directory, status, dotnetSettingsLeftAlone, notes);
 
             var death = ObservedDeath.From(status) with
             {
@@ -224,6 +229,7 @@ public static class RunSession
                 OtherKillsInGroup = group is null ? [] : kernel.KillsInGroup(group.Group.Path, target.Pid),
                 KernelLogProblem = kernel.Problem,
                 Marks = AppMarks.FromRing(ring.ReadMarks(), monitor.DebuggerSeen),
+                DotnetOutOfMemory = dotnetOutOfMemory,
                 LastFootprintBytes = info.LastFootprintBytes,
                 LimitBytes = info.Limit?.Bytes,
                 DebuggerSeen = monitor.DebuggerSeen,
@@ -252,6 +258,17 @@ public static class RunSession
                 if (!removal.Removed) diagnostics.WriteLine($"foom run: could not remove the memory cgroup {group.Group.Path}: {removal.Problem}");
             }
         }
+    }
+
+    /// <summary>
+    /// The evidence of a .NET OutOfMemoryException death, when the program was .NET and died of a
+    /// signal; what could not be read, or that the program kept its own dump settings, goes into the
+    /// session's notes.
+    /// </summary>
+    private static DotnetOutOfMemory? DotnetDeath(string directory, WaitStatus status, string? settingsLeftAlone, List<string> notes)
+    {
+        if (settingsLeftAlone is not null && File.Exists(Path.Combine(directory, ManagedFiles.StatusFileName))) notes.Add(settingsLeftAlone);
+        return status.Signaled ? DotnetDeathEvidence.Find(directory, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), notes) : null;
     }
 
     /// <summary>How long to wait for the kernel's kill line after a SIGKILL death (it is logged asynchronously).</summary>
@@ -310,10 +327,10 @@ public static class RunSession
         }
     }
 
-    /// <summary>An app id from the program's file name, kept to the data directory's safe alphabet.</summary>
-    public static string AppIdFor(string programPath)
+    /// <summary>An app id from the app's name (<see cref="AppIdentity"/>), kept to the data directory's safe alphabet.</summary>
+    public static string AppIdFor(string appName)
     {
-        var name = Path.GetFileName(programPath);
+        var name = Path.GetFileName(appName);
         var safe = new string(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_').ToArray()).Trim('.');
         return safe.Length == 0 ? "app" : safe[..Math.Min(safe.Length, 128)];
     }

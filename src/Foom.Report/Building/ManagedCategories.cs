@@ -1,3 +1,4 @@
+using System.Globalization;
 using Foom.Report.Model;
 using Foom.Storage.Managed;
 
@@ -21,8 +22,12 @@ internal static class ManagedCategories
     public static long Add(Model.Report report, ManagedHeap managed, ReportOptions options, StackShapes shapes, List<ListedStack> listed, out int listedTypes)
     {
         listedTypes = 0;
-        if (managed.Census is not { } census) return 0;
-        var types = census.Types.OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
+        Dictionary<string, long>? samplesByType = null;
+        List<ManagedTypeTotal> typeTotals;
+        if (managed.Census is { } census) typeTotals = census.Types;
+        else if (managed.Allocations is { Samples: > 0 } sampledOnly) typeTotals = SampledTypes(sampledOnly, out samplesByType);
+        else return 0;
+        var types = typeTotals.OrderByDescending(t => t.Bytes).ThenByDescending(t => t.Count).ThenBy(t => t.Name, StringComparer.Ordinal).ToList();
         var named = types.Take(options.ManagedTypesBySize)
             .Concat(types.OrderByDescending(t => t.Count).ThenBy(t => t.Name, StringComparer.Ordinal).Take(options.ManagedTypesByCount))
             .ToHashSet();
@@ -33,7 +38,15 @@ internal static class ManagedCategories
         {
             if (named.Contains(type))
             {
-                items.Add(new ReportItem { Name = type.Name, Size = type.Bytes, Count = type.Count, Heap = ReportItem.ManagedHeapName, Scene = report.Head.Scene });
+                var item = new ReportItem { Name = type.Name, Size = type.Bytes, Count = type.Count, Heap = ReportItem.ManagedHeapName, Scene = report.Head.Scene };
+                if (samplesByType is not null)
+                {
+                    var samples = samplesByType[type.Name];
+                    item.SizeMeasure = ReportItem.AllocatedEstimateMeasure;
+                    item.Info = string.Create(CultureInfo.InvariantCulture,
+                        $"±{RelativeBound(samples) * 100:0} % (95 %) from {samples} allocation samples; allocated since sampling began, live or not");
+                }
+                items.Add(item);
                 continue;
             }
             otherBytes += type.Bytes;
@@ -46,7 +59,7 @@ internal static class ManagedCategories
             items.Add(new ReportItem
             {
                 Name = OtherTypesName, Size = otherBytes, Count = otherCount, Heap = ReportItem.ManagedHeapName, Scene = report.Head.Scene,
-                Info = $"{otherTypes} types",
+                Info = $"{otherTypes} types", SizeMeasure = samplesByType is null ? null : ReportItem.AllocatedEstimateMeasure,
             });
         }
         items.Sort((a, b) => b.Size != a.Size ? b.Size.CompareTo(a.Size) : b.Count != a.Count ? b.Count.CompareTo(a.Count) : string.CompareOrdinal(a.Name, b.Name));
@@ -91,6 +104,32 @@ internal static class ManagedCategories
         }
         return cells;
     }
+
+    /// <summary>
+    /// Without a census, the types as the allocation samples estimate them: each sample stands for
+    /// the bytes and objects its chance of being drawn implies (the recorder's weighting), so the
+    /// totals are unbiased estimates of what was allocated, not of what is live.
+    /// </summary>
+    private static List<ManagedTypeTotal> SampledTypes(ManagedAllocations allocations, out Dictionary<string, long> samplesByType)
+    {
+        samplesByType = new Dictionary<string, long>(StringComparer.Ordinal);
+        var totals = new Dictionary<string, ManagedTypeTotal>(StringComparer.Ordinal);
+        foreach (var stack in allocations.Stacks)
+        {
+            if (!totals.TryGetValue(stack.Type, out var total)) totals[stack.Type] = total = new ManagedTypeTotal { Name = stack.Type };
+            total.Bytes += stack.Bytes;
+            total.Count += stack.Count;
+            samplesByType[stack.Type] = samplesByType.GetValueOrDefault(stack.Type) + stack.Samples;
+        }
+        return [.. totals.Values];
+    }
+
+    /// <summary>
+    /// The 95 % bound of a sampled estimate's relative error: the samples of a type are Poisson
+    /// (one per 100 KiB allocated on average), so n of them estimate its bytes within 1.96/√n
+    /// (exact for objects far smaller than 100 KiB; bigger objects are drawn more surely and err less).
+    /// </summary>
+    public static double RelativeBound(long samples) => samples <= 0 ? 1 : Math.Min(1, 1.96 / Math.Sqrt(samples));
 
     /// <summary>
     /// Stacks by type, merged where their frames name the same methods (the same call path through

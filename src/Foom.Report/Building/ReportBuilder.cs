@@ -92,6 +92,7 @@ public static class ReportBuilder
             head.ExitReason = end.ExitReason;
             head.ExitHow = end.How;
             head.ExitEvidence = [.. end.Evidence];
+            head.ExitMechanism = end.Mechanism;
         }
         head.LimitBytes = info.Limit?.Bytes;
         head.FootprintBytes = info.LastFootprintBytes;

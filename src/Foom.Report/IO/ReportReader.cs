@@ -134,7 +134,7 @@ public static class ReportReader
         }
 
         var items = check.Required(root, "items", "", JsonValueKind.Array);
-        long size = 0, count = 0, managedSize = 0, managedCount = 0, managedItems = 0;
+        long size = 0, count = 0, managedSize = 0, managedCount = 0, managedItems = 0, estimatedItems = 0;
         var i = 0;
         foreach (var item in items.EnumerateArray())
         {
@@ -147,6 +147,8 @@ public static class ReportReader
             if (managed)
             {
                 managedItems++;
+                if (item.TryGetProperty("size_measure", out var measure) && measure.ValueKind == JsonValueKind.String
+                    && measure.GetString() == ReportItem.AllocatedEstimateMeasure) estimatedItems++;
                 managedSize = checked(managedSize + check.Count(item, "size", at));
                 managedCount = checked(managedCount + check.Count(item, "count", at));
             }
@@ -193,7 +195,10 @@ public static class ReportReader
         }
 
         // The managed items are the census's types: they add up to its totals.
-        if (managedItems > 0)
+        // Without a census they are all estimates from allocation samples, which add up to nothing counted.
+        if (managedItems > 0 && estimatedItems > 0 && estimatedItems != managedItems)
+            throw new ReportFormatException(source, "items", $"mix {estimatedItems} managed items estimated from samples with {managedItems - estimatedItems} census types");
+        if (managedItems > 0 && estimatedItems == 0)
         {
             if (!head.TryGetProperty("managed", out var managedHead) || managedHead.ValueKind != JsonValueKind.Object
                 || !managedHead.TryGetProperty("census", out var census) || census.ValueKind != JsonValueKind.Object)

@@ -40,6 +40,8 @@ public sealed class ReportHead
     /// <summary>"observed" or "inferred".</summary>
     [JsonPropertyName("exit_how")] public string? ExitHow { get; set; }
     [JsonPropertyName("exit_evidence")] public List<string> ExitEvidence { get; set; } = [];
+    /// <summary>For a memory death inside the process, how it happened ("dotnet_out_of_memory"; docs/exit-reasons.md).</summary>
+    [JsonPropertyName("exit_mechanism")] public string? ExitMechanism { get; set; }
     [JsonPropertyName("limit_bytes")] public long? LimitBytes { get; set; }
     [JsonPropertyName("footprint_bytes")] public long? FootprintBytes { get; set; }
     [JsonPropertyName("peak_footprint_bytes")] public long? PeakFootprintBytes { get; set; }
@@ -204,6 +206,12 @@ public sealed class ReportItem
     [JsonIgnore] public bool IsManaged => Heap == ManagedHeapName;
 
     public const string ManagedHeapName = "managed";
+
+    /// <summary>
+    /// The size_measure of managed items made from allocation samples when there is no census:
+    /// the bytes allocated (live or not) since sampling began, estimated.
+    /// </summary>
+    public const string AllocatedEstimateMeasure = "allocated_estimate";
 }
 
 public sealed class FoldedCategory

@@ -45,7 +45,8 @@ public static class TextView
         {
             if (!string.IsNullOrEmpty(value)) grid.AddRow(new Markup($"[grey]{Markup.Escape(name)}[/]"), new Text(value));
         }
-        var verdict = head.ExitReason is null ? null : head.ExitReason + (head.ExitHow is null ? "" : $" ({head.ExitHow})");
+        var verdict = head.ExitReason is null ? null
+            : head.ExitReason + (head.ExitHow is null ? "" : $" ({head.ExitHow})") + (head.ExitMechanism is { } mechanism ? $", mechanism {mechanism}" : "");
         Row("app", string.Join(" ", new[] { head.AppId, head.AppVersion }.Where(s => !string.IsNullOrEmpty(s))));
         Row("platform", head.Platform ?? "ios (Matrix)");
         Row("report", head.ReportId);
@@ -75,6 +76,7 @@ public static class TextView
 
     private static string Title(ReportHead head) => head.ExitReason switch
     {
+        "foreground_oom" when head.ExitMechanism == "dotnet_out_of_memory" => "Died of memory (the .NET runtime's OutOfMemoryException)",
         "foreground_oom" => "Killed for memory (foreground OOM)",
         "background_oom" => "Killed for memory in the background",
         "suspended_oom" => "Killed for memory while suspended",
@@ -139,7 +141,11 @@ public static class TextView
     {
         var items = report.Items.Where(i => i.IsManaged).ToList();
         if (items.Count == 0) return null;
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]Managed heap by type[/] (the last census)")
+        var estimated = items.Any(i => i.SizeMeasure == ReportItem.AllocatedEstimateMeasure);
+        var title = estimated
+            ? "[bold]Managed allocations by type[/] (no census: estimated from allocation samples, allocated not live)"
+            : "[bold]Managed heap by type[/] (the last census)";
+        var table = new Table().Border(TableBorder.Rounded).Title(title)
             .AddColumn(new TableColumn("#").RightAligned())
             .AddColumn("type")
             .AddColumn(new TableColumn("size").RightAligned())
@@ -159,7 +165,8 @@ public static class TextView
             var item = shown[i];
             var bar = new string('█', (int)Math.Round(24.0 * item.Size / biggest));
             var name = Markup.Escape(item.Name) + (item.Folded is { Count: > 0 } folded ? $" [grey](+{folded.Count} folded)[/]" : "")
-                + (item.SizeMeasure is { } measure ? $" [grey]({Markup.Escape(measure)}{(item.ResidentBytes is { } resident ? $"; {Markup.Escape(FrameLabels.Bytes(resident))} resident" : "")})[/]" : "");
+                + (item.SizeMeasure == ReportItem.AllocatedEstimateMeasure ? $" [grey](estimate {Markup.Escape(item.Info)})[/]"
+                   : item.SizeMeasure is { } measure ? $" [grey]({Markup.Escape(measure)}{(item.ResidentBytes is { } resident ? $"; {Markup.Escape(FrameLabels.Bytes(resident))} resident" : "")})[/]" : "");
             table.AddRow(
                 new Text((i + 1).ToString(CultureInfo.InvariantCulture)),
                 new Markup(name),

@@ -135,6 +135,16 @@ public sealed class ManagedStatus
     [JsonPropertyName("allocation_sampling")] public string? AllocationSampling { get; set; }
     /// <summary>Why allocations were not sampled, when they were not.</summary>
     [JsonPropertyName("allocation_sampling_problem")] public string? AllocationSamplingProblem { get; set; }
+    /// <summary>The GC heap hard limit in force as the runtime derives it (null: none), and where it came from (<c>GcHeapHardLimit</c> in Foom.Managed).</summary>
+    [JsonPropertyName("gc_heap_hard_limit_bytes")] public long? GcHeapHardLimitBytes { get; set; }
+    [JsonPropertyName("gc_heap_hard_limit_source")] public string? GcHeapHardLimitSource { get; set; }
+    /// <summary>The GC heap's size after the last collection the diagnostics port reported, and when (ms since the epoch).</summary>
+    [JsonPropertyName("gc_heap_bytes")] public long? GcHeapBytes { get; set; }
+    [JsonPropertyName("gc_heap_time")] public long? GcHeapTime { get; set; }
+    /// <summary>OutOfMemoryExceptions thrown in the program (caught or not), the first few and the last few, oldest first.</summary>
+    [JsonPropertyName("out_of_memory_exceptions")] public List<ManagedExceptionEvent>? OutOfMemoryExceptions { get; set; }
+    /// <summary>How many were thrown in all (more than the list keeps when many were).</summary>
+    [JsonPropertyName("out_of_memory_exceptions_total")] public long OutOfMemoryExceptionsTotal { get; set; }
 
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
 }

@@ -112,4 +112,6 @@ public sealed class SessionEnd
     [JsonPropertyName("evidence")] public List<string> Evidence { get; set; } = [];
     /// <summary>For an inferred end: the session whose launch inferred it.</summary>
     [JsonPropertyName("inferred_by_session")] public string? InferredBySession { get; set; }
+    /// <summary>For a memory death inside the process, how it happened ("dotnet_out_of_memory"); docs/exit-reasons.md.</summary>
+    [JsonPropertyName("mechanism")] public string? Mechanism { get; set; }
 }
