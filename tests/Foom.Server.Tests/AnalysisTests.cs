@@ -38,6 +38,58 @@ public sealed class AnalysisTests
     }
 
     [Fact]
+    public void OneFunctionSpreadOverSizeClassesIsTheEigenvalueWithItsShareOfTheLiveHeap()
+    {
+        // Built by the report assembler: load_message allocates in 7 size classes, none of
+        // which holds 30 % of the footprint; one small other function.
+        var heap = new Foom.Report.Building.LiveHeap();
+        var frames = new Dictionary<uint, Foom.Report.Building.RawFrame[]>
+        {
+            [1] = [new(1, 0x9a0e0), new(0, 0x2000), new(0, 0x3000)],
+            [2] = [new(1, 0x9a0e0), new(0, 0x5000), new(0, 0x3000)],
+        };
+        long[] sizes = [800, 752, 640, 512, 384, 256, 128];
+        foreach (var size in sizes)
+            for (var i = 0; i < 10_000; i++) heap.Add(Foom.Report.Building.BlockKind.Malloc, 0, 1, size);
+        for (var i = 0; i < 100; i++) heap.Add(Foom.Report.Building.BlockKind.Malloc, 0, 2, 64);
+        var context = new Foom.Report.Building.HeapContext
+        {
+            CategoryName = _ => "",
+            Frames = id => frames[id],
+            Modules =
+            [
+                new(0, "/opt/app/bin/demo", "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", 0x5555_0000_0000, 0x20_0000, IsMain: true),
+                new(1, "/usr/lib/x86_64-linux-gnu/libc.so.6", "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00", 0x7f00_0000_0000, 0x1c_0000, IsMain: false),
+            ],
+        };
+        var report = Foom.Report.Building.ReportAssembler.Assemble(heap, context, new Foom.Report.Building.ReportOptions
+        {
+            Symbolize = (_, toName) =>
+            {
+                foreach (var (raw, frame, _) in toName)
+                    frame.Function = (raw.ModuleId, raw.Offset) switch
+                    {
+                        (1, _) => "malloc",
+                        (0, 0x2000) => "load_message",
+                        (0, 0x3000) => "main",
+                        (0, 0x5000) => "tiny",
+                        _ => null,
+                    };
+                return null;
+            },
+        }, new Foom.Report.Model.ReportHead { Platform = "linux", FootprintBytes = 60L << 20 });
+        Assert.True(report.Items.Count >= 7, $"{report.Items.Count} size categories");
+
+        var eigen = Analyzer.Analyze(report, BaselineCache.Snapshot.Empty).Eigenvalue;
+        Assert.Equal("caller_share", eigen.ReasonKind);
+        Assert.Equal("load_message (demo)", eigen.Caller1);
+        Assert.Equal("caller:demo!load_message", eigen.Level1Key);
+        Assert.Equal("main (demo)", eigen.Caller2);
+        Assert.Equal(sizes.Sum() * 10_000, eigen.SuspectSize);
+        Assert.Equal("load_message holds 33.1 MiB, 100 % of the live heap, in 7 categories", eigen.Reason);
+    }
+
+    [Fact]
     public void ACategoryWithoutStacksIsClassifiedByCategory()
     {
         var report = Linux("c", items: [Item("VM: anonymous", 900L << 20, 3)]);

@@ -53,7 +53,9 @@ public static class ReportBuilder
         // A .NET target's managed heap: its census and sampled stacks, when the session has them.
         var managed = ManagedHeap.Read(sessionDirectory, perfMaps);
         if (managed is { Problems.Count: > 0 }) head.Recovery = [.. head.Recovery ?? [], .. managed.Problems];
-        return ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, head, managed);
+        var report = ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, head, managed);
+        report.Head.FigureNotes = head.NotRecorded is null ? FigureNotes.Of(report.Head) : null;
+        return report;
     }
 
     /// <summary>

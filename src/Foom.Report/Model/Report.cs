@@ -85,6 +85,8 @@ public sealed class ReportHead
     /// then 0 because nothing was seen, not because nothing was live.
     /// </summary>
     [JsonPropertyName("not_recorded")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? NotRecorded { get; set; }
+    /// <summary>Why the figures above disagree, one sentence each (live above the footprint or the limit; the footprint below the peak); absent when they agree.</summary>
+    [JsonPropertyName("figure_notes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? FigureNotes { get; set; }
     /// <summary>What foom run noted about the recording (session.json's recording_notes).</summary>
     [JsonPropertyName("recording_notes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? RecordingNotes { get; set; }
     /// <summary>How many frames got names and why the others did not; absent when nothing named the frames (docs/report-format.md, "Symbols").</summary>

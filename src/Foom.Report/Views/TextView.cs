@@ -249,6 +249,7 @@ public static class TextView
     {
         var head = report.Head;
         if (head.NotRecorded is { } notRecorded) yield return notRecorded + ".";
+        foreach (var figures in head.FigureNotes ?? []) yield return figures + ".";
         if (head.LiveSnapshot) yield return "the session was still being recorded: this is a snapshot, not the end of the run.";
         if (head.Recovery is { Count: > 0 } recovery)
             yield return "the session's storage needed recovery (" + string.Join("; ", recovery) + ").";

@@ -39,7 +39,7 @@ public sealed record AnalysisResult(IReadOnlyList<Suspect> Suspects, Eigenvalue 
 public sealed class ReportAnalyzer(CallerRules callerRules)
 {
     /// <summary>Bumped whenever the rules change, so stored results can be told from fresh ones.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     public const double ShareThreshold = 0.30;
     public const long ShareMinimumBytes = 1 << 20;
@@ -129,9 +129,37 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
                     footprint > 0 ? $"{Bytes(largest.Size)}, the largest category ({Percent((double)largest.Size / footprint)} of the {footprintWord})" : $"{Bytes(largest.Size)}, the largest category",
                     0);
         }
+        if (CallerEigenvalue(report, chosen) is { } byCaller) return new AnalysisResult(suspects, byCaller);
         var item0 = report.Items.FirstOrDefault(i => i.Name == chosen.Category);
         var (caller1, caller1Key, caller2) = Callers(report, item0, byCount: chosen.ReasonKind is "ui_object_count" or "count_above_baseline");
         return new AnalysisResult(suspects, new Eigenvalue(caller1, caller1Key, caller2, chosen.Category, chosen.ReasonKind, chosen.Reason, chosen.Severity, chosen.Size));
+    }
+
+    /// <summary>
+    /// The eigenvalue by the report's top caller (its caller view), when that caller holds more
+    /// than the chosen category by size: one function whose blocks are spread over many size
+    /// classes is the cause, not its largest size class. Count and UI rules judge categories and
+    /// keep their eigenvalue.
+    /// </summary>
+    private static Eigenvalue? CallerEigenvalue(ReportDocument report, Suspect chosen)
+    {
+        if (chosen.ReasonKind is not ("share_of_footprint" or "largest_category" or "size_above_baseline")) return null;
+        if (report.Callers is not { TotalBytes: > 0, BottomUp: [var top, ..] } callers || top.Caller.Length == 0 || top.Size <= chosen.Size) return null;
+        var moduleNames = CallerRules.ModuleNames(report.Modules);
+        var (display, key) = Describe(CallerFrame(top), moduleNames);
+        var caller2 = top.CalledFrom is [{ Caller.Length: > 0 } outer, ..] ? Describe(CallerFrame(outer), moduleNames).Display
+            : report.Head.Scene is { Length: > 0 } scene ? "scene: " + scene : null;
+        var share = (double)top.Size / callers.TotalBytes;
+        var reason = $"{top.Function ?? display} holds {Bytes(top.Size)}, {Percent(share)} of the live heap, in {top.Categories} "
+                     + (top.Categories == 1 ? "category" : "categories");
+        return new Eigenvalue(display, key, caller2, top.TopCategory ?? chosen.Category, "caller_share", reason, Math.Max(chosen.Severity, share / ShareThreshold), top.Size);
+    }
+
+    private static ReportFrame CallerFrame(ReportCaller caller)
+    {
+        var at = caller.Caller.LastIndexOf('@');
+        var offset = at > 0 && ulong.TryParse(caller.Caller.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
+        return new ReportFrame { Uuid = at > 0 ? caller.Caller[..at] : caller.Caller, Offset = offset, Function = caller.Function };
     }
 
     /// <summary>
