@@ -34,6 +34,21 @@ public class BadInputTests : IDisposable
         File.WriteAllBytes(PathOf(name), bytes);
     }
 
+    /// <summary>
+    /// Changes the first record of a byte log and gives it the checksum of its new bytes: a
+    /// record a writer got wrong, rather than damage, to reach the checks on what it says.
+    /// </summary>
+    private void PatchRecordKeepingItsChecksum(string name, Action<Span<byte>> change) =>
+        Patch(name, HeaderSize, b =>
+        {
+            var length = BinaryPrimitives.ReadInt32LittleEndian(b);
+            change(b.Slice(8, length));
+            var crc = new System.IO.Hashing.Crc32();
+            crc.Append(b[..4]);
+            crc.Append(b.Slice(8, length));
+            BinaryPrimitives.WriteUInt32LittleEndian(b[4..], crc.GetCurrentHashAsUInt32());
+        });
+
     private SessionFormatException OpenFails(string fileName, string expected)
     {
         var error = Assert.Throws<SessionFormatException>(() => SessionTables.Open(_dir.Path).Dispose());
@@ -81,8 +96,8 @@ public class BadInputTests : IDisposable
     [Fact]
     public void AnotherFormatVersionIsRefused()
     {
-        Patch(LiveAllocations.FileName, 8, b => BinaryPrimitives.WriteUInt32LittleEndian(b, 2));
-        OpenFails(LiveAllocations.FileName, "format version 2; this Foom reads version 1");
+        Patch(LiveAllocations.FileName, 8, b => BinaryPrimitives.WriteUInt32LittleEndian(b, 3));
+        OpenFails(LiveAllocations.FileName, "format version 3; this Foom reads versions 1 to 2");
     }
 
     [Fact]
@@ -165,20 +180,20 @@ public class BadInputTests : IDisposable
     public void AModuleRecordWhoseLengthRunsPastTheEndIsCorrupt()
     {
         Patch(ModuleTable.FileName, HeaderSize, b => BinaryPrimitives.WriteInt32LittleEndian(b, 1_000_000));
-        OpenFails(ModuleTable.FileName, "the record at byte 0 claims 1000000 bytes");
+        OpenFails(ModuleTable.FileName, "record 1 (at byte 0) claims 1000000 bytes");
     }
 
     [Fact]
     public void AModuleRecordOfUnknownTypeIsCorrupt()
     {
-        Patch(ModuleTable.FileName, HeaderSize + 4, b => b[0] = 9);
+        PatchRecordKeepingItsChecksum(ModuleTable.FileName, b => b[0] = 9);
         OpenFails(ModuleTable.FileName, "has unknown type 9");
     }
 
     [Fact]
     public void ACategoryNameThatIsNotUtf8IsCorrupt()
     {
-        Patch(CategoryTable.FileName, HeaderSize + 4, b => b[0] = 0xFF);
+        PatchRecordKeepingItsChecksum(CategoryTable.FileName, b => b[0] = 0xFF);
         OpenFails(CategoryTable.FileName, "is not valid UTF-8");
     }
 

@@ -1,12 +1,15 @@
 using System.Buffers.Binary;
+using System.IO.Hashing;
 
 namespace Foom.Storage.Mapping;
 
 /// <summary>
 /// An append-only log of variable-length records in a mapped file (record size 1, so the
-/// header's Count is the bytes used): each record is a 4-byte length and that many bytes. A
-/// record is written, then Count is stored (release) past it, so readers and a report after a
-/// SIGKILL see whole records only. For the small tables (modules, categories).
+/// header's Count is the bytes used): each record is a 4-byte length, from format version 2 a
+/// 4-byte CRC-32 of the length and the bytes, and that many bytes. A record is written, then
+/// Count is stored (release) past it, so readers and a report after a SIGKILL see whole records
+/// only (a torn last record lies past Count: recovery, not corruption); a record below Count
+/// whose checksum fails is damage, named by its number. For the small tables (modules, categories).
 /// </summary>
 internal sealed unsafe class ByteLog : IDisposable
 {
@@ -33,31 +36,53 @@ internal sealed unsafe class ByteLog : IDisposable
 
     public SessionFormatException Fault(string problem) => _file.Fault(problem);
 
+    /// <summary>Bytes before a record's own: its length, and its checksum where the format has one.</summary>
+    private int Prefix => _file.HasChecksums ? 8 : 4;
+
     public void Append(ReadOnlySpan<byte> record)
     {
         var used = _file.Header.Count;
-        _file.EnsureCapacity(used + 4 + record.Length);
-        var at = new Span<byte>(_file.Records + used, 4 + record.Length);
+        var prefix = Prefix;
+        _file.EnsureCapacity(used + prefix + record.Length);
+        var at = new Span<byte>(_file.Records + used, prefix + record.Length);
         BinaryPrimitives.WriteInt32LittleEndian(at, record.Length);
-        record.CopyTo(at[4..]);
-        Volatile.Write(ref _file.Header.Count, used + 4 + record.Length);
+        record.CopyTo(at[prefix..]);
+        if (prefix == 8) BinaryPrimitives.WriteUInt32LittleEndian(at[4..], Checksum(at[..4], record));
+        Volatile.Write(ref _file.Header.Count, used + prefix + record.Length);
     }
 
-    /// <summary>Every whole record, in order, with its offset; a length that runs past the end throws naming the offset.</summary>
+    private static uint Checksum(ReadOnlySpan<byte> length, ReadOnlySpan<byte> record)
+    {
+        var crc = new Crc32();
+        crc.Append(length);
+        crc.Append(record);
+        return crc.GetCurrentHashAsUInt32();
+    }
+
+    /// <summary>
+    /// Every whole record, in order, with its offset; a length that runs past the end, or a
+    /// record that fails its checksum, throws naming the record (numbered from 1) and its offset.
+    /// </summary>
     public List<(long Offset, byte[] Record)> Records()
     {
         var used = Math.Min(BytesUsed, _file.MappedCapacity);
+        var prefix = Prefix;
         var records = new List<(long, byte[])>();
         long offset = 0;
         while (offset < used)
         {
-            if (used - offset < 4)
-                throw Fault($"the record at byte {offset} is cut short ({used - offset} bytes left for its 4-byte length): corrupt");
+            var number = records.Count + 1;
+            if (used - offset < prefix)
+                throw Fault($"record {number} (at byte {offset}) is cut short ({used - offset} bytes left for its {prefix}-byte prefix): corrupt");
             var length = BinaryPrimitives.ReadInt32LittleEndian(new ReadOnlySpan<byte>(_file.Records + offset, 4));
-            if (length < 0 || length > used - offset - 4)
-                throw Fault($"the record at byte {offset} claims {length} bytes but only {used - offset - 4} follow: corrupt");
-            records.Add((offset, new ReadOnlySpan<byte>(_file.Records + offset + 4, length).ToArray()));
-            offset += 4 + length;
+            if (length < 0 || length > used - offset - prefix)
+                throw Fault($"record {number} (at byte {offset}) claims {length} bytes but only {used - offset - prefix} follow: corrupt");
+            var record = new ReadOnlySpan<byte>(_file.Records + offset + prefix, length);
+            if (prefix == 8 && BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(_file.Records + offset + 4, 4))
+                != Checksum(new ReadOnlySpan<byte>(_file.Records + offset, 4), record))
+                throw Fault($"record {number} (at byte {offset}) fails its checksum: corrupt");
+            records.Add((offset, record.ToArray()));
+            offset += prefix + length;
         }
         return records;
     }

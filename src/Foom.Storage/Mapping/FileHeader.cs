@@ -34,6 +34,26 @@ internal struct FileHeader
     [FieldOffset(56)] public long CreatedUnixMs;
     /// <summary>For circular logs: the caller's tag for its record type, so a reader never misreads another struct.</summary>
     [FieldOffset(64)] public ulong TypeTag;
+    /// <summary>
+    /// From version 2: CRC-32 of the fields a file keeps for life (magic, version, record size,
+    /// header size, creation time, type tag), so a damaged header is named instead of read. The
+    /// fields that change while the writer runs (state, capacity, count, commits, pid) are
+    /// bounded by the checks on them and on the file's length instead.
+    /// </summary>
+    [FieldOffset(72)] public uint HeaderChecksum;
+
+    /// <summary>The checksum <see cref="HeaderChecksum"/> should hold for this header.</summary>
+    public readonly uint ComputeChecksum()
+    {
+        Span<byte> fixedFields = stackalloc byte[36];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(fixedFields, Magic);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(fixedFields[8..], FormatVersion);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(fixedFields[12..], RecordSize);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(fixedFields[16..], HeaderSize);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(fixedFields[20..], CreatedUnixMs);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(fixedFields[28..], TypeTag);
+        return System.IO.Hashing.Crc32.HashToUInt32(fixedFields);
+    }
 }
 
 internal static class WriterStates
@@ -45,7 +65,14 @@ internal static class WriterStates
 /// <summary>The kinds of table file, each with its magic and record size.</summary>
 internal readonly record struct TableKind(string Magic, string Description, int RecordSize)
 {
-    public const int FormatVersion = 1;
+    /// <summary>Version 2 added the header checksum and a CRC-32 per record of the byte logs (modules, categories).</summary>
+    public const int FormatVersion = 2;
+
+    /// <summary>The oldest version this Foom still reads (and resumes, in that version's layout).</summary>
+    public const int OldestReadableVersion = 1;
+
+    /// <summary>Whether a file of <paramref name="version"/> carries checksums.</summary>
+    public static bool HasChecksums(uint version) => version >= 2;
     public const int HeaderSize = 4096;
 
     public static readonly TableKind Live = new("FOOMLIVE", "live-allocation table", 24);

@@ -73,6 +73,8 @@ internal sealed unsafe class MappedFile : IDisposable
             header.WriterPid = Environment.ProcessId;
             header.CreatedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             header.TypeTag = typeTag;
+            var complete = header with { Magic = kind.MagicValue };
+            header.HeaderChecksum = complete.ComputeChecksum();
             // The magic goes last: a file whose creation was cut short is not mistaken for a table.
             Volatile.Write(ref header.Magic, kind.MagicValue);
             return file;
@@ -134,6 +136,9 @@ internal sealed unsafe class MappedFile : IDisposable
 
     public SessionFormatException Fault(string problem) => new(FilePath, problem);
 
+    /// <summary>Whether the file's format carries checksums (<see cref="TableKind.HasChecksums"/>).</summary>
+    public bool HasChecksums => TableKind.HasChecksums(Header.FormatVersion);
+
     private void CheckHeader(ulong typeTag)
     {
         ref var header = ref Header;
@@ -147,8 +152,8 @@ internal sealed unsafe class MappedFile : IDisposable
                     ? $"is not a Foom {_kind.Description} file: its header is blank (the writer died while creating it, or the file was zeroed)"
                     : $"is not a Foom {_kind.Description} file (its first bytes are 0x{header.Magic:x16})");
         }
-        if (header.FormatVersion != TableKind.FormatVersion)
-            throw Fault($"has format version {header.FormatVersion}; this Foom reads version {TableKind.FormatVersion}");
+        if (header.FormatVersion is < TableKind.OldestReadableVersion or > TableKind.FormatVersion)
+            throw Fault($"has format version {header.FormatVersion}; this Foom reads versions {TableKind.OldestReadableVersion} to {TableKind.FormatVersion}");
         if (header.HeaderSize != TableKind.HeaderSize)
             throw Fault($"header size is {header.HeaderSize} bytes; version {TableKind.FormatVersion} uses {TableKind.HeaderSize}");
         if (header.RecordSize != RecordSize)
@@ -157,6 +162,8 @@ internal sealed unsafe class MappedFile : IDisposable
             throw Fault($"holds records of type tag 0x{header.TypeTag:x16}, not the expected 0x{typeTag:x16}");
         if (header.WriterState is not (WriterStates.Writing or WriterStates.ClosedCleanly))
             throw Fault($"writer state {header.WriterState} is not a known state: corrupt header");
+        if (TableKind.HasChecksums(header.FormatVersion) && header.HeaderChecksum != header.ComputeChecksum())
+            throw Fault($"the header fails its checksum (0x{header.HeaderChecksum:x8}, its fields give 0x{header.ComputeChecksum():x8}): corrupt header");
         var capacity = header.Capacity;
         if (capacity < 0 || capacity > MappedCapacity)
             throw Fault($"the header says there is room for {capacity} records ({TableKind.HeaderSize + capacity * RecordSize} bytes) " +

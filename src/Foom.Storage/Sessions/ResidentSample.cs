@@ -42,43 +42,99 @@ public sealed class ResidentSample
     /// <summary>The process's mappings, sorted by start, not overlapping.</summary>
     public required ResidentRange[] Ranges { get; init; }
 
-    /// <summary>Reads /proc/PID/smaps; null when the process is gone or cannot be read (a zombie has no mappings left).</summary>
+    /// <summary>Reads of smaps that may disagree with themselves before the last one is repaired.</summary>
+    private const int SmapsAttempts = 3;
+
+    /// <summary>
+    /// Reads /proc/PID/smaps; null when the process is gone or cannot be read (a zombie has no
+    /// mappings left). The kernel lists the mappings a few at a time, so a process that maps and
+    /// unmaps meanwhile can show a mapping grown over one already listed: such a reading is taken
+    /// again, and the last one made consistent (<see cref="MakeConsistent"/>), so that every
+    /// sample written is one <see cref="Read"/> accepts.
+    /// </summary>
     public static ResidentSample? ReadProcess(int pid, string reason)
     {
         var time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var ranges = new List<ResidentRange>();
-        try
+        List<ResidentRange>? ranges = null;
+        for (var attempt = 1; attempt <= SmapsAttempts; attempt++)
         {
-            using var reader = new StreamReader($"/proc/{pid}/smaps", System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
-            ulong start = 0, end = 0, resident = 0, swap = 0;
-            var inRange = false;
-            while (reader.ReadLine() is { } line)
+            try
             {
-                if (line.Length == 0) continue;
-                // A mapping's first line starts with its hexadecimal range; its fields start with a capital letter.
-                if (char.IsAsciiHexDigitLower(line[0]) || char.IsAsciiDigit(line[0]))
-                {
-                    if (inRange) ranges.Add(new ResidentRange(start, end, resident, swap));
-                    var dash = line.IndexOf('-');
-                    var space = line.IndexOf(' ');
-                    if (dash <= 0 || space <= dash
-                        || !ulong.TryParse(line.AsSpan(0, dash), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out start)
-                        || !ulong.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out end))
-                        return null;
-                    (resident, swap, inRange) = (0, 0, true);
-                }
-                else if (line.StartsWith("Rss:", StringComparison.Ordinal)) resident = Kilobytes(line);
-                else if (line.StartsWith("Swap:", StringComparison.Ordinal)) swap = Kilobytes(line);
+                using var reader = new StreamReader($"/proc/{pid}/smaps", System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+                ranges = ParseSmaps(reader);
             }
-            if (inRange) ranges.Add(new ResidentRange(start, end, resident, swap));
+            catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+            if (ranges is null || !MakeConsistent(ranges, repair: attempt == SmapsAttempts)) break;
         }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-        if (ranges.Count == 0) return null;
+        if (ranges is not { Count: > 0 }) return null;
         AddRuns(pid, ranges);
         return new ResidentSample { TimeMilliseconds = time, Pid = pid, Reason = reason, Ranges = [.. ranges] };
+    }
+
+    /// <summary>The mappings smaps lists, with their resident and swapped bytes; null when it is not smaps.</summary>
+    internal static List<ResidentRange>? ParseSmaps(TextReader reader)
+    {
+        var ranges = new List<ResidentRange>();
+        ulong start = 0, end = 0, resident = 0, swap = 0;
+        var inRange = false;
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Length == 0) continue;
+            // A mapping's first line starts with its hexadecimal range; its fields start with a capital letter.
+            if (char.IsAsciiHexDigitLower(line[0]) || char.IsAsciiDigit(line[0]))
+            {
+                if (inRange) ranges.Add(new ResidentRange(start, end, resident, swap));
+                var dash = line.IndexOf('-');
+                var space = line.IndexOf(' ');
+                if (dash <= 0 || space <= dash
+                    || !ulong.TryParse(line.AsSpan(0, dash), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out start)
+                    || !ulong.TryParse(line.AsSpan(dash + 1, space - dash - 1), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out end))
+                    return null;
+                (resident, swap, inRange) = (0, 0, true);
+            }
+            else if (line.StartsWith("Rss:", StringComparison.Ordinal)) resident = Kilobytes(line);
+            else if (line.StartsWith("Swap:", StringComparison.Ordinal)) swap = Kilobytes(line);
+        }
+        if (inRange) ranges.Add(new ResidentRange(start, end, resident, swap));
+        return ranges;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="ranges"/> break what <see cref="Read"/> requires (each range
+    /// non-empty, after the one before, holding no more resident bytes than its length). With
+    /// <paramref name="repair"/>, they are made to hold it: a range listed again after it grew
+    /// keeps only the part not listed before (its resident bytes shared out by length, at most
+    /// that part's length), and a range left empty is dropped.
+    /// </summary>
+    internal static bool MakeConsistent(List<ResidentRange> ranges, bool repair)
+    {
+        var broken = false;
+        ulong previousEnd = 0;
+        for (var i = 0; i < ranges.Count; i++)
+        {
+            var range = ranges[i];
+            if (range.End > range.Start && range.Start >= previousEnd && range.ResidentBytes <= range.Length)
+            {
+                previousEnd = range.End;
+                continue;
+            }
+            broken = true;
+            if (!repair) return true;
+            var start = Math.Max(range.Start, previousEnd);
+            if (range.End <= start)
+            {
+                ranges.RemoveAt(i--);
+                continue;
+            }
+            var kept = range.End - start;
+            var resident = Math.Min((ulong)((UInt128)range.ResidentBytes * kept / range.Length), kept);
+            ranges[i] = new ResidentRange(start, range.End, resident, (ulong)((UInt128)range.SwapBytes * kept / range.Length));
+            previousEnd = range.End;
+        }
+        return broken;
     }
 
     /// <summary>
