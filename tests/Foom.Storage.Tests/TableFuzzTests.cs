@@ -23,7 +23,8 @@ public sealed class TableFuzzTests : IDisposable
     public TableFuzzTests(ITestOutputHelper output)
     {
         _output = output;
-        using (var tables = SessionTables.Create(_pristine.Path)) SessionTablesTests.WriteSample(tables);
+        // Small tables (the sample holds 100 blocks and 2 stacks), so that each case copies little.
+        using (var tables = SessionTables.Create(_pristine.Path, initialLiveSlots: 256, initialStackNodes: 256)) SessionTablesTests.WriteSample(tables);
         _files = Directory.GetFiles(_pristine.Path, "*.foom").Select(path => (Path.GetFileName(path), File.ReadAllBytes(path))).ToArray();
     }
 
