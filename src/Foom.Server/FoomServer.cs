@@ -58,6 +58,8 @@ public static class FoomServer
         services.AddSingleton(password);
         services.AddSingleton(sp => new GroupCommitWriter(database, sp.GetRequiredService<ILoggerFactory>().CreateLogger<GroupCommitWriter>()));
         services.AddSingleton(new IngestKeys(database, options.IngestKey));
+        services.AddSingleton(new LoginThrottle(options.LoginLimits, TimeProvider.System));
+        services.AddSingleton(new SessionStamp(database));
         services.AddSingleton(CallerRules.LoadOrDefault(Path.Combine(options.ServerDirectory, "caller-rules.json")));
         services.AddSingleton(sp => new ReportAnalyzer(sp.GetRequiredService<CallerRules>()));
         services.AddSingleton(new BaselineCache((app, version) => ReportStore.LoadBaseline(database, app, version)));
@@ -89,6 +91,7 @@ public static class FoomServer
             cookie.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             cookie.ExpireTimeSpan = TimeSpan.FromDays(7);
             cookie.SlidingExpiration = true;
+            cookie.Events.OnValidatePrincipal = context => context.HttpContext.RequestServices.GetRequiredService<SessionStamp>().ValidateAsync(context);
         });
         services.AddAuthorization();
         services.AddRazorPages(pages =>

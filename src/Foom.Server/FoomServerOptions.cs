@@ -37,6 +37,9 @@ public sealed class FoomServerOptions
     public int IngestRatePerSecond { get; set; } = 1000;
     public int IngestBurst { get; set; } = 2000;
 
+    /// <summary>Failed logins allowed per client address and per user name within a window (then 429).</summary>
+    public Auth.LoginLimits LoginLimits { get; set; } = Auth.LoginLimits.Default;
+
     public UploadLimits ReportLimits { get; set; } = new(MaxBodyBytes: 16 << 20, MaxDecompressedBytes: 64 << 20, MaxRatio: 200);
     public UploadLimits SmallLimits { get; set; } = new(MaxBodyBytes: 1 << 20, MaxDecompressedBytes: 4 << 20, MaxRatio: 200);
     public UploadLimits SymbolLimits { get; set; } = new(MaxBodyBytes: 512L << 20, MaxDecompressedBytes: 1L << 30, MaxRatio: 50);
