@@ -46,6 +46,7 @@ internal static class DemoCommand
                 Console.Error.WriteLine($"foom demo: the sample program {sample} is missing; `dotnet build` compiles it (it needs gcc)");
                 return 1;
             }
+            if (!PackagedFiles.EnsureExecutable(sample)) return 1;
             var dataDirectory = DataDirectory.Resolve(parse.GetValue(data));
             try
             {

@@ -115,12 +115,54 @@ internal static class RunCommand
                 SnapshotAtWarning = parse.GetValue(snapshot),
                 Upload = serverUri is not null && key is not null ? new RunUpload(serverUri, key) : null,
             };
+            WarnIfLibunwindIsMissing();
             var outcome = await RunSession.RunAsync(options, Console.Error);
             if (outcome.Info is { } info) Console.Error.WriteLine(Summary(outcome, info));
             RunTiming.Mark("summary-printed");
             return outcome.ExitStatus;
         });
         return command;
+    }
+
+    /// <summary>How a service runs under Foom with its reports uploaded, shown after `foom run --help` (README.md has the same).</summary>
+    public const string ServiceExamples = """
+
+        Examples: a service under Foom, its reports sent to a server (FOOM_SERVER, FOOM_INGEST_KEY;
+        queued on disk while the server is unreachable; the exit status is the service's own)
+
+          A container (Dockerfile; the tool installed from a folder holding the foom package):
+            FROM mcr.microsoft.com/dotnet/sdk:10.0
+            COPY packages/ /packages/
+            RUN dotnet tool install -g foom --add-source /packages
+            ENV PATH="$PATH:/root/.dotnet/tools" FOOM_DATA=/var/lib/foom FOOM_SERVER=https://foom.example.com
+            VOLUME /var/lib/foom
+            ENTRYPOINT ["foom", "run", "--limit", "512M", "--app", "api", "--", "/app/api"]
+          (docker run -e FOOM_INGEST_KEY=... IMAGE; without a writable cgroup, foom enforces --limit itself and says so)
+
+          A systemd unit (/etc/systemd/system/api.service):
+            [Service]
+            Environment=FOOM_SERVER=https://foom.example.com FOOM_DATA=/var/lib/foom
+            EnvironmentFile=/etc/foom/api.env
+            StateDirectory=foom
+            Delegate=yes
+            ExecStart=/root/.dotnet/tools/foom run --limit 512M --app api -- /usr/local/bin/api
+            Restart=on-failure
+          (/etc/foom/api.env holds FOOM_INGEST_KEY=...; Delegate=yes lets foom make the memory cgroup for --limit)
+        """;
+
+    /// <summary>
+    /// The hook loads libunwind.so.8 for the stacks it cannot walk by frame pointers; without it
+    /// those stacks stop short, which the user must hear about before the run, not find in a report.
+    /// </summary>
+    private static void WarnIfLibunwindIsMissing()
+    {
+        if (System.Runtime.InteropServices.NativeLibrary.TryLoad("libunwind.so.8", out var handle))
+        {
+            System.Runtime.InteropServices.NativeLibrary.Free(handle);
+            return;
+        }
+        Console.Error.WriteLine("foom run: libunwind.so.8 is not installed: stacks through code built without frame pointers will stop there; "
+                                + "install it (Debian, Ubuntu: apt-get install libunwind8; Fedora: dnf install libunwind)");
     }
 
     private static string? NonBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
