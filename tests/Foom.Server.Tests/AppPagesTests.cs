@@ -141,6 +141,14 @@ public sealed class AppPagesTests
                 Assert.Contains("text/html", response.Content.Headers.ContentType?.ToString());
             }
             Browser.Screenshot(driver, "not-found");
+
+            // The API reference page renders the OpenAPI document with the endpoints' summaries.
+            driver.Navigate().GoToUrl(url + "/api-reference");
+            Browser.WaitFor(driver, () => driver.FindElement(By.TagName("body")).Text.Contains("An app's issues, most reports first"), "the API reference");
+            Browser.Screenshot(driver, "api-reference");
+            driver.Navigate().GoToUrl(url + "/apps/demo-app/reports");
+            Assert.Contains("img-0", driver.FindElement(By.Id("reports")).Text);
+            Browser.Screenshot(driver, "reports");
         }
         finally
         {
