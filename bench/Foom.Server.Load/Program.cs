@@ -15,7 +15,10 @@ using Foom.Report.Model;
 //
 // --warmup sends W further distinct reports first, timed apart: a server that has just started
 // spends its first seconds compiling (tiered JIT), which a server in service has long done.
-//   issues --url URL --token ADMIN_TOKEN --password PASSWORD [--app APP] [--runs R]
+//   issues --url URL --token ADMIN_TOKEN --password PASSWORD [--app APP] [--runs R] [--report ID]
+//
+// issues times every page and the issue API, logged in, at the client over loopback (an upper
+// bound of the server's time); --report adds one report's page (a big one, say).
 var options = ParseOptions(args.Skip(1));
 return args.FirstOrDefault() switch
 {
@@ -27,7 +30,7 @@ return args.FirstOrDefault() switch
 static int Usage()
 {
     Console.Error.WriteLine("usage: Foom.Server.Load ingest --url URL --key KEY [--reports N] [--warmup W] [--concurrency C] [--size-kb KB] [--app APP] [--issues K] [--seconds S]");
-    Console.Error.WriteLine("       Foom.Server.Load issues --url URL --token ADMIN_TOKEN --password PASSWORD [--app APP] [--runs R]");
+    Console.Error.WriteLine("       Foom.Server.Load issues --url URL --token ADMIN_TOKEN --password PASSWORD [--app APP] [--runs R] [--report ID]");
     return 2;
 }
 
@@ -149,7 +152,17 @@ static async Task<int> Issues(Dictionary<string, string> options)
     client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options["token"]);
     var apps = JsonDocument.Parse(await client.GetStringAsync("/api/v1/apps")).RootElement;
     var reports = apps.EnumerateArray().Where(a => a.GetProperty("app").GetString() == app).Select(a => a.GetProperty("reports").GetInt64()).FirstOrDefault();
-    foreach (var (what, path) in new[] { ("issue list page", $"/apps/{app}"), ("issues API", $"/api/v1/apps/{app}/issues") })
+    var firstIssue = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/apps/{app}/issues?limit=1")).RootElement[0].GetProperty("issue").GetString();
+    var latestReport = JsonDocument.Parse(await client.GetStringAsync($"/api/v1/apps/{app}/reports?limit=1")).RootElement[0].GetProperty("report_id").GetString();
+    var pages = new List<(string What, string Path)>
+    {
+        ("apps page", "/"), ("app page (issue list, rates)", $"/apps/{app}"), ("issues page (search)", $"/apps/{app}/issues"),
+        ("issues page, filtered", $"/apps/{app}/issues?Caller=store1&State=open"), ("issue page", $"/apps/{app}/issues/{firstIssue}"),
+        ("report page (latest)", $"/reports/{latestReport}"), ("reports page", $"/apps/{app}/reports"), ("limits page", "/limits"),
+        ("issues API", $"/api/v1/apps/{app}/issues"), ("issue API", $"/api/v1/apps/{app}/issues/{firstIssue}"),
+    };
+    if (options.TryGetValue("report", out var report)) pages.Add(("report page (--report)", $"/reports/{report}"));
+    foreach (var (what, path) in pages)
     {
         var times = new List<double>();
         long bytes = 0;

@@ -141,6 +141,15 @@ public sealed class AppPagesTests
                 Assert.Contains("text/html", response.Content.Headers.ContentType?.ToString());
             }
             Browser.Screenshot(driver, "not-found");
+
+            // The API reference page renders the OpenAPI document: its description and the read endpoints' group.
+            driver.Navigate().GoToUrl(url + "/api-reference");
+            Browser.WaitFor(driver, () => driver.FindElement(By.TagName("body")).Text is var text
+                && text.Contains("Errors are RFC 7807 problem details") && text.Contains(Api.ReadEndpoints.Tag), "the API reference");
+            Browser.Screenshot(driver, "api-reference");
+            driver.Navigate().GoToUrl(url + "/apps/demo-app/reports");
+            Assert.Contains("img-0", driver.FindElement(By.Id("reports")).Text);
+            Browser.Screenshot(driver, "reports");
         }
         finally
         {

@@ -71,7 +71,7 @@ public static class JetsamStore
                    MAX(COALESCE(report_time, received_at)) AS LastSeen,
                    (SELECT COALESCE(r2.limit_bytes, r2.footprint_bytes) FROM reports r2 WHERE r2.phone = r.phone
                     AND r2.exit_reason = 'foreground_oom' AND COALESCE(r2.limit_bytes, r2.footprint_bytes) IS NOT NULL
-                    ORDER BY COALESCE(r2.report_time, r2.received_at) DESC, r2.id DESC LIMIT 1) AS LatestBytes
+                    ORDER BY r2.id DESC LIMIT 1) AS LatestBytes
             FROM reports r WHERE exit_reason = 'foreground_oom' AND phone IS NOT NULL AND COALESCE(limit_bytes, footprint_bytes) IS NOT NULL
             GROUP BY phone
             """);

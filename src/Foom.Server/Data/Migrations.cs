@@ -149,7 +149,8 @@ public static class Migrations
             ALTER TABLE reports DROP COLUMN baseline_categories;
             """),
         // An issue is open until someone resolves it; a report from a version newer than the one
-        // it was resolved in shows it as regressed (worked out when read, from the reports).
+        // it was resolved in shows it as regressed (worked out when read, from the reports). An
+        // issue's trend reads its reports by day; lists page an app's reports by row.
         new(6, "issue states", """
             CREATE TABLE issue_states (
                 app_id TEXT NOT NULL,
@@ -160,6 +161,7 @@ public static class Migrations
                 changed_at BIGINT NOT NULL,
                 PRIMARY KEY (app_id, issue_key));
             CREATE INDEX reports_app_issue_day ON reports (app_id, issue_key, day);
+            CREATE INDEX reports_app_row ON reports (app_id, id);
             """),
     ];
 

@@ -1,7 +1,6 @@
 using Dapper;
 using Foom.Server.Analysis;
 using Foom.Server.Data;
-using Foom.Server.Ingest;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -20,16 +19,9 @@ public sealed class AppModel(Database database, HintStore hints) : PageModel
 
     public IActionResult OnGet(string app)
     {
-        try
-        {
-            App = ReportParser.CheckAppId(app, "app");
-        }
-        catch (UploadRejectedException)
-        {
-            return NotFoundPage.Of(this, $"No app is named '{Format.Short(app)}'.");
-        }
+        if (NotFoundPage.ForApp(this, database, app, out var appId) is { } notFound) return notFound;
+        App = appId;
         using var connection = database.Open();
-        if (!AppStore.Exists(connection, App)) return NotFoundPage.Of(this, $"No report or launch record of an app '{App}' has reached this server.");
         var fromDay = Format.Today() - Days + 1;
         Rates = LaunchStore.Rates(connection, App, fromDay);
         FoomReports = connection.ExecuteScalar<long>("SELECT COUNT(*) FROM reports WHERE app_id = @App AND exit_reason = 'foreground_oom' AND day >= @fromDay",

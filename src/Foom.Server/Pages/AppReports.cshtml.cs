@@ -1,5 +1,4 @@
 using Foom.Server.Data;
-using Foom.Server.Ingest;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -12,14 +11,8 @@ public sealed class AppReportsModel(Database database) : PageModel
 
     public IActionResult OnGet(string app)
     {
-        try
-        {
-            App = ReportParser.CheckAppId(app, "app");
-        }
-        catch (UploadRejectedException)
-        {
-            return NotFound();
-        }
+        if (NotFoundPage.ForApp(this, database, app, out var appId) is { } notFound) return notFound;
+        App = appId;
         using var connection = database.Open();
         Reports = ReportStore.Latest(connection, App, 100);
         return Page();

@@ -97,6 +97,25 @@ public sealed class CallTree
         return node;
     }
 
+    /// <summary>
+    /// The nodes a page shows: from the root, the largest first, each at least
+    /// <paramref name="minBytes"/>, at most <paramref name="maxNodes"/> (a deep tree of
+    /// thousands of stacks would make a page of megabytes; the flame graph has them all).
+    /// </summary>
+    public static HashSet<CallTreeNode> Visible(CallTreeNode root, long minBytes, int maxNodes)
+    {
+        var visible = new HashSet<CallTreeNode>(ReferenceEqualityComparer.Instance) { root };
+        var next = new PriorityQueue<CallTreeNode, long>();
+        foreach (var child in root.Children) next.Enqueue(child, -child.Bytes);
+        while (visible.Count < maxNodes && next.TryDequeue(out var node, out _))
+        {
+            if (node.Bytes < minBytes) break;
+            visible.Add(node);
+            foreach (var child in node.Children) next.Enqueue(child, -child.Bytes);
+        }
+        return visible;
+    }
+
     private CallTreeNode Describe(CallTreeNode parent, ReportFrame frame)
     {
         var moduleName = _moduleNames(frame.Uuid);

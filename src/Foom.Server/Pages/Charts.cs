@@ -33,21 +33,22 @@ public static class Charts
     public static string Json(LineChart chart) => JsonSerializer.Serialize(chart, Options);
 
     /// <summary>
-    /// The flame graph's tree for d3-flame-graph ({name, value, file, line, children}): value is
-    /// the bytes through the node. Nodes under <paramref name="minBytes"/> are summed into one
-    /// "[smaller]" node per parent, so that a report with thousands of stacks stays light.
+    /// The flame graph's tree for d3-flame-graph ({name, value, blocks, file, line, children}):
+    /// value is the bytes through the node. Only the <paramref name="visible"/> nodes are written
+    /// (<see cref="CallTree.Visible"/>); the rest of each node's children are summed into one
+    /// "[smaller]" node, so the bytes still add up.
     /// </summary>
-    public static string FlameJson(CallTreeNode root, long minBytes)
+    public static string FlameJson(CallTreeNode root, IReadOnlySet<CallTreeNode> visible)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
-            WriteNode(json, root, minBytes, 0);
+            WriteNode(json, root, visible, 0);
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     private const int MaxDepth = 200;
 
-    private static void WriteNode(Utf8JsonWriter json, CallTreeNode node, long minBytes, int depth)
+    private static void WriteNode(Utf8JsonWriter json, CallTreeNode node, IReadOnlySet<CallTreeNode> visible, int depth)
     {
         json.WriteStartObject();
         json.WriteString("name", node.Name);
@@ -61,13 +62,13 @@ public static class Charts
             long smallBytes = 0, smallBlocks = 0;
             foreach (var child in node.Children)
             {
-                if (child.Bytes < minBytes)
+                if (!visible.Contains(child))
                 {
                     smallBytes += child.Bytes;
                     smallBlocks += child.Blocks;
                     continue;
                 }
-                WriteNode(json, child, minBytes, depth + 1);
+                WriteNode(json, child, visible, depth + 1);
             }
             if (smallBytes > 0)
             {

@@ -1,6 +1,5 @@
 using Foom.Server.Analysis;
 using Foom.Server.Data;
-using Foom.Server.Ingest;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -36,14 +35,8 @@ public sealed class IssueModel(Database database, HintStore hints) : PageModel
 
     private IActionResult? Load(string app, string issue)
     {
-        try
-        {
-            App = ReportParser.CheckAppId(app, "app");
-        }
-        catch (UploadRejectedException)
-        {
-            return NotFoundPage.Of(this, $"No app is named '{Format.Short(app)}'.");
-        }
+        if (NotFoundPage.ForApp(this, database, app, out var appId, mustExist: false) is { } notFound) return notFound;
+        App = appId;
         using var connection = database.Open();
         Issue = ReportStore.Issues(connection, App, limit: 1, issueKey: issue).FirstOrDefault();
         if (Issue is null) return NotFoundPage.Of(this, $"{App} has no issue '{Format.Short(issue)}'.");

@@ -1,6 +1,5 @@
 using Dapper;
 using Foom.Server.Data;
-using Foom.Server.Ingest;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -24,16 +23,9 @@ public sealed class IssuesModel(Database database) : PageModel
 
     public IActionResult OnGet(string app)
     {
-        try
-        {
-            App = ReportParser.CheckAppId(app, "app");
-        }
-        catch (UploadRejectedException)
-        {
-            return NotFoundPage.Of(this, $"No app is named '{Format.Short(app)}'.");
-        }
+        if (NotFoundPage.ForApp(this, database, app, out var appId) is { } notFound) return notFound;
+        App = appId;
         using var connection = database.Open();
-        if (!AppStore.Exists(connection, App)) return NotFoundPage.Of(this, $"No report or launch record of an app '{App}' has reached this server.");
         Versions = connection.Query<string>("SELECT DISTINCT app_version FROM reports WHERE app_id = @App", new { App }).OrderDescending(VersionOrder.Comparer).ToList();
         Reasons = connection.Query<string>("SELECT DISTINCT reason_kind FROM reports WHERE app_id = @App ORDER BY reason_kind", new { App }).ToList();
         Devices = connection.Query<string>("SELECT DISTINCT phone FROM reports WHERE app_id = @App AND phone IS NOT NULL ORDER BY phone", new { App }).ToList();

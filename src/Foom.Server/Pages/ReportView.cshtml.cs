@@ -14,6 +14,16 @@ namespace Foom.Server.Pages;
 
 public sealed class ReportViewModel(Database database, CallerRules callerRules, ReportSymbolication symbolication, FoomServerOptions options) : PageModel
 {
+    /// <summary>
+    /// Stacks listed under a category, for the largest categories: the rest are in the call tree
+    /// and the flame graph (a report of thousands of stacks made a page of 8 MB otherwise).
+    /// </summary>
+    public const int StacksPerCategory = 3;
+    public const int CategoriesWithStacks = 20;
+
+    /// <summary>Frames the call tree shows at most.</summary>
+    public const int TreeNodes = 1500;
+
     /// <summary>top-down or inverted: which call tree leads the page.</summary>
     [BindProperty(SupportsGet = true)] public string? Tree { get; set; }
     /// <summary>"show" keeps the allocator and runtime frames in the call tree and the flame graph.</summary>
@@ -63,8 +73,12 @@ public sealed class ReportViewModel(Database database, CallerRules callerRules, 
 
     public CallTreeNode CallTreeRoot() => Inverted ? Calls.Inverted(!ShowSystem) : Calls.TopDown(!ShowSystem);
 
-    /// <summary>The flame graph's data: top-down with the categories on top; slivers under 1/20 000 of the total are summed.</summary>
-    public string FlameJson() => Charts.FlameJson(Calls.TopDown(!ShowSystem, categoryLeaves: true), Math.Max(1, Calls.Root.Bytes / 20_000));
+    /// <summary>The flame graph's data: top-down with the categories on top; the largest 5000 frames down to 1/20 000 of the total, the rest summed.</summary>
+    public string FlameJson()
+    {
+        var root = Calls.TopDown(!ShowSystem, categoryLeaves: true);
+        return Charts.FlameJson(root, CallTree.Visible(root, Math.Max(1, root.Bytes / 20_000), 5000));
+    }
 
     /// <summary>A link to the source line of a frame (FOOM_SOURCE_URL's {file} and {line}), or null where the file is unknown.</summary>
     public string? SourceLink(string? file, int? line) =>
