@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
-using Foom.Recording.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Recording.Tests.Commands;
 

@@ -1,5 +1,6 @@
 using Foom.Ios.Jetsam;
 using Foom.Ios.Tests.Support;
+using Foom.Testing;
 
 namespace Foom.Ios.Tests.Jetsam;
 
@@ -46,11 +47,12 @@ public sealed class JetsamStringTests
         File.WriteAllText(file, Log(product: @"\ud800"));
         try
         {
-            var run = FoomProgram.Run("jetsam", file);
+            using var foom = new FoomCli();
+            var run = foom.Run("jetsam", file);
             Assert.Equal(1, run.ExitCode);
-            Assert.Contains($"{file}: product: holds a lone UTF-16 surrogate (\\ud800)", run.Stderr);
-            Assert.DoesNotContain("Exception", run.Stderr);
-            Assert.DoesNotContain("   at ", run.Stderr);
+            Assert.Contains($"{file}: product: holds a lone UTF-16 surrogate (\\ud800)", run.Errors);
+            Assert.DoesNotContain("Exception", run.Errors);
+            Assert.DoesNotContain("   at ", run.Errors);
         }
         finally
         {
