@@ -92,7 +92,7 @@ public static class ReportBuilder
         // The recorder copies the ring's counter into session.json at the end; the ring has it also when the recorder died.
         head.DroppedEvents = Math.Max(info.DroppedEvents, marks?.DroppedEvents ?? 0);
         head.Warnings = info.Warnings.Count > 0
-            ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source }).ToList()
+            ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source, Detail = w.Detail }).ToList()
             : null;
         if (info.End is null && !recording)
             recovery.Insert(0, "the recorder died with the program: session.json has no end record (the exit reason is inferred at the next launch)");

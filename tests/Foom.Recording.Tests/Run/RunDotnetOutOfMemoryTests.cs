@@ -55,14 +55,15 @@ public sealed class RunDotnetOutOfMemoryTests(OrdersDieOfOutOfMemory run) : ICla
     }
 
     [Fact]
-    public void TheDeathIsReportedAndTheDiagnosticsPortSawTheException()
+    public void TheDeathIsReportedAndManagedJsonHasTheHardLimit()
     {
         // A foreground_oom gets its report at the death, as a kernel kill does.
         Assert.True(File.Exists(Path.Combine(run.Session, "report.json")), run.Result.Describe());
         var status = ManagedFiles.ReadStatus(run.Session);
         Assert.NotNull(status);
-        Assert.Equal(150L << 20, status.GcHeapHardLimitBytes);
-        Assert.True(status.OutOfMemoryExceptionsTotal >= 1 || status.Diagnostics != "connected",
-            "the port was connected but saw no OutOfMemoryException: " + JsonSerializer.Serialize(status));
+        Assert.True(status.GcHeapHardLimitBytes == 150L << 20, JsonSerializer.Serialize(status));
+        // The port's event of a fatal OutOfMemoryException is not asserted: the runtime aborts
+        // without flushing its EventPipe buffers, so it arrives in some runs and not in others
+        // (the crash report is what the verdict rests on).
     }
 }
