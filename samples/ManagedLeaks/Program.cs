@@ -65,9 +65,10 @@ public static class Program
             }
             catch (OutOfMemoryException caught) when (catchOom)
             {
-                Console.WriteLine($"caught {caught.GetType().FullName} after {grown >> 20} MB: {caught.Message}; dropping everything");
+                // Dropped first: with the heap full, even the message below could not be allocated.
                 leak.Release();
                 GC.Collect();
+                Console.WriteLine($"caught {caught.GetType().FullName} after {grown >> 20} MB: {caught.Message}; dropped everything");
                 grown = 0;
                 clock.Restart();
             }

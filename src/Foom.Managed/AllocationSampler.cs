@@ -135,7 +135,8 @@ internal sealed class AllocationSampler : IDisposable
                     {
                         Time = new DateTimeOffset(data.TimeStamp.ToUniversalTime()).ToUnixTimeMilliseconds(),
                         Type = data.ExceptionType,
-                        Message = string.IsNullOrEmpty(data.ExceptionMessage) ? null : data.ExceptionMessage,
+                        // The runtime's preallocated OutOfMemoryException has no message: the event says "NULL".
+                        Message = string.IsNullOrEmpty(data.ExceptionMessage) || data.ExceptionMessage == "NULL" ? null : data.ExceptionMessage,
                         Frames = [.. Frames(data.CallStack()).Select(id => _frames[id].Function ?? $"0x{_frames[id].Address:x}")],
                     });
                     _generation++;

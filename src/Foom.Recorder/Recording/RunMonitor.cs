@@ -76,6 +76,18 @@ internal sealed class RunMonitor
 
     public bool DebuggerSeen { get; private set; }
 
+    /// <summary>Takes a snapshot report now, whatever --snapshot-at-warning says (an OutOfMemoryException the program survived).</summary>
+    public Action? SnapshotNow { get; set; }
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Foom.Storage.Managed.ManagedExceptionEvent> _outOfMemory = new();
+
+    /// <summary>
+    /// The program threw an OutOfMemoryException (called from the managed recorder's task): on the
+    /// monitor's next tick it is a memory warning, and a snapshot report is made at once, so that a
+    /// program that survives it (a server turning it into a 500) shows up before it ever dies.
+    /// </summary>
+    public void OutOfMemoryThrown(Foom.Storage.Managed.ManagedExceptionEvent thrown) => _outOfMemory.Enqueue(thrown);
+
     /// <summary>Runs until the target has exited.</summary>
     public async Task WatchUntilExit()
     {
@@ -139,6 +151,14 @@ internal sealed class RunMonitor
             CheckLimit(footprint.Bytes);
         }
         HearKernelWarnings(now);
+        while (_outOfMemory.TryDequeue(out var thrown))
+        {
+            // The runtime's own frames (its allocation and throw helpers) have no method name: the program's methods say where.
+            var named = thrown.Frames.Where(frame => !frame.StartsWith("0x", StringComparison.Ordinal)).Take(4).ToList();
+            var stack = named.Count == 0 ? "" : " in " + string.Join(" ← ", named);
+            Warn(_info.LastFootprintBytes ?? 0, DotnetOutOfMemory.Mechanism, thrown.Type + stack);
+            SnapshotNow?.Invoke();
+        }
         CheckWatchdog(now);
         if (now - _lastSlowChecks >= SlowChecksEvery)
         {
@@ -175,7 +195,7 @@ internal sealed class RunMonitor
         }
     }
 
-    private void Warn(long footprint, string source)
+    private void Warn(long footprint, string source, string? detail = null)
     {
         if (source == "threshold") _warningArmed = false;
         var limit = _info.Limit?.Bytes;
@@ -185,6 +205,7 @@ internal sealed class RunMonitor
             FootprintBytes = footprint,
             LimitBytes = limit,
             Source = source,
+            Detail = detail,
         });
         SessionInfoFile.Write(_sessionDirectory, _info);
         _ring.RaiseWarning((ulong)Math.Max(0, footprint), (ulong)Math.Max(0, limit ?? 0));

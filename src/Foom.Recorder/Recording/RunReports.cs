@@ -110,9 +110,12 @@ internal sealed partial class RunReports : IDisposable
     /// --snapshot-at-warning asks, unless one is already waiting or the last began moments ago.
     /// Returns at once.
     /// </summary>
-    public void MemoryWarned()
+    public void MemoryWarned() => MemoryWarned(always: false);
+
+    /// <param name="always">Snapshot even without --snapshot-at-warning (an OutOfMemoryException the program survived).</param>
+    public void MemoryWarned(bool always)
     {
-        if (!_options.SnapshotAtWarning || _finishing) return;
+        if (!(_options.SnapshotAtWarning || always) || _finishing) return;
         var now = Environment.TickCount64;
         if (_lastSnapshotTicks != long.MinValue && now - _lastSnapshotTicks < (long)SnapshotSpacing.TotalMilliseconds) return;
         if (Interlocked.Exchange(ref _snapshotQueued, 1) == 1) return;

@@ -204,6 +204,8 @@ public static class RunSession
             // A .NET program's managed heap, through its diagnostics port (nothing for other programs).
             await using var managed = ManagedRecorder.Start(target.Pid, directory, info.Limit?.Bytes, diagnostics);
             monitor.Managed = managed;
+            monitor.SnapshotNow = () => reports.MemoryWarned(always: true);
+            managed.OutOfMemoryThrown += monitor.OutOfMemoryThrown;
             reports.ProgramWatched();
             await monitor.WatchUntilExit().ConfigureAwait(false);
             // The group's own high-water mark catches a peak between two samples (a kill at the limit).

@@ -132,7 +132,7 @@ public sealed partial class ManagedHeap
         if (Status?.CensusStarted is not null) return "the program died during the first census, before it finished";
         if (Status is { CensusProblems.Count: > 0 } failed) return "no census succeeded: " + failed.CensusProblems[^1];
         if (Status?.Diagnostics == "connected")
-            return "no census was due: the footprint never reached half of the limit and no memory warning was raised";
+            return "no census was due: the footprint never reached 30 % of the limit (the first near-limit census) and no memory warning was raised";
         return "the program's .NET runtime was not reached through its diagnostics port before the report was made";
     }
 }

@@ -108,7 +108,7 @@ public static class ReportBuilder
         head.DroppedEvents = Math.Max(info.DroppedEvents, marks.DroppedEvents);
         head.RecordingStopped = marks.RecordingStopped;
         head.Warnings = info.Warnings.Count > 0
-            ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source }).ToList()
+            ? info.Warnings.Select(w => new ReportWarning { Time = w.Time, FootprintBytes = w.FootprintBytes, LimitBytes = w.LimitBytes, Source = w.Source, Detail = w.Detail }).ToList()
             : null;
         if (info.End is null && !recording)
             recovery.Insert(0, "the recorder died with the program: session.json has no end record (the exit reason is inferred at the next launch)");

@@ -165,6 +165,8 @@ public sealed class ReportWarning
     [JsonPropertyName("limit_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? LimitBytes { get; set; }
     /// <summary>"threshold" or "pressure", as session.json says.</summary>
     [JsonPropertyName("source")] public string Source { get; set; } = "";
+    /// <summary>For "dotnet_out_of_memory": the exception type and its throwing stack, innermost first.</summary>
+    [JsonPropertyName("detail")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Detail { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 

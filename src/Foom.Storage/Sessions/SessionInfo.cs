@@ -93,8 +93,10 @@ public sealed class MemoryWarning
     [JsonPropertyName("time")] public long Time { get; set; }
     [JsonPropertyName("footprint_bytes")] public long FootprintBytes { get; set; }
     [JsonPropertyName("limit_bytes")] public long? LimitBytes { get; set; }
-    /// <summary>What raised it: "threshold" (--warn-at), "pressure" (PSI or cgroup pressure level).</summary>
+    /// <summary>What raised it: "threshold" (--warn-at), "pressure" (PSI or cgroup pressure level), "dotnet_out_of_memory" (an OutOfMemoryException thrown, caught or not).</summary>
     [JsonPropertyName("source")] public string Source { get; set; } = "";
+    /// <summary>What happened, for a warning that is an event in the program: the exception type and the throwing method.</summary>
+    [JsonPropertyName("detail")] public string? Detail { get; set; }
 }
 
 public sealed class SessionEnd

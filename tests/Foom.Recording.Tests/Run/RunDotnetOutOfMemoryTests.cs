@@ -7,7 +7,9 @@ using ReportDocument = Foom.Report.Model.Report;
 namespace Foom.Recording.Tests.Run;
 
 /// <summary>
-/// samples/ManagedLeaks's list shape (small orders kept in a List, as fast as it can) under
+/// samples/ManagedLeaks's list shape (small orders kept in a List, 30 MB/s: it dies in some 5 s,
+/// after the recorder has reached its diagnostics port even on a loaded machine; one that dies
+/// sooner has only the crash report's evidence, docs/benchmarks.md) under
 /// `foom run --limit 200M`: the runtime's GC heap hard limit (75 % of the cgroup's limit) throws
 /// OutOfMemoryException before the kernel would kill it, and the runtime aborts (exit 134).
 /// </summary>
@@ -22,7 +24,7 @@ public sealed class OrdersDieOfOutOfMemory : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Result = await _foom.RunAsync("run", "--app", "orders", "--limit", "200M", "--", "dotnet", LeakProgram.Dll, "list");
+        Result = await _foom.RunAsync("run", "--app", "orders", "--limit", "200M", "--", "dotnet", LeakProgram.Dll, "list", "--rate", "30");
         Session = Assert.Single(_foom.Sessions("orders"));
         Report = ReportBuilder.Build(Session);
     }
@@ -55,14 +57,15 @@ public sealed class RunDotnetOutOfMemoryTests(OrdersDieOfOutOfMemory run) : ICla
     }
 
     [Fact]
-    public void TheDeathIsReportedAndTheDiagnosticsPortSawTheException()
+    public void TheDeathIsReportedAndManagedJsonHasTheHardLimit()
     {
         // A foreground_oom gets its report at the death, as a kernel kill does.
         Assert.True(File.Exists(Path.Combine(run.Session, "report.json")), run.Result.Describe());
         var status = ManagedFiles.ReadStatus(run.Session);
         Assert.NotNull(status);
-        Assert.Equal(150L << 20, status.GcHeapHardLimitBytes);
-        Assert.True(status.OutOfMemoryExceptionsTotal >= 1 || status.Diagnostics != "connected",
-            "the port was connected but saw no OutOfMemoryException: " + JsonSerializer.Serialize(status));
+        Assert.True(status.GcHeapHardLimitBytes == 150L << 20, JsonSerializer.Serialize(status));
+        // The port's event of a fatal OutOfMemoryException is not asserted: the runtime aborts
+        // without flushing its EventPipe buffers, so it arrives in some runs and not in others
+        // (the crash report is what the verdict rests on).
     }
 }
