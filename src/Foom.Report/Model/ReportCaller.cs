@@ -21,4 +21,12 @@ public sealed class ReportCaller
     /// <summary>Bottom-up, the next level: who called it, biggest first (absent at the second level).</summary>
     [JsonPropertyName("called_from")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ReportCaller>? CalledFrom { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
+
+    /// <summary>Its frame (<see cref="Caller"/> parsed, with the function), for what labels and keys frames.</summary>
+    public ReportFrame Frame()
+    {
+        var at = Caller.LastIndexOf('@');
+        var offset = at > 0 && ulong.TryParse(Caller.AsSpan(at + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
+        return new ReportFrame { Uuid = at > 0 ? Caller[..at] : Caller, Offset = offset, Function = Function };
+    }
 }

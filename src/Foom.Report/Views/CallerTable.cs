@@ -49,9 +49,6 @@ internal static class CallerTable
     public static string Name(ReportCaller caller, FrameLabels labels)
     {
         if (!string.IsNullOrEmpty(caller.Function)) return caller.Module is null ? caller.Function : $"{caller.Function} ({caller.Module})";
-        var at = caller.Caller.LastIndexOf('@');
-        return at > 0 && ulong.TryParse(caller.Caller.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var offset)
-            ? labels.Label(new ReportFrame { Uuid = caller.Caller[..at], Offset = offset })
-            : caller.Caller;
+        return caller.Caller.Contains('@') ? labels.Label(caller.Frame()) : caller.Caller;
     }
 }

@@ -146,20 +146,13 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
         if (chosen.ReasonKind is not ("share_of_footprint" or "largest_category" or "size_above_baseline")) return null;
         if (report.Callers is not { TotalBytes: > 0, BottomUp: [var top, ..] } callers || top.Caller.Length == 0 || top.Size <= chosen.Size) return null;
         var moduleNames = CallerRules.ModuleNames(report.Modules);
-        var (display, key) = Describe(CallerFrame(top), moduleNames);
-        var caller2 = top.CalledFrom is [{ Caller.Length: > 0 } outer, ..] ? Describe(CallerFrame(outer), moduleNames).Display
+        var (display, key) = Describe(top.Frame(), moduleNames);
+        var caller2 = top.CalledFrom is [{ Caller.Length: > 0 } outer, ..] ? Describe(outer.Frame(), moduleNames).Display
             : report.Head.Scene is { Length: > 0 } scene ? "scene: " + scene : null;
         var share = (double)top.Size / callers.TotalBytes;
         var reason = $"{top.Function ?? display} holds {Bytes(top.Size)}, {Percent(share)} of the live heap, in {top.Categories} "
                      + (top.Categories == 1 ? "category" : "categories");
         return new Eigenvalue(display, key, caller2, top.TopCategory ?? chosen.Category, "caller_share", reason, Math.Max(chosen.Severity, share / ShareThreshold), top.Size);
-    }
-
-    private static ReportFrame CallerFrame(ReportCaller caller)
-    {
-        var at = caller.Caller.LastIndexOf('@');
-        var offset = at > 0 && ulong.TryParse(caller.Caller.AsSpan(at + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
-        return new ReportFrame { Uuid = at > 0 ? caller.Caller[..at] : caller.Caller, Offset = offset, Function = caller.Function };
     }
 
     /// <summary>
