@@ -83,8 +83,8 @@ public sealed class FoomCli : IDisposable
 
     /// <summary>
     /// The only session of an app once its session.json names the program's pid (the recorder
-    /// writes it just after starting the program, so a test that saw the program's first output
-    /// may get there first).
+    /// writes session.json before the program starts and adds the pid just after, so a test that
+    /// saw the program's first output may get there first).
     /// </summary>
     public async Task<SessionInfo> RunningSession(string appId)
     {
@@ -92,8 +92,9 @@ public sealed class FoomCli : IDisposable
         while (true)
         {
             var sessions = Sessions(appId);
-            if (sessions.Count == 1 && File.Exists(Path.Combine(sessions[0], "session.json"))) return Info(sessions[0]);
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no session.json for {appId} after a minute");
+            // session.json exists before the program starts; its pid is written once it has.
+            if (sessions.Count == 1 && File.Exists(Path.Combine(sessions[0], "session.json")) && Info(sessions[0]) is { Pid: > 0 } info) return info;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"no session.json naming the program's pid for {appId} after a minute");
             await Task.Delay(50);
         }
     }

@@ -25,6 +25,9 @@ public sealed record ExitMark(string How, int? Status, long? TimeMilliseconds);
 /// </summary>
 public sealed record AppMarks
 {
+    /// <summary>The program's pid as the hook wrote it when it attached; null before that.</summary>
+    public int? Pid { get; init; }
+
     public AppRunState State { get; init; }
     public long? StateTimeMilliseconds { get; init; }
     public string? Scene { get; init; }
@@ -55,6 +58,7 @@ public sealed record AppMarks
     /// <summary>The marks as the hook left them in the ring header; <paramref name="debuggerSeen"/> comes from the recorder (TracerPid).</summary>
     public static AppMarks FromRing(RingMarks marks, bool debuggerSeen = false) => new()
     {
+        Pid = marks.TargetPid > 0 ? marks.TargetPid : null,
         State = marks.State switch
         {
             AppState.Foreground => AppRunState.Foreground,

@@ -117,6 +117,8 @@ public static class ExitClassifier
             (launch.SessionId is { } id ? $"; inferred at the launch of session {id}" : "; inferred at a later launch"),
         };
         if (marks is null) evidence.Add("the program's marks (ring header) were not available");
+        // PreviousRuns fills in the pid the hook knew; zero here means nobody recorded one.
+        if (previous.Pid == 0) evidence.Add("the recorder died before the program started, or as it started it: no pid was recorded");
 
         if (marks?.DebuggerSeen == true || previous.DebuggerSeen == true)
         {

@@ -54,6 +54,9 @@ public static class PreviousRuns
         {
             var (directory, info) = sessions[index];
             if (info.End is not null) continue;
+            var marks = readMarks?.Invoke(directory, info);
+            // A recorder killed as it started the program never wrote its pid; the hook did.
+            if (info.Pid == 0 && marks?.Pid is { } attached) info.Pid = attached;
             if (SessionLiveness.IsRunning(info, launch.BootId))
             {
                 running.Add(info.SessionId);
@@ -62,12 +65,15 @@ public static class PreviousRuns
             // The run is compared with what the next launch saw: the session that followed it, else this launch.
             var next = index + 1 < sessions.Count ? sessions[index + 1].Info : null;
             var against = next is null ? launch : new LaunchContext(next.SessionId, next.BootId, next.KernelRelease, next.MainBuildId, next.StartTime);
-            var marks = readMarks?.Invoke(directory, info);
+            // session.json holds the footprint of the last warning; the log holds the last sample.
+            var footprints = FootprintLog.Summarize(directory);
+            if (footprints.Problem is not null) problems.Add(footprints.Problem);
+            footprints.CompleteInto(info);
             // A .NET runtime that died of OutOfMemoryException left its crash report in the session.
             var dotnetOutOfMemory = marks?.CrashSignal is null ? null : DotnetDeathEvidence.Find(directory, LastAlive(info, marks), problems);
             var verdict = ExitClassifier.Infer(info, marks, against with { SessionId = launch.SessionId ?? against.SessionId }, dotnetOutOfMemory);
             var end = verdict.ToEnd(LastAlive(info, marks), verdict.Reason == ExitReason.Exit ? marks?.Exit?.Status : null, null, launch.SessionId);
-            var (updated, ours) = Record(directory, end, problems);
+            var (updated, ours) = Record(directory, end, info.Pid, footprints, problems);
             if (updated is null) continue;
             sessions[index] = (directory, updated);
             if (ours) judged.Add(new JudgedSession(directory, updated, verdict));
@@ -85,8 +91,12 @@ public static class PreviousRuns
         end.How == ExitHow.Inferred.Name() ? ExitHow.Inferred : ExitHow.Observed,
         end.Evidence);
 
-    /// <summary>Writes the end into session.json unless one appeared meanwhile (the recorder finished after all, or another launch judged it first).</summary>
-    private static (SessionInfo? Info, bool Ours) Record(string directory, SessionEnd end, List<string> problems)
+    /// <summary>
+    /// Writes the end into session.json unless one appeared meanwhile (the recorder finished after
+    /// all, or another launch judged it first), with what the judgment learnt besides: the pid the
+    /// hook knew and the footprint log's last and peak samples.
+    /// </summary>
+    private static (SessionInfo? Info, bool Ours) Record(string directory, SessionEnd end, int pid, FootprintLogSummary footprints, List<string> problems)
     {
         var current = SessionInfoFile.Read(directory);
         if (!current.Ok)
@@ -95,6 +105,8 @@ public static class PreviousRuns
             return (null, false);
         }
         if (current.Info.End is not null) return (current.Info, false);
+        if (current.Info.Pid == 0) current.Info.Pid = pid;
+        footprints.CompleteInto(current.Info);
         current.Info.End = end;
         try
         {

@@ -53,13 +53,37 @@ public static class RunSession
         // The app's earlier runs whose recorder died with them are judged by elimination, beside
         // the session's creation and the program's start (the second core is idle then).
         var judging = Task.Run(() => PreviousRuns.Judge(options.Data, appId, launch, ReadMarks));
+        var info = new SessionInfo
+        {
+            SessionId = sessionId,
+            AppId = appId,
+            RecorderPid = Environment.ProcessId,
+            Command = [.. options.Command],
+            StartTime = launch.TimeMilliseconds,
+            Host = Environment.MachineName,
+            BootId = launch.BootId,
+            KernelRelease = launch.KernelRelease,
+            OsVersion = ProgramFacts.OsVersion(),
+            MainBinary = mainPath,
+            MainBuildId = launch.MainBuildId,
+            WatchdogSeconds = options.Watchdog?.TotalSeconds,
+            AppVersion = options.AppVersion,
+            UserId = options.UserId,
+        };
         string directory;
         try
         {
             var sessions = options.Data.SessionsDirectory(appId);
             Directory.CreateDirectory(sessions);
             directory = Path.Combine(sessions, sessionId);
-            Directory.CreateDirectory(directory);
+            // The directory appears with its session.json (made aside, then renamed into place), so
+            // that a recorder killed at any later instant leaves a session that is listed, reported
+            // and judged. Not flushed to disk: it guards against a kill; the complete one after the
+            // program's start is flushed.
+            var staging = Path.Combine(sessions, "." + sessionId);
+            Directory.CreateDirectory(staging);
+            SessionInfoFile.Write(staging, info, durable: false);
+            Directory.Move(staging, directory);
         }
         catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
         {
@@ -70,7 +94,7 @@ public static class RunSession
 
         // Reports of earlier runs, --keep and the upload go on beside the program, on their own thread.
         using var reports = new RunReports(options, appId, directory, diagnostics);
-        var outcome = await RecordAsync(options, diagnostics, program, appId, launch, mainPath, directory, reports, judging).ConfigureAwait(false);
+        var outcome = await RecordAsync(options, diagnostics, program, info, launch, directory, reports, judging).ConfigureAwait(false);
         // When the program did not start, the launch is judged here.
         reports.LaunchJudged(await judging.ConfigureAwait(false), launch);
         // The session's tables are closed now, so its report reads a finished session.
@@ -81,10 +105,10 @@ public static class RunSession
     }
 
     /// <summary>Records the run into its session directory until the program has ended and its verdict is written.</summary>
-    private static async Task<RunOutcome> RecordAsync(RunOptions options, TextWriter diagnostics, ResolvedProgram program, string appId,
-        LaunchContext launch, string? mainPath, string directory, RunReports reports, Task<PreviousRunsResult> judging)
+    private static async Task<RunOutcome> RecordAsync(RunOptions options, TextWriter diagnostics, ResolvedProgram program, SessionInfo info,
+        LaunchContext launch, string directory, RunReports reports, Task<PreviousRunsResult> judging)
     {
-        var sessionId = launch.SessionId!;
+        var sessionId = info.SessionId;
         SessionTables tables;
         EventRing ring;
         try
@@ -135,24 +159,6 @@ public static class RunSession
             argv.AddRange(options.Command.Skip(1));
             var (executable, startArgv) = group is null ? (program.Path, (IReadOnlyList<string>)argv) : group.WrapInTrampoline(program.Path, argv);
 
-            var info = new SessionInfo
-            {
-                SessionId = sessionId,
-                AppId = appId,
-                RecorderPid = Environment.ProcessId,
-                Command = [.. options.Command],
-                StartTime = launch.TimeMilliseconds,
-                Host = Environment.MachineName,
-                BootId = launch.BootId,
-                KernelRelease = launch.KernelRelease,
-                OsVersion = ProgramFacts.OsVersion(),
-                MainBinary = mainPath,
-                MainBuildId = launch.MainBuildId,
-                WatchdogSeconds = options.Watchdog?.TotalSeconds,
-                AppVersion = options.AppVersion,
-                UserId = options.UserId,
-            };
-
             using var kernel = KernelOomWatch.Start();
             // Installed before the program starts, so no signal meant for it can end Foom first.
             var forwarded = new StrongBox<bool>();
@@ -164,6 +170,10 @@ public static class RunSession
 
             // Registered before the program starts: one killed within milliseconds still has its warnings.
             using var kernelWarnings = MemoryWarningSources.Create(group, Math.Max(1, options.LimitBytes ?? 1), options.WarnAt);
+            // The limit is known before the program starts (its group is Foom's, or the one it
+            // inherits from Foom), so a run killed from here on is judged against it.
+            info.Limit = new TargetMemory(Environment.ProcessId, group).ResolveLimit(whyFoomEnforces is null ? null : options.LimitBytes);
+            SessionInfoFile.Write(directory, info, durable: false);
             TargetProcess target;
             try
             {
@@ -173,6 +183,9 @@ public static class RunSession
             catch (TargetStartException problem)
             {
                 diagnostics.WriteLine($"foom run: {problem.Message}");
+                info.End = new ExitVerdict(ExitReason.Unknown, ExitHow.Observed, [$"the program could not be started: {problem.Message}"])
+                    .ToEnd(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), ProgramResolver.NotExecutableStatus, null);
+                SessionInfoFile.Write(directory, info);
                 return new RunOutcome(ProgramResolver.NotExecutableStatus, directory, null, null, 0, 0, problem.Message);
             }
 
@@ -187,7 +200,6 @@ public static class RunSession
 
             var memory = new TargetMemory(target.Pid, group, () => (long)Volatile.Read(ref ring.Header.TargetMappedBytes));
             info.Pid = target.Pid;
-            info.Limit = memory.ResolveLimit(whyFoomEnforces is null ? null : options.LimitBytes);
             if (memory.ReadOomScore() is { } score)
             {
                 info.OomScore = score.Score;

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Foom.Storage.Logs;
 
 namespace Foom.Storage.Sessions;
 
@@ -24,4 +25,26 @@ public static class FootprintLog
     public const int Capacity = 4096;
 
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// What the log of the session in <paramref name="sessionDirectory"/> holds for judging its
+    /// end: the newest sample and the highest one kept. session.json is only rewritten at
+    /// warnings, so after a kill the log is the latest record of the footprint.
+    /// </summary>
+    public static FootprintLogSummary Summarize(string sessionDirectory)
+    {
+        var path = Path.Combine(sessionDirectory, SessionTables.LogFileName(Name));
+        if (!File.Exists(path)) return new FootprintLogSummary(null, null, null);
+        try
+        {
+            using var log = CircularLog<FootprintRecord>.OpenReadOnly(path, TypeTag);
+            var records = log.ReadAll();
+            if (records.Length == 0) return new FootprintLogSummary(null, null, null);
+            return new FootprintLogSummary(records[^1], records.Max(record => record.Bytes), null);
+        }
+        catch (Exception problem) when (problem is SessionFormatException or IOException or UnauthorizedAccessException)
+        {
+            return new FootprintLogSummary(null, null, problem is SessionFormatException format ? format.Message : $"{path}: {problem.Message}");
+        }
+    }
 }

@@ -40,8 +40,11 @@ public static class SessionInfoFile
         }
     }
 
-    /// <summary>Writes session.json atomically.</summary>
-    public static void Write(string sessionDirectory, SessionInfo info)
+    /// <summary>
+    /// Writes session.json atomically; <paramref name="durable"/> flushes it to disk first, so that
+    /// it survives a machine crash too (a killed writer needs no flush: the page cache keeps it).
+    /// </summary>
+    public static void Write(string sessionDirectory, SessionInfo info, bool durable = true)
     {
         var path = PathIn(sessionDirectory);
         var temporary = Path.Combine(sessionDirectory, $".{FileName}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
@@ -50,7 +53,7 @@ public static class SessionInfoFile
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
             {
                 JsonSerializer.Serialize(stream, info, SessionInfoJson.Default.SessionInfo);
-                stream.Flush(flushToDisk: true);
+                stream.Flush(flushToDisk: durable);
             }
             File.Move(temporary, path, overwrite: true);
         }

@@ -194,4 +194,60 @@ public sealed class PreviousRunsTests : IDisposable
             stranger.Kill();
         }
     }
+
+    /// <summary>
+    /// Issue 16, item 2: session.json is rewritten only at warnings, so after a kill the footprint
+    /// log holds the last samples. Before inference read it, this run was `unknown` ("no
+    /// footprint and limit were recorded").
+    /// </summary>
+    [Fact]
+    public void TheFootprintLogsLastSampleDecidesWhenSessionJsonHasNone()
+    {
+        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 60_000;
+        Store("s1", start, info => { info.LastFootprintBytes = null; info.LastFootprintTime = null; info.PeakFootprintBytes = null; });
+        using (var tables = Foom.Storage.SessionTables.Create(Path.Combine(_data.SessionsDirectory("app"), "s1")))
+        using (var log = tables.CreateLog<FootprintRecord>(FootprintLog.Name, FootprintLog.Capacity, FootprintLog.TypeTag))
+        {
+            log.Append(new FootprintRecord(start + 1_000, 60 * MiB));
+            log.Append(new FootprintRecord(start + 1_250, 104 * MiB));
+            log.Append(new FootprintRecord(start + 1_500, 101 * MiB));
+        }
+        var judged = Assert.Single(PreviousRuns.Judge(_data, "app", Launch("s2")).Judged);
+        Assert.Equal((ExitReason.ForegroundOom, ExitHow.Inferred), (judged.Verdict.Reason, judged.Verdict.How));
+        Assert.Contains(judged.Verdict.Evidence, line => line.StartsWith("last footprint 101.0 MiB was 79% of the limit 128.0 MiB", StringComparison.Ordinal));
+        // What the log told is kept with the verdict.
+        var stored = Reread("s1");
+        Assert.Equal((101 * MiB, start + 1_500, 104 * MiB), (stored.LastFootprintBytes!.Value, stored.LastFootprintTime!.Value, stored.PeakFootprintBytes!.Value));
+    }
+
+    [Fact]
+    public void ARunKilledBeforeItsPidWasWrittenIsJudgedWithThePidTheHookKnewOrSaysThereWasNone()
+    {
+        var start = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 60_000;
+        Store("s1", start, info => info.Pid = 0);
+        Store("s2", start + 1_000, info => info.Pid = 0);
+        var result = PreviousRuns.Judge(_data, "app", Launch("s3"), (directory, _) => directory.EndsWith("/s1", StringComparison.Ordinal) ? new AppMarks { Pid = 1 << 23 } : null);
+        Assert.Equal(2, result.Judged.Count);
+        Assert.Equal(1 << 23, Reread("s1").Pid);
+        Assert.DoesNotContain(Reread("s1").End!.Evidence, line => line.Contains("no pid was recorded"));
+        Assert.Equal(0, Reread("s2").Pid);
+        Assert.Contains("the recorder died before the program started, or as it started it: no pid was recorded", Reread("s2").End!.Evidence);
+    }
+
+    [Fact]
+    public void ARunWhoseProgramOutlivedItsRecorderBeforeThePidWasWrittenIsStillRunning()
+    {
+        using var program = Process.Start(new ProcessStartInfo("/bin/sleep", "60"))!;
+        try
+        {
+            Store("s1", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), info => info.Pid = 0);
+            var result = PreviousRuns.Judge(_data, "app", Launch("s2"), (_, _) => new AppMarks { Pid = program.Id });
+            Assert.Equal(["s1"], result.StillRunning);
+            Assert.Null(Reread("s1").End);
+        }
+        finally
+        {
+            program.Kill();
+        }
+    }
 }

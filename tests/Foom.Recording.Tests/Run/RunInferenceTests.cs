@@ -1,4 +1,5 @@
 using Foom.Recording.Tests.Support;
+using Foom.Storage.Sessions;
 using Foom.Testing;
 
 namespace Foom.Recording.Tests.Run;
@@ -39,6 +40,50 @@ public sealed class RunInferenceTests : IDisposable
         Assert.Equal(("foreground_oom", "inferred"), (end.ExitReason, end.How));
         Assert.Contains(end.Evidence, line => line.Contains("no end record"));
         Assert.Equal(_foom.Info(sessions[1]).SessionId, end.InferredBySession);
+    }
+
+    /// <summary>
+    /// Issue 16, item 2: killed with its recorder between 75 % and 100 % of the limit, with no
+    /// warning to rewrite session.json (--warn-at 1), a run is a memory death at the next launch,
+    /// judged by the footprint log's last sample. Failed before inference read the log: "no
+    /// footprint and limit were recorded", unknown, at every fill level.
+    /// </summary>
+    [Theory]
+    [InlineData(76)]
+    [InlineData(81)]
+    [InlineData(86)]
+    [InlineData(91)]
+    public async Task ARunKilledWithItsRecorderAboveThreeQuartersOfItsLimitIsAMemoryDeathByItsFootprintLog(int hoardMiB)
+    {
+        const long limit = 100L << 20;
+        var app = $"near-limit-{hoardMiB}";
+        var program = CProgram.Build("hoard.c");
+        long lastLogged;
+        using (var foom = _foom.Start("run", "--limit", "100M", "--warn-at", "1", "--app", app, "--", program, $"{hoardMiB}", "256", "300"))
+        {
+            Assert.StartsWith("held", await foom.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken));
+            var running = await _foom.RunningSession(app);
+            var session = Assert.Single(_foom.Sessions(app));
+            // Kill once the footprint log has a sample past three quarters of the limit.
+            var deadline = DateTime.UtcNow.AddMinutes(1);
+            while ((lastLogged = FootprintLog.Summarize(session).Last?.Bytes ?? 0) < limit * 3 / 4)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"the footprint log never passed 75 % of the limit: last sample {lastLogged} bytes");
+                if (foom.HasExited) Assert.Fail($"foom run ended before the kill: {await foom.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken)}");
+                await Task.Delay(50, TestContext.Current.CancellationToken);
+            }
+            Posix.Kill(foom.Id, 9);
+            Posix.Kill(running.Pid, 9);
+            await foom.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+        Assert.InRange(lastLogged, limit * 3 / 4, limit - 1);
+        Assert.Null(_foom.Info(_foom.Sessions(app)[0]).End);
+
+        var next = await _foom.RunAsync("run", "--app", app, "--", program, "1");
+        Assert.True(next.ExitCode == 0, next.Describe());
+        var end = _foom.Info(_foom.Sessions(app)[0]).End!;
+        Assert.True((end.ExitReason, end.How) == ("foreground_oom", "inferred"), string.Join("\n", end.Evidence));
+        Assert.Contains(end.Evidence, line => line.Contains("% of the limit") && line.Contains("memory was critical"));
     }
 
     public void Dispose() => _foom.Dispose();
