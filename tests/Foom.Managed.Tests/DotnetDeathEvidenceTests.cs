@@ -3,7 +3,7 @@ using Foom.Recorder.Exits;
 using Foom.Storage.Managed;
 using Foom.Storage.Sessions;
 
-namespace Foom.Recording.Tests.Managed;
+namespace Foom.Managed.Tests;
 
 /// <summary>The GC heap hard limit as the runtime derives it, the runtime's crash report, and the rule that makes an OutOfMemoryException death a memory death.</summary>
 public sealed class DotnetDeathEvidenceTests : IDisposable

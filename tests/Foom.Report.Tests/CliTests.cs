@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Foom.Report.IO;
 using Foom.Report.Tests.Support;
@@ -30,13 +31,13 @@ public class CliTests : IDisposable
     {
         var json = System.Text.Encoding.UTF8.GetString(ReportJson.ToUtf8(ReaderTests.FoomReport()));
         var uuid = ReaderTests.FoomReport().Modules[0].Uuid;
-        var path = Path.Combine(_data, "broken.json");
+        var path = Path.Combine(Data, "broken.json");
         File.WriteAllText(path, json.Replace($"\"uuid\":\"{uuid}\"", "\"uuid\":\"\\ud800\"", StringComparison.Ordinal));
         var run = Foom("report", path);
-        Assert.NotEqual(0, run.Status);
-        Assert.Contains($"{path}: modules[0].uuid: holds a lone UTF-16 surrogate (\\ud800)", run.Error);
-        Assert.DoesNotContain("Exception", run.Error);
-        Assert.DoesNotContain("   at ", run.Error);
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains($"{path}: modules[0].uuid: holds a lone UTF-16 surrogate (\\ud800)", run.Errors);
+        Assert.DoesNotContain("Exception", run.Errors);
+        Assert.DoesNotContain("   at ", run.Errors);
     }
 
     [Fact]
@@ -160,18 +161,18 @@ public class CliTests : IDisposable
     {
         var before = SessionOf("chat", "a", 1, 64);
         var after = SessionOf("chat", "b", 2, 4096);
-        var profile = Path.Combine(_data, "b.pb.gz");
+        var profile = Path.Combine(Data, "b.pb.gz");
         var report = FoomToFile(profile, "report", after, "--format", "pprof");
-        Assert.Equal(0, report.Status);
+        Assert.Equal(0, report.ExitCode);
         Assert.Equal(10 * 4096, GoPprof.Read(File.ReadAllBytes(profile)).Total("inuse_space/bytes"));
 
         var diff = FoomToFile(profile, "diff", before, after, "--format", "pprof");
-        Assert.Equal(0, diff.Status);
+        Assert.Equal(0, diff.ExitCode);
         Assert.Equal(10 * 4096 - 10 * 64, GoPprof.Read(File.ReadAllBytes(profile)).Total("inuse_space/bytes"));
     }
 
     /// <summary>foom with its standard output sent to a file, as a user's shell redirects it.</summary>
-    private Result FoomToFile(string file, params string[] args)
+    private CliResult FoomToFile(string file, params string[] args)
     {
         using (File.Create(file)) { }
         var start = new ProcessStartInfo("bash") { RedirectStandardError = true };
@@ -181,7 +182,7 @@ public class CliTests : IDisposable
         start.ArgumentList.Add(file);
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "foom.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
-        start.Environment["FOOM_DATA"] = _data;
+        start.Environment["FOOM_DATA"] = Data;
         using var process = Process.Start(start)!;
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
@@ -189,7 +190,7 @@ public class CliTests : IDisposable
             process.Kill(entireProcessTree: true);
             Assert.Fail($"foom {string.Join(' ', args)} did not finish in 120 s");
         }
-        return new Result(process.ExitCode, "", error.Result);
+        return new CliResult(process.ExitCode, "", error.Result);
     }
 
     [Fact]

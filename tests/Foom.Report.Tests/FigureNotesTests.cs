@@ -22,7 +22,7 @@ public sealed class FigureNotesTests : IDisposable
         var info = TestSessions.Info(id);
         change?.Invoke(info);
         TestSessions.WriteInfo(directory, info);
-        return ReportBuilder.Build(directory, new ReportBuildOptions { Symbolizer = null });
+        return ReportBuilder.Build(directory, SessionMarks.None, new ReportBuildOptions { Symbolizer = null });
     }
 
     [Fact]

@@ -1,7 +1,8 @@
-using Foom.Recording.Tests.Support;
+using Foom.Ring.Tests.Support;
+using Foom.Testing;
 using Foom.Ring;
 
-namespace Foom.Recording.Tests.Ring;
+namespace Foom.Ring.Tests;
 
 /// <summary>
 /// Issue 13: an allocation that fails for want of memory is an event of its own, with the size
@@ -15,7 +16,7 @@ public class FailedAllocationTests
     [Fact]
     public async Task MallocCallocAndMmapFailuresAreEventsWithTheirSizeAndStack()
     {
-        var binary = CProgram.Build("alloc_fail.c", AllocationSiteTests.WithFramePointers);
+        var binary = CProgram.Build("alloc_fail.c", CProgram.WithFramePointers);
         var result = await HookedRun.RunAsync(binary, []);
         Assert.True(result.ExitCode == 0, result.Describe());
         Assert.Contains("done", result.Output);
@@ -34,7 +35,7 @@ public class FailedAllocationTests
     [Fact]
     public async Task ACppProgramThatDiesOfBadAllocLeavesTheFailedNewWithItsStack()
     {
-        var binary = CProgram.Build("bad_alloc.cpp", AllocationSiteTests.WithFramePointers);
+        var binary = CProgram.Build("bad_alloc.cpp", CProgram.WithFramePointers);
         var result = await HookedRun.RunAsync(binary, []);
         Assert.True(result.ExitCode == 128 + 6 || result.ExitCode == -6 || result.ExitCode == 134, $"not a SIGABRT death: {result.Describe()}");
         Assert.Contains("hoarding", result.Output);

@@ -4,6 +4,8 @@ using Foom.Storage.Live;
 using Foom.Storage.Modules;
 using Foom.Storage.Tests.Support;
 
+using Foom.Testing;
+
 namespace Foom.Storage.Tests;
 
 /// <summary>

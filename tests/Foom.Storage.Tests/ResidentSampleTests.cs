@@ -1,6 +1,8 @@
 using Foom.Storage.Sessions;
 using Foom.Storage.Tests.Support;
 
+using Foom.Testing;
+
 namespace Foom.Storage.Tests;
 
 /// <summary>

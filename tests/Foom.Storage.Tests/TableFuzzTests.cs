@@ -2,6 +2,8 @@ using System.Buffers.Binary;
 using CsCheck;
 using Foom.Storage.Tests.Support;
 
+using Foom.Testing;
+
 namespace Foom.Storage.Tests;
 
 /// <summary>

@@ -1,6 +1,8 @@
 using Foom.Recorder.Launch;
 using Foom.Recording.Tests.Support;
 
+using Foom.Testing;
+
 namespace Foom.Recording.Tests.Launch;
 
 /// <summary>A runtime running an app from a file is that app, not the runtime: --keep counts each program's sessions apart.</summary>

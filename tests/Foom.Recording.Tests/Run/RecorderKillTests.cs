@@ -4,6 +4,10 @@ using Foom.Recording.Tests.Support;
 using Foom.Report.Building;
 using Foom.Report.IO;
 
+using Foom.Testing;
+
+using Foom.Recorder.Recording;
+
 namespace Foom.Recording.Tests.Run;
 
 /// <summary>
@@ -108,7 +112,7 @@ public sealed class RecorderKillTests(ITestOutputHelper output) : IDisposable
         var truth = KillTruth.Read(truthPath);
         var next = await _foom.RunAsync("run", "--app", app, "--", program, truthPath + "-next", "0", "1");
         if (next.ExitCode != 0) return ("next launch failed", next.Describe());
-        var report = ReportBuilder.Build(session);
+        var report = SessionReport.Build(session);
         var verdict = truth.Judge(report, out var detail);
         return (verdict, $"killed after {delayMs} ms: {detail}");
     }

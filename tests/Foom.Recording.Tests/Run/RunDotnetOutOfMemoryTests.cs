@@ -4,6 +4,10 @@ using Foom.Report.Building;
 using Foom.Storage.Managed;
 using ReportDocument = Foom.Report.Model.Report;
 
+using Foom.Testing;
+
+using Foom.Recorder.Recording;
+
 namespace Foom.Recording.Tests.Run;
 
 /// <summary>
@@ -26,7 +30,7 @@ public sealed class OrdersDieOfOutOfMemory : IAsyncLifetime
     {
         Result = await _foom.RunAsync("run", "--app", "orders", "--limit", "200M", "--", "dotnet", LeakProgram.Dll, "list", "--rate", "30");
         Session = Assert.Single(_foom.Sessions("orders"));
-        Report = ReportBuilder.Build(Session);
+        Report = SessionReport.Build(Session);
     }
 
     public ValueTask DisposeAsync()

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using Foom.Recording.Tests.Support;
 
+using Foom.Testing;
+
 namespace Foom.Recording.Tests.Run;
 
 /// <summary>

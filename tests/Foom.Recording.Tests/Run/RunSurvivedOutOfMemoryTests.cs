@@ -2,6 +2,8 @@ using Foom.Recording.Tests.Support;
 using Foom.Report.IO;
 using Foom.Storage.Managed;
 
+using Foom.Testing;
+
 namespace Foom.Recording.Tests.Run;
 
 /// <summary>An OutOfMemoryException the program catches and survives is a memory event: a warning with its stack, and a snapshot report.</summary>
@@ -46,7 +48,7 @@ public sealed class RunSurvivedOutOfMemoryTests
         Assert.True(status.OutOfMemoryExceptionsTotal >= 1);
         Assert.Contains(status.OutOfMemoryExceptions!, e => e.Frames.Any(f => f.StartsWith("ManagedLeaks.OrderBook.AddOrder", StringComparison.Ordinal)));
         // The snapshot is a live report whose warnings include the exception.
-        var report = ReportReader.Read(snapshot);
+        var report = ReportReader.Read(snapshot!);
         Assert.True(report.Head.LiveSnapshot);
         Assert.Contains(report.Head.Warnings!, w => w.Source == "dotnet_out_of_memory" && w.Detail == warnings[0].Detail);
         // It survived: the run ended by the user's SIGTERM, not by memory.
