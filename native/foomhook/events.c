@@ -37,33 +37,45 @@ static int capture(struct thread_state *t, uint64_t *frames, struct stack_info *
     return full;
 }
 
+/* An allocation, or one that failed: the same first fields, then (failed) the time, then the
+   frames. Inlined into both with the kind a constant. */
+static inline __attribute__((always_inline)) void publish_block(uint8_t kind, uint8_t source, void *address, size_t size,
+                                                                size_t alignment, uint8_t flags) {
+    int saved_errno = errno;
+    struct thread_state *t = &foom_thread;
+    after_dlopen(t);
+    uint8_t buffer[sizeof(struct foom_record_alloc_failed) + FOOM_RING_MAX_FRAMES * 8] __attribute__((aligned(8)));
+    struct foom_record_alloc *record = (struct foom_record_alloc *)buffer;
+    uint32_t body = kind == FOOM_RECORD_ALLOC ? sizeof(struct foom_record_alloc) : sizeof(struct foom_record_alloc_failed);
+    struct stack_info stack;
+    int full = capture(t, (uint64_t *)(buffer + body), &stack);
+    uint32_t length = body + (full ? stack.count * 8u : 0);
+    record->header.length = length;
+    record->header.kind = kind;
+    record->header.source = source;
+    record->header.frame_count = (uint8_t)stack.count;
+    record->header.flags = (uint8_t)(stack.flags | flags | (full ? FOOM_FLAG_FULL_STACK : 0));
+    record->thread_id = foom_thread_id(t);
+    record->alignment = (uint32_t)alignment;
+    record->address = (uint64_t)(uintptr_t)address;
+    record->size = size;
+    record->stack_hash = stack.hash;
+    if (kind == FOOM_RECORD_ALLOC_FAILED) ((struct foom_record_alloc_failed *)buffer)->wall_ms = foom_wall_ms();
+    if (ring_publish(buffer, length) != UINT64_MAX && full) stack_cache_insert(t, stack.hash);
+    errno = saved_errno;
+}
+
 void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment, uint8_t flags) {
     if (unlikely(!foom_is_active())) {
         ring_count_unrecorded(FOOM_RECORD_ALLOC, size);
         return;
     }
-    int saved_errno = errno;
-    struct thread_state *t = &foom_thread;
-    after_dlopen(t);
-    struct {
-        struct foom_record_alloc a;
-        uint64_t frames[FOOM_RING_MAX_FRAMES];
-    } record;
-    struct stack_info stack;
-    int full = capture(t, record.frames, &stack);
-    uint32_t length = (uint32_t)(sizeof record.a + (full ? stack.count * 8u : 0));
-    record.a.header.length = length;
-    record.a.header.kind = FOOM_RECORD_ALLOC;
-    record.a.header.source = source;
-    record.a.header.frame_count = (uint8_t)stack.count;
-    record.a.header.flags = (uint8_t)(stack.flags | flags | (full ? FOOM_FLAG_FULL_STACK : 0));
-    record.a.thread_id = foom_thread_id(t);
-    record.a.alignment = (uint32_t)alignment;
-    record.a.address = (uint64_t)(uintptr_t)address;
-    record.a.size = size;
-    record.a.stack_hash = stack.hash;
-    if (ring_publish(&record, length) != UINT64_MAX && full) stack_cache_insert(t, stack.hash);
-    errno = saved_errno;
+    publish_block(FOOM_RECORD_ALLOC, source, address, size, alignment, flags);
+}
+
+void publish_alloc_failed(uint8_t source, void *address, size_t size, size_t alignment) {
+    if (unlikely(!foom_is_active())) return; /* a failure changes no live memory: nothing to count */
+    publish_block(FOOM_RECORD_ALLOC_FAILED, source, address, size, alignment, 0);
 }
 
 void publish_free(uint8_t source, void *address) {

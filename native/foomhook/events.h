@@ -7,6 +7,9 @@
 #include "unwind.h"
 
 HIDDEN void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment, uint8_t flags);
+/* An allocation or mapping that failed for want of memory (nothing once recording has stopped:
+   it changes no live memory). */
+HIDDEN void publish_alloc_failed(uint8_t source, void *address, size_t size, size_t alignment);
 HIDDEN void publish_free(uint8_t source, void *address);
 HIDDEN void publish_map(uint8_t source, void *address, size_t length, int prot, int flags, int fd,
                         off_t offset, void *old_address, uint8_t record_flags);

@@ -165,6 +165,7 @@ enum foom_record_kind {
     FOOM_RECORD_MODULE_LOAD = 5,
     FOOM_RECORD_MODULE_UNLOAD = 6,
     FOOM_RECORD_ATTACH = 7,
+    FOOM_RECORD_ALLOC_FAILED = 8,
 };
 
 /* struct foom_record.source: the function that produced the event. */
@@ -221,6 +222,15 @@ struct foom_record_alloc {     /* FOOM_RECORD_ALLOC, followed by frames when FUL
     uint64_t address;
     uint64_t size;               /* requested bytes */
     uint64_t stack_hash;
+};
+
+/* An allocation or mapping that failed for want of memory: the malloc family returning NULL
+   (posix_memalign: ENOMEM) with errno ENOMEM, mmap or mremap failing with ENOMEM. source names
+   the function; alloc.address is 0 (mremap: the mapping that could not grow), alloc.size the
+   bytes asked for (calloc: count × size, SIZE_MAX when that overflows). */
+struct foom_record_alloc_failed { /* FOOM_RECORD_ALLOC_FAILED, followed by frames when FULL_STACK */
+    struct foom_record_alloc alloc;
+    uint64_t wall_ms;            /* when it failed */
 };
 
 struct foom_record_free {      /* FOOM_RECORD_FREE */
@@ -308,6 +318,7 @@ _Static_assert(offsetof(struct foom_ring_header, exit_kind) == 480, "exit marks"
 _Static_assert(offsetof(struct foom_ring_header, warning_sequence) == 576, "warnings");
 _Static_assert(sizeof(struct foom_record) == 8, "record header");
 _Static_assert(sizeof(struct foom_record_alloc) == 40, "alloc record");
+_Static_assert(sizeof(struct foom_record_alloc_failed) == 48, "failed allocation record");
 _Static_assert(sizeof(struct foom_record_free) == 24, "free record");
 _Static_assert(sizeof(struct foom_record_map) == 64, "map record");
 _Static_assert(sizeof(struct foom_record_unmap) == 32, "unmap record");

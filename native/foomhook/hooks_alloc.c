@@ -40,11 +40,20 @@ static size_t bootstrap_size(const void *p) { return *(const size_t *)((const ui
 
 /* ---- the entry points ------------------------------------------------------------------------ */
 
+/* What an allocation came to: the block, or a failure for want of memory (NULL with ENOMEM), an
+   event of its own with the size asked for and the stack. */
+static inline void track_block(uint8_t source, void *p, size_t size, size_t alignment) {
+    if (likely(p != NULL))
+        publish_alloc(source, p, size, alignment, 0);
+    else if (errno == ENOMEM)
+        publish_alloc_failed(source, NULL, size, alignment);
+}
+
 EXPORT void *malloc(size_t size) {
     if (unlikely(!hook_ready())) return bootstrap_alloc(size, 16);
     struct hook_guard guard HOOK_SCOPED = hook_enter();
     void *p = foom_real.malloc(size);
-    if (guard.thread && p) publish_alloc(FOOM_SOURCE_MALLOC, p, size, 0, 0);
+    if (guard.thread) track_block(FOOM_SOURCE_MALLOC, p, size, 0);
     return p;
 }
 
@@ -63,7 +72,7 @@ EXPORT void *calloc(size_t count, size_t size) {
     }
     struct hook_guard guard HOOK_SCOPED = hook_enter();
     void *p = foom_real.calloc(count, size);
-    if (guard.thread && p) publish_alloc(FOOM_SOURCE_CALLOC, p, count * size, 0, 0);
+    if (guard.thread) track_block(FOOM_SOURCE_CALLOC, p, size != 0 && count > SIZE_MAX / size ? SIZE_MAX : count * size, 0);
     return p;
 }
 
@@ -76,9 +85,12 @@ static void *realloc_common(uint8_t source, void *old, size_t size) {
     if (guard.thread) {
         if (p) {
             publish_alloc(source, p, size, 0, 0);
-        } else if (old && size) {
-            size_t usable = foom_real.malloc_usable_size ? foom_real.malloc_usable_size(old) : 0;
-            publish_alloc(source, old, usable, 0, FOOM_FLAG_RESTORED);
+        } else if (size) {
+            if (errno == ENOMEM) publish_alloc_failed(source, old, size, 0);
+            if (old) {
+                size_t usable = foom_real.malloc_usable_size ? foom_real.malloc_usable_size(old) : 0;
+                publish_alloc(source, old, usable, 0, FOOM_FLAG_RESTORED);
+            }
         }
     }
     return p;
@@ -114,7 +126,12 @@ EXPORT int posix_memalign(void **result, size_t alignment, size_t size) {
     }
     struct hook_guard guard HOOK_SCOPED = hook_enter();
     int status = foom_real.posix_memalign(result, alignment, size);
-    if (guard.thread && status == 0 && *result) publish_alloc(FOOM_SOURCE_POSIX_MEMALIGN, *result, size, alignment, 0);
+    if (guard.thread) {
+        if (status == 0 && *result)
+            publish_alloc(FOOM_SOURCE_POSIX_MEMALIGN, *result, size, alignment, 0);
+        else if (status == ENOMEM)
+            publish_alloc_failed(FOOM_SOURCE_POSIX_MEMALIGN, NULL, size, alignment);
+    }
     return status;
 }
 
@@ -122,7 +139,7 @@ EXPORT void *aligned_alloc(size_t alignment, size_t size) {
     if (unlikely(!hook_ready())) return bootstrap_alloc(size, alignment);
     struct hook_guard guard HOOK_SCOPED = hook_enter();
     void *p = foom_real.aligned_alloc(alignment, size);
-    if (guard.thread && p) publish_alloc(FOOM_SOURCE_ALIGNED_ALLOC, p, size, alignment, 0);
+    if (guard.thread) track_block(FOOM_SOURCE_ALIGNED_ALLOC, p, size, alignment);
     return p;
 }
 
@@ -130,7 +147,7 @@ EXPORT void *memalign(size_t alignment, size_t size) {
     if (unlikely(!hook_ready())) return bootstrap_alloc(size, alignment);
     struct hook_guard guard HOOK_SCOPED = hook_enter();
     void *p = foom_real.memalign(alignment, size);
-    if (guard.thread && p) publish_alloc(FOOM_SOURCE_MEMALIGN, p, size, alignment, 0);
+    if (guard.thread) track_block(FOOM_SOURCE_MEMALIGN, p, size, alignment);
     return p;
 }
 
@@ -138,7 +155,7 @@ EXPORT void *valloc(size_t size) {
     if (unlikely(!hook_ready())) return bootstrap_alloc(size, 4096);
     struct hook_guard guard HOOK_SCOPED = hook_enter();
     void *p = foom_real.valloc(size);
-    if (guard.thread && p) publish_alloc(FOOM_SOURCE_VALLOC, p, size, 4096, 0);
+    if (guard.thread) track_block(FOOM_SOURCE_VALLOC, p, size, 4096);
     return p;
 }
 
@@ -146,6 +163,6 @@ EXPORT void *pvalloc(size_t size) {
     if (unlikely(!hook_ready())) return bootstrap_alloc((size + 4095) & ~(size_t)4095, 4096);
     struct hook_guard guard HOOK_SCOPED = hook_enter();
     void *p = foom_real.pvalloc(size);
-    if (guard.thread && p) publish_alloc(FOOM_SOURCE_PVALLOC, p, size, 4096, 0);
+    if (guard.thread) track_block(FOOM_SOURCE_PVALLOC, p, size, 4096);
     return p;
 }

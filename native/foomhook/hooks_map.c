@@ -22,7 +22,12 @@ static void *syscall_result(long result) {
 static void *mmap_common(__typeof__(mmap) *next, void *address, size_t length, int prot, int flags, int fd, off_t offset) {
     struct hook_guard guard HOOK_SCOPED = hook_enter();
     void *p = next(address, length, prot, flags, fd, offset);
-    if (guard.thread && p != MAP_FAILED) publish_map(FOOM_SOURCE_MMAP, p, length, prot, flags, fd, offset, NULL, 0);
+    if (guard.thread) {
+        if (p != MAP_FAILED)
+            publish_map(FOOM_SOURCE_MMAP, p, length, prot, flags, fd, offset, NULL, 0);
+        else if (errno == ENOMEM)
+            publish_alloc_failed(FOOM_SOURCE_MMAP, NULL, length, 0);
+    }
     return p;
 }
 
@@ -59,10 +64,12 @@ EXPORT void *mremap(void *old_address, size_t old_size, size_t new_size, int fla
     if (guard.thread && old_size) publish_unmap(FOOM_SOURCE_MREMAP, old_address, old_size);
     void *p = foom_real.mremap(old_address, old_size, new_size, flags, new_address);
     if (guard.thread) {
-        if (p != MAP_FAILED)
+        if (p != MAP_FAILED) {
             publish_map(FOOM_SOURCE_MREMAP, p, new_size, 0, flags, -1, 0, old_address, 0);
-        else if (old_size)
-            publish_map(FOOM_SOURCE_MREMAP, old_address, old_size, 0, flags, -1, 0, old_address, FOOM_FLAG_RESTORED);
+        } else {
+            if (errno == ENOMEM) publish_alloc_failed(FOOM_SOURCE_MREMAP, old_address, new_size, 0);
+            if (old_size) publish_map(FOOM_SOURCE_MREMAP, old_address, old_size, 0, flags, -1, 0, old_address, FOOM_FLAG_RESTORED);
+        }
     }
     return p;
 }

@@ -125,6 +125,10 @@ public sealed unsafe class RingConsumer
                 Require(length, sizeof(AllocRecord) + (full ? frameCount * 8 : 0), kind);
                 known = ResolveStack(record, sizeof(AllocRecord), ((AllocRecord*)record)->StackHash, frameCount, full, out frames);
                 break;
+            case RecordKind.AllocFailed:
+                Require(length, sizeof(AllocFailedRecord) + (full ? frameCount * 8 : 0), kind);
+                known = ResolveStack(record, sizeof(AllocFailedRecord), ((AllocFailedRecord*)record)->Alloc.StackHash, frameCount, full, out frames);
+                break;
             case RecordKind.Map:
                 Require(length, sizeof(MapRecord) + (full ? frameCount * 8 : 0) + ((MapRecord*)record)->PathLength, kind);
                 known = ResolveStack(record, sizeof(MapRecord), ((MapRecord*)record)->StackHash, frameCount, full, out frames);

@@ -37,22 +37,23 @@ public readonly unsafe ref struct RingEvent
     /// <summary>The thread that made the event (allocations, frees, mappings, modules).</summary>
     public uint ThreadId => Kind == RecordKind.Attach ? 0 : *(uint*)(record + 8);
 
-    /// <summary>The block or mapping (alloc, free, map, unmap).</summary>
-    public ulong Address => Kind is RecordKind.Alloc or RecordKind.Free or RecordKind.Map or RecordKind.Unmap ? *(ulong*)(record + 16) : 0;
+    /// <summary>The block or mapping (alloc, free, map, unmap; a failed mremap's mapping).</summary>
+    public ulong Address => Kind is RecordKind.Alloc or RecordKind.Free or RecordKind.Map or RecordKind.Unmap or RecordKind.AllocFailed ? *(ulong*)(record + 16) : 0;
 
-    /// <summary>Requested bytes (alloc), mapping length (map, unmap), extent (module).</summary>
+    /// <summary>Requested bytes (alloc, failed alloc), mapping length (map, unmap), extent (module).</summary>
     public ulong Size => Kind switch
     {
-        RecordKind.Alloc or RecordKind.Map or RecordKind.Unmap => *(ulong*)(record + 24),
+        RecordKind.Alloc or RecordKind.Map or RecordKind.Unmap or RecordKind.AllocFailed => *(ulong*)(record + 24),
         RecordKind.ModuleLoad or RecordKind.ModuleUnload => ((ModuleRecord*)record)->Size,
         _ => 0,
     };
 
-    public uint Alignment => Kind == RecordKind.Alloc ? ((AllocRecord*)record)->Alignment : 0;
+    public uint Alignment => Kind is RecordKind.Alloc or RecordKind.AllocFailed ? ((AllocRecord*)record)->Alignment : 0;
 
     public ulong StackHash => Kind switch
     {
         RecordKind.Alloc => ((AllocRecord*)record)->StackHash,
+        RecordKind.AllocFailed => ((AllocFailedRecord*)record)->Alloc.StackHash,
         RecordKind.Map => ((MapRecord*)record)->StackHash,
         _ => 0,
     };
@@ -61,6 +62,9 @@ public readonly unsafe ref struct RingEvent
     public int MapFlags => Kind == RecordKind.Map ? ((MapRecord*)record)->MapFlags : 0;
     public MapKind MapKind => Kind == RecordKind.Map ? (MapKind)((MapRecord*)record)->MapKind : MapKind.None;
     public ulong FileOffset => Kind == RecordKind.Map ? ((MapRecord*)record)->FileOffset : 0;
+
+    /// <summary>When an allocation failed (milliseconds since the Unix epoch).</summary>
+    public ulong FailedMs => Kind == RecordKind.AllocFailed ? ((AllocFailedRecord*)record)->WallMs : 0;
 
     /// <summary>For a remap: the mapping this one came from.</summary>
     public ulong OldAddress => Kind == RecordKind.Map ? ((MapRecord*)record)->OldAddress : 0;

@@ -69,6 +69,7 @@ public enum RecordKind : byte
     ModuleLoad = 5,
     ModuleUnload = 6,
     Attach = 7,
+    AllocFailed = 8,
 }
 
 public enum EventSource : byte
@@ -220,6 +221,16 @@ public struct AllocRecord
     [FieldOffset(16)] public ulong Address;
     [FieldOffset(24)] public ulong Size;
     [FieldOffset(32)] public ulong StackHash;
+}
+
+/// <summary>An allocation or mapping that failed for want of memory (ENOMEM): an allocation
+/// record (Address 0, or the mapping mremap could not grow; Size asked for) with the time after
+/// it; the frames follow when the FullStack flag is set.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 48)]
+public struct AllocFailedRecord
+{
+    [FieldOffset(0)] public AllocRecord Alloc;
+    [FieldOffset(40)] public ulong WallMs;
 }
 
 [StructLayout(LayoutKind.Explicit, Size = 24)]

@@ -16,6 +16,7 @@ public class RingLayoutTests
         ["foom_ring_header"] = typeof(RingHeader),
         ["foom_record"] = typeof(RecordHeader),
         ["foom_record_alloc"] = typeof(AllocRecord),
+        ["foom_record_alloc_failed"] = typeof(AllocFailedRecord),
         ["foom_record_free"] = typeof(FreeRecord),
         ["foom_record_map"] = typeof(MapRecord),
         ["foom_record_unmap"] = typeof(UnmapRecord),

@@ -40,6 +40,9 @@ int main(void) {
     FIELD(foom_record_alloc, header); FIELD(foom_record_alloc, thread_id); FIELD(foom_record_alloc, alignment);
     FIELD(foom_record_alloc, address); FIELD(foom_record_alloc, size); FIELD(foom_record_alloc, stack_hash);
 
+    SIZE(foom_record_alloc_failed);
+    FIELD(foom_record_alloc_failed, alloc); FIELD(foom_record_alloc_failed, wall_ms);
+
     SIZE(foom_record_free);
     FIELD(foom_record_free, header); FIELD(foom_record_free, thread_id); FIELD(foom_record_free, reserved);
     FIELD(foom_record_free, address);
@@ -75,6 +78,7 @@ int main(void) {
     VALUE(FOOM_OPTION_NO_STACK_CACHE); VALUE(FOOM_OPTION_FP_ONLY); VALUE(FOOM_OPTION_UNWIND_ONLY);
     VALUE(FOOM_RECORD_ALLOC); VALUE(FOOM_RECORD_FREE); VALUE(FOOM_RECORD_MAP); VALUE(FOOM_RECORD_UNMAP);
     VALUE(FOOM_RECORD_MODULE_LOAD); VALUE(FOOM_RECORD_MODULE_UNLOAD); VALUE(FOOM_RECORD_ATTACH);
+    VALUE(FOOM_RECORD_ALLOC_FAILED);
     VALUE(FOOM_SOURCE_MALLOC); VALUE(FOOM_SOURCE_CALLOC); VALUE(FOOM_SOURCE_REALLOC); VALUE(FOOM_SOURCE_REALLOCARRAY);
     VALUE(FOOM_SOURCE_POSIX_MEMALIGN); VALUE(FOOM_SOURCE_ALIGNED_ALLOC); VALUE(FOOM_SOURCE_MEMALIGN);
     VALUE(FOOM_SOURCE_VALLOC); VALUE(FOOM_SOURCE_PVALLOC); VALUE(FOOM_SOURCE_FREE); VALUE(FOOM_SOURCE_MMAP);
