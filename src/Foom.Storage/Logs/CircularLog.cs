@@ -49,6 +49,22 @@ public sealed unsafe class CircularLog<T> : IDisposable where T : unmanaged
         return new CircularLog<T>(file);
     }
 
+    /// <summary>
+    /// Opens an existing log to append to it, for a writer that takes over a session whose writer
+    /// died; a damaged or other-typed file throws <see cref="SessionFormatException"/>.
+    /// </summary>
+    public static CircularLog<T> OpenWritable(string path, ulong typeTag)
+    {
+        var file = MappedFile.OpenWritable(path, TableKind.CircularLog, sizeof(T), typeTag);
+        if (file.Header.Capacity < 2)
+        {
+            file.Dispose();
+            throw new SessionFormatException(path, "the header gives the circular log fewer than 2 slots: corrupt");
+        }
+        file.MarkWriting();
+        return new CircularLog<T>(file);
+    }
+
     /// <summary>Records appended since the log was created.</summary>
     public long TotalAppended => Volatile.Read(ref _file.Header.Count);
 
