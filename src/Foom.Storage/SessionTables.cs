@@ -147,6 +147,20 @@ public sealed class SessionTables : IDisposable
         return log;
     }
 
+    /// <summary>
+    /// The circular log NAME.log.foom to append to: the one an earlier writer of the session made
+    /// (a recorder that resumes a session), else a new one.
+    /// </summary>
+    public CircularLog<T> OpenOrCreateLog<T>(string name, int capacity, ulong typeTag) where T : unmanaged
+    {
+        var path = Path.Combine(Directory, LogFileName(name));
+        if (!File.Exists(path)) return CreateLog<T>(name, capacity, typeTag);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var log = CircularLog<T>.OpenWritable(path, typeTag);
+        _logs.Add(log);
+        return log;
+    }
+
     private static FileStream TakeWriterLock(string directory)
     {
         var path = Path.Combine(directory, LockFileName);

@@ -57,6 +57,14 @@ public static class ExitClassifier
             return Verdict(OomFor(state), ExitHow.Observed, evidence) with { Mechanism = Foom.Managed.DotnetOutOfMemory.Mechanism };
         }
 
+        if ((death.Signal is { } failedCrash && CrashSignals.Contains(failedCrash) || death.ExitCode is not null and not 0)
+            && AllocationFailure.Evidence(death) is { } failure)
+        {
+            evidence.AddRange(failure);
+            evidence.Add(StateEvidence(death.Marks));
+            return Verdict(OomFor(state), ExitHow.Observed, evidence) with { Mechanism = AllocationFailure.Mechanism };
+        }
+
         if (death.Signal is { } crash && CrashSignals.Contains(crash))
         {
             if (death.Marks?.CrashAddress is { } address and not 0)

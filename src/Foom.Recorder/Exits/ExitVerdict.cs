@@ -88,6 +88,13 @@ public sealed record ObservedDeath
     /// <summary>A .NET program's OutOfMemoryException death: the crash report or the diagnostics port saw it.</summary>
     public Foom.Managed.DotnetOutOfMemory? DotnetOutOfMemory { get; init; }
 
+    /// <summary>Allocations that failed for want of memory during the run (the hook's events), and the newest.</summary>
+    public long FailedAllocations { get; init; }
+    public FailedAllocationRecord? LastFailedAllocation { get; init; }
+
+    /// <summary>When the recorder saw the program end (Unix ms): how long after the last failure it died.</summary>
+    public long? DeathTimeMilliseconds { get; init; }
+
     /// <summary>The name (comm) of the process that sent the quit signal, looked up at the death.</summary>
     public string? QuitSenderName { get; init; }
 

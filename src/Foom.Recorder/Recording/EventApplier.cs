@@ -3,6 +3,8 @@ using System.Text;
 using Foom.Ring;
 using Foom.Storage;
 using Foom.Storage.Live;
+using Foom.Storage.Logs;
+using Foom.Storage.Sessions;
 using Foom.Storage.Stacks;
 
 namespace Foom.Recorder.Recording;
@@ -33,6 +35,8 @@ public sealed class EventApplier
     private readonly int _anonymousCategory;
     private readonly int _stackCategory;
     private readonly int _sharedCategory;
+    /// <summary>Made at the first failed allocation: most sessions have none.</summary>
+    private CircularLog<FailedAllocationRecord>? _failures;
 
     public EventApplier(SessionTables tables)
     {
@@ -63,6 +67,12 @@ public sealed class EventApplier
 
     /// <summary>The pid that attached, once it has.</summary>
     public int AttachedPid { get; private set; }
+
+    /// <summary>The newest failed allocation applied, if any (the session's log keeps the last few and the count).</summary>
+    public FailedAllocationRecord? LastFailure { get; private set; }
+
+    /// <summary>Failed allocations in the session's log, including those a dead recorder of this session applied.</summary>
+    public long Failures => _failures?.TotalAppended ?? 0;
 
     /// <summary>Stacks that arrived by hash only and were unknown to the ring consumer.</summary>
     public long UnknownStacks { get; private set; }
@@ -103,6 +113,7 @@ public sealed class EventApplier
             RecordKind.Unmap => !_tables.Live.TryGetMapping(ring.Address, out _),
             RecordKind.ModuleLoad => IsLoaded(ring.PathText(), ring.Base, ring.Start, ring.Size),
             RecordKind.ModuleUnload => _tables.Modules.ModuleIdAt(ring.Start) == 0,
+            RecordKind.AllocFailed => IsNewestFailure(ring),
             _ => false,
         };
         if (present)
@@ -150,7 +161,29 @@ public sealed class EventApplier
             case RecordKind.Attach:
                 ApplyAttach(ring);
                 break;
+            case RecordKind.AllocFailed:
+                ApplyFailure(ring);
+                break;
         }
+    }
+
+    private bool IsNewestFailure(in RingEvent ring)
+    {
+        if (!File.Exists(Path.Combine(_tables.Directory, SessionTables.LogFileName(FailedAllocationLog.Name)))) return false;
+        _failures ??= OpenFailures();
+        var logged = _failures.ReadAll();
+        return logged.Length > 0 && logged[^1] == new FailedAllocationRecord((long)ring.FailedMs, (long)ring.Size, StackOf(ring), ring.ThreadId);
+    }
+
+    private CircularLog<FailedAllocationRecord> OpenFailures() =>
+        _tables.OpenOrCreateLog<FailedAllocationRecord>(FailedAllocationLog.Name, FailedAllocationLog.Capacity, FailedAllocationLog.TypeTag);
+
+    private void ApplyFailure(in RingEvent ring)
+    {
+        _failures ??= OpenFailures();
+        var failure = new FailedAllocationRecord((long)ring.FailedMs, (long)ring.Size, StackOf(ring), ring.ThreadId);
+        _failures.Append(failure);
+        LastFailure = failure;
     }
 
     private void ApplyMap(in RingEvent ring)

@@ -224,6 +224,7 @@ public static class RunSession
             if (group?.Group.ReadPeak() is { } groupPeak && groupPeak > (info.PeakFootprintBytes ?? 0)) info.PeakFootprintBytes = groupPeak;
             var status = await target.Exited.ConfigureAwait(false);
             RunTiming.Mark("program-ended");
+            var deathTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             await drain.StopAfterTargetEnded().ConfigureAwait(false);
             RunTiming.Mark("events-applied");
             snapshots.Finish();
@@ -244,6 +245,9 @@ public static class RunSession
                 KernelLogProblem = kernel.Problem,
                 Marks = AppMarks.FromRing(ring.ReadMarks(), monitor.DebuggerSeen),
                 DotnetOutOfMemory = dotnetOutOfMemory,
+                FailedAllocations = applier.Failures,
+                LastFailedAllocation = applier.LastFailure,
+                DeathTimeMilliseconds = deathTime,
                 LastFootprintBytes = info.LastFootprintBytes,
                 LimitBytes = info.Limit?.Bytes,
                 DebuggerSeen = monitor.DebuggerSeen,

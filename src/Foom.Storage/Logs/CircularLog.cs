@@ -40,13 +40,25 @@ public sealed unsafe class CircularLog<T> : IDisposable where T : unmanaged
     /// <summary>Opens the log for reading; a missing, damaged or other-typed file throws <see cref="SessionFormatException"/>.</summary>
     public static CircularLog<T> OpenReadOnly(string path, ulong typeTag)
     {
-        var file = MappedFile.OpenReadOnly(path, TableKind.CircularLog, sizeof(T), typeTag);
-        if (file.Header.Capacity < 2)
-        {
-            file.Dispose();
-            throw new SessionFormatException(path, "the header gives the circular log fewer than 2 slots: corrupt");
-        }
+        return new CircularLog<T>(WithSlots(MappedFile.OpenReadOnly(path, TableKind.CircularLog, sizeof(T), typeTag), path));
+    }
+
+    /// <summary>
+    /// Opens an existing log to append to it, for a writer that takes over a session whose writer
+    /// died; a damaged or other-typed file throws <see cref="SessionFormatException"/>.
+    /// </summary>
+    public static CircularLog<T> OpenWritable(string path, ulong typeTag)
+    {
+        var file = WithSlots(MappedFile.OpenWritable(path, TableKind.CircularLog, sizeof(T), typeTag), path);
+        file.MarkWriting();
         return new CircularLog<T>(file);
+    }
+
+    private static MappedFile WithSlots(MappedFile file, string path)
+    {
+        if (file.Header.Capacity >= 2) return file;
+        file.Dispose();
+        throw new SessionFormatException(path, "the header gives the circular log fewer than 2 slots: corrupt");
     }
 
     /// <summary>Records appended since the log was created.</summary>
