@@ -13,7 +13,11 @@ public sealed record KillTruth(long HeldBlocks, long HeldBytes, long Allocations
 
     public static KillTruth Read(string path)
     {
+        // kill_truth opens its file, then sizes it to 64 zero bytes before its first operation: a
+        // program killed before that (the file missing or empty) had done nothing and held nothing.
+        if (!File.Exists(path)) return new KillTruth(0, 0, 0, 0, 0, 0, false);
         var bytes = File.ReadAllBytes(path);
+        if (bytes.Length == 0) return new KillTruth(0, 0, 0, 0, 0, 0, false);
         if (bytes.Length < 64) throw new InvalidDataException($"{path} has {bytes.Length} bytes, not kill_truth's 64");
         long At(int index) => BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(index * 8, 8));
         return new KillTruth(At(0), At(1), At(2), At(3), At(4), At(5), At(6) == 1);
