@@ -149,9 +149,14 @@ public sealed class ManagedRecorderTests(HeldHoarder held) : IClassFixture<HeldH
         public static Sleeper Start(string name, string value)
         {
             var sleeper = new Sleeper(Process.Start(new ProcessStartInfo("sleep", "30") { Environment = { [name] = value } })!);
-            // Process.Start can return before the child's exec, and /proc/PID/environ is the new environment only after it.
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (File.ResolveLinkTarget($"/proc/{sleeper.Pid}/exe", false)?.Name != "sleep" && DateTime.UtcNow < deadline) Thread.Sleep(5);
+            // Process.Start can return before the child's exec, and /proc/PID/environ is the new
+            // environment only once exec has laid out the new stack, which comes after /proc/PID/exe
+            // already names the new program: wait for the variable itself.
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!(File.ResolveLinkTarget($"/proc/{sleeper.Pid}/exe", false)?.Name == "sleep"
+                     && DotnetProcess.Environment(sleeper.Pid).TryGetValue(name, out var seen) && seen == value)
+                   && DateTime.UtcNow < deadline)
+                Thread.Sleep(5);
             return sleeper;
         }
 
