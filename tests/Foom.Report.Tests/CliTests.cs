@@ -55,7 +55,7 @@ public class CliTests : IDisposable
 
         var newestOfAll = Foom("report", "--format", "collapsed");
         Assert.Equal(0, newestOfAll.ExitCode);
-        Assert.EndsWith("[Malloc 112 Bytes] 1120", newestOfAll.Output.Trim());
+        Assert.EndsWith("[Malloc 112 Bytes] 1000", newestOfAll.Output.Trim());
 
         var text = Foom("report", Path.Combine(Data, "chat", "sessions", "older"));
         Assert.Equal(0, text.ExitCode);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Foom.Recorder.Launch;
 using Foom.Recorder.Recording;
+using Foom.Report.Views;
 using Foom.Storage.Sessions;
 
 namespace Foom.Cli.Commands;
@@ -167,16 +168,20 @@ internal static class RunCommand
 
     private static string? NonBlank(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
-    /// <summary>The one line `foom run` prints at the end: where the session is, what was live, the peak, the verdict.</summary>
+    /// <summary>
+    /// The one line `foom run` prints at the end: where the session is, what was live, the peak,
+    /// the verdict. Sizes are written as the report's text writes them, so that this line and the
+    /// saved report read the same figures.
+    /// </summary>
     internal static string Summary(RunOutcome outcome, SessionInfo info)
     {
         var verdict = outcome.Verdict is { } v ? $"{v.Reason.Name()} ({v.How.Name()})" : "unknown";
         var status = info.End?.Signal is { } signal ? $"killed by {SignalNames.Name(signal)}" : $"exit status {outcome.ExitStatus}";
-        var peak = info.PeakFootprintBytes is { } p ? ByteSize.Format(p) : "unknown";
-        var limit = info.Limit is { Bytes: > 0 } l ? $" of {ByteSize.Format(l.Bytes)} ({l.Source})" : "";
+        var peak = info.PeakFootprintBytes is { } p ? FrameLabels.Bytes(p) : "unknown";
+        var limit = info.Limit is { Bytes: > 0 } l ? $" of {FrameLabels.Bytes(l.Bytes)} ({l.Source})" : "";
         var recording = outcome.RecordingProblem is { } problem ? $"; {problem}" : "";
         var report = outcome.ReportPath is { } path ? $"; report {path}" : "";
-        return $"foom: {status}: {verdict}; live {ByteSize.Format(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks; " +
+        return $"foom: {status}: {verdict}; live {FrameLabels.Bytes(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks; " +
                $"peak footprint {peak}{limit}; session {outcome.SessionDirectory}{report}{recording}";
     }
 }

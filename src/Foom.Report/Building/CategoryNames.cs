@@ -4,7 +4,7 @@ namespace Foom.Report.Building;
 
 /// <summary>
 /// Category names as Matrix's report generator writes them, so that a server that knows Matrix
-/// reports groups Foom's the same way: sizes rounded up to 16 bytes; "Malloc 48 Bytes" below
+/// reports groups Foom's the same way: a heap block's size rounded up to 16 bytes names its category; "Malloc 48 Bytes" below
 /// 1 KiB, "Malloc 1.50 KiB" below 1 MiB, "Malloc 2.00 MiB" from there on; "VM: kind" for
 /// mappings; a runtime's type name as it is.
 /// </summary>
@@ -13,7 +13,7 @@ public static class CategoryNames
     public const long KiB = 1024;
     public const long MiB = 1024 * 1024;
 
-    /// <summary>Every size in a report is rounded up to 16 bytes, as Matrix records them.</summary>
+    /// <summary>A heap block's size as its category name gives it: rounded up to 16 bytes, as Matrix names them.</summary>
     public static long RoundUp16(long size) =>
         size <= 0 ? 0 : checked(size + 15) & ~15L;
 

@@ -18,7 +18,10 @@ internal static class FigureNotes
         if (over is not null)
             notes.Add($"live ({FrameLabels.Bytes(live)}) is more than {over}: live counts every block at the size asked for, and large blocks " +
                       "(which malloc serves with mappings of their own) are address space reserved, resident only where the program touched them; " +
-                      "the footprint and the limit count resident memory");
+                      "the footprint and the limit count resident memory" +
+                      (head.LiveNotResidentBytes is long notResident
+                          ? $" ({FrameLabels.Bytes(notResident)} of live was not resident when it was measured, leaving {FrameLabels.Bytes(live - notResident)})"
+                          : ""));
         if (head.FootprintBytes is long last && head.PeakFootprintBytes is long peak && last < peak)
             notes.Add($"the footprint ({FrameLabels.Bytes(last)}) is the recorder's last sample and the peak ({FrameLabels.Bytes(peak)}) its highest: " +
                       (head.ExitReason is "foreground_oom" or "background_oom" or "suspended_oom"

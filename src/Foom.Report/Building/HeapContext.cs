@@ -44,6 +44,4 @@ public sealed class HeapContext
     /// <summary>A stack's frames, innermost first, all of them (the assembler cuts them to the limit).</summary>
     public required Func<uint, IReadOnlyList<RawFrame>> Frames { get; init; }
     public required IReadOnlyList<ModuleRecord> Modules { get; init; }
-    /// <summary>Resident bytes of the live mappings by (mapping category id, stack id), from a smaps sample; null when none is known.</summary>
-    public IReadOnlyDictionary<(int CategoryId, uint StackId), long>? MappingResident { get; init; }
 }

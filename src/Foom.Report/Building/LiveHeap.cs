@@ -25,7 +25,9 @@ public readonly record struct CellTotals(long Size, long Count);
 /// <summary>
 /// The live heap summed by category and stack: the report builder's intermediate form between
 /// the session's storage (one record per live block) and the report (named categories, merged
-/// stacks). One dictionary lookup per live block; sizes are rounded up to 16 as they are added.
+/// stacks). One dictionary lookup per live block. Sizes are the bytes the program asked for,
+/// exactly (heaptrack's and memray's figure, and the one `foom run` prints); only a heap block's
+/// category name rounds its size up to 16, as Matrix names them.
 /// </summary>
 public sealed class LiveHeap
 {
@@ -40,21 +42,38 @@ public sealed class LiveHeap
     private readonly Dictionary<string, int> _mallocIdsByName = new(StringComparer.Ordinal);
     private readonly List<string> _mallocIdNames = [];
 
+    // Resident bytes of the cells whose blocks were measured (mappings and large heap blocks), by cell key.
+    private readonly Dictionary<ulong, long> _resident = new();
+
     public long LiveBytes { get; private set; }
     public long LiveCount { get; private set; }
+    /// <summary>Of the measured blocks' bytes, those that were not resident (reserved and never touched, or swapped out); null when no block was measured.</summary>
+    public long? NotResidentBytes { get; private set; }
 
-    /// <summary>Adds one live block. Heap blocks are keyed by their category name, so blocks of 1.00 MiB and of 1.00 MiB + 16 share one.</summary>
-    public void Add(BlockKind kind, int categoryId, uint stackId, long size)
+    /// <summary>
+    /// Adds one live block; <paramref name="resident"/> is how many of its bytes were resident
+    /// when it was measured (mappings and large heap blocks, from a smaps sample), or null.
+    /// Heap blocks are keyed by their category name, so blocks of 1.00 MiB and of 1.00 MiB + 16 share one.
+    /// </summary>
+    public void Add(BlockKind kind, int categoryId, uint stackId, long size, long? resident = null)
     {
-        var rounded = CategoryNames.RoundUp16(size);
-        var category = kind == BlockKind.Malloc ? MallocCategoryId(rounded) : categoryId;
+        var category = kind == BlockKind.Malloc ? MallocCategoryId(CategoryNames.RoundUp16(size)) : categoryId;
         if ((uint)category >= 1u << 30) throw new ArgumentOutOfRangeException(nameof(categoryId), categoryId, "category ids go up to 2^30");
         var key = ((ulong)kind << 62) | ((ulong)(uint)category << 32) | stackId;
         ref var cell = ref CollectionsMarshal.GetValueRefOrAddDefault(_cells, key, out _);
-        cell = new CellTotals(cell.Size + rounded, cell.Count + 1);
-        LiveBytes += rounded;
+        cell = new CellTotals(cell.Size + size, cell.Count + 1);
+        LiveBytes += size;
         LiveCount++;
+        if (resident is not { } bytes) return;
+        // A block's pages may hold bytes of its neighbours: it is never more resident than its size.
+        bytes = Math.Clamp(bytes, 0, size);
+        CollectionsMarshal.GetValueRefOrAddDefault(_resident, key, out _) += bytes;
+        NotResidentBytes = (NotResidentBytes ?? 0) + size - bytes;
     }
+
+    /// <summary>The resident bytes of one cell's measured blocks; null when none of them was measured.</summary>
+    public long? ResidentOf(CategoryKey category, uint stackId) =>
+        _resident.TryGetValue(((ulong)category.Kind << 62) | ((ulong)(uint)category.Id << 32) | stackId, out var bytes) ? bytes : null;
 
     /// <summary>Every (category, stack) cell with its totals.</summary>
     public IEnumerable<(CategoryKey Category, uint StackId, CellTotals Totals)> Cells()

@@ -118,8 +118,7 @@ public static class ReportAssembler
             if (!byName.TryGetValue(name, out var category))
                 byName[name] = category = new CategoryBuild(name, key.Kind);
             category.Add(stackId, totals);
-            if (key.Kind == BlockKind.Mapping && context.MappingResident is { } resident)
-                category.AddResident(stackId, resident.GetValueOrDefault((key.Id, stackId)));
+            if (heap.ResidentOf(key, stackId) is { } resident) category.AddResident(stackId, resident);
         }
         return byName.Values.ToList();
     }

@@ -126,6 +126,7 @@ public static class ReportBuilder
         {
             head.ResidentTime = resident.TimeMilliseconds;
             head.ResidentSource = resident.Reason;
+            head.LiveNotResidentBytes = heap.Heap.NotResidentBytes;
         }
         return head;
     }

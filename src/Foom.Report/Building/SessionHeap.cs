@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Foom.Storage;
 using Foom.Storage.Live;
 using Foom.Storage.Sessions;
@@ -23,6 +22,12 @@ public sealed class SessionHeap
     public ResidentSample? Resident { get; init; }
 
     /// <summary>
+    /// Heap blocks from this size on get their resident bytes measured: glibc's smallest mmap
+    /// threshold (M_MMAP_THRESHOLD's default), below which a block shares its pages with others.
+    /// </summary>
+    public const ulong LargeBlockBytes = 128 * 1024;
+
+    /// <summary>
     /// Reads a session's tables read-only (the storage engine's <see cref="SessionTables.Open"/>):
     /// every live record, summed by (category, stack) as it is read; the stacks' frames and the
     /// modules are resolved later, only for the stacks the report lists. A damaged session is a
@@ -34,19 +39,17 @@ public sealed class SessionHeap
         var status = reader.Recovery.Status;
         var notes = status == WriterStatus.ClosedCleanly ? [] : reader.Recovery.Notes.ToList();
         var resident = ResidentOf(sessionDirectory, info, status == WriterStatus.Running, notes);
-        var mappingResident = resident is null ? null : new Dictionary<(int, uint), long>();
         var heap = new LiveHeap();
         foreach (ref readonly var allocation in reader.Live.Allocations)
         {
             var kind = allocation.Kind == AllocationKind.Mapping ? BlockKind.Mapping
                 : allocation.CategoryId != 0 ? BlockKind.Type
                 : BlockKind.Malloc;
-            heap.Add(kind, allocation.CategoryId, (uint)allocation.StackId, (long)allocation.Size);
-            if (kind == BlockKind.Mapping && mappingResident is not null)
-            {
-                ref var bytes = ref CollectionsMarshal.GetValueRefOrAddDefault(mappingResident, (allocation.CategoryId, (uint)allocation.StackId), out _);
-                bytes += resident!.ResidentIn(allocation.Address, allocation.Size);
-            }
+            // Mappings and large heap blocks (which malloc serves with mappings of their own) are
+            // measured page by page: their size is address space, not necessarily memory.
+            var measured = resident is not null && (kind == BlockKind.Mapping || allocation.Size >= LargeBlockBytes);
+            heap.Add(kind, allocation.CategoryId, (uint)allocation.StackId, (long)allocation.Size,
+                measured ? resident!.ResidentIn(allocation.Address, allocation.Size) : null);
         }
 
         var categories = reader.Categories.Names.ToArray();
@@ -77,7 +80,6 @@ public sealed class SessionHeap
                 CategoryName = key => (uint)key.Id < (uint)categories.Length ? categories[key.Id] : "",
                 Frames = id => frames.TryGetValue(id, out var f) ? f : [],
                 Modules = modules,
-                MappingResident = mappingResident,
             },
             WriterRunning = status == WriterStatus.Running,
             RecoveryNotes = notes,

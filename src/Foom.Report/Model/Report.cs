@@ -80,6 +80,13 @@ public sealed class ReportHead
     /// </summary>
     [JsonPropertyName("resident_source")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ResidentSource { get; set; }
     /// <summary>
+    /// Of live_bytes, the bytes of mappings and large heap blocks (128 KiB and more) that were not
+    /// resident at resident_time: address space reserved and never touched, or swapped out. What
+    /// the footprint and the limit count is live_bytes minus this (and the small blocks' own
+    /// untouched pages, which are not measured); absent when no block was measured.
+    /// </summary>
+    [JsonPropertyName("live_not_resident_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? LiveNotResidentBytes { get; set; }
+    /// <summary>
     /// Set when no allocation could be recorded (a statically linked program, which the LD_PRELOAD
     /// hook cannot enter): why, and that the verdict, footprint and limit still hold. live_bytes is
     /// then 0 because nothing was seen, not because nothing was live.
@@ -198,7 +205,11 @@ public sealed class ReportItem
     /// mappings hold, in RAM or not). Absent for heap blocks and types, whose size is what was allocated.
     /// </summary>
     [JsonPropertyName("size_measure")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? SizeMeasure { get; set; }
-    /// <summary>Of the reserved size, the bytes resident in RAM (mapping categories, when the head's resident_source says they are known).</summary>
+    /// <summary>
+    /// Of the size, the bytes resident in RAM, when the head's resident_source says they are known:
+    /// for mapping categories, and for heap categories of large blocks (128 KiB and more, which
+    /// malloc serves with mappings of their own and which are resident only where touched).
+    /// </summary>
     [JsonPropertyName("resident_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ResidentBytes { get; set; }
     /// <summary>"managed" for a type counted by the managed heap census (not part of live_bytes); absent for the recorded native blocks.</summary>
     [JsonPropertyName("heap")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Heap { get; set; }

@@ -58,6 +58,8 @@ public static class TextView
         Row("peak footprint", head.PeakFootprintBytes is long peak ? FrameLabels.Bytes(peak) : null);
         Row("oom score", head.OomScore is int score ? string.Create(CultureInfo.InvariantCulture, $"{score} (oom_score_adj {head.OomScoreAdj ?? 0})") : null);
         Row("live", head.NotRecorded is not null ? "not recorded (see the note below)" : $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count(i => !i.IsManaged)} categories");
+        if (head.NotRecorded is null && head.LiveNotResidentBytes is long notResident)
+            Row("  not resident", $"{FrameLabels.Bytes(notResident)} of it (mappings and large blocks not in RAM: reserved and never touched, or swapped out)");
         if (head.Managed is { } managed)
         {
             Row("managed heap", managed.Census is { } census
@@ -166,7 +168,8 @@ public static class TextView
             var bar = new string('█', (int)Math.Round(24.0 * item.Size / biggest));
             var name = Markup.Escape(item.Name) + (item.Folded is { Count: > 0 } folded ? $" [grey](+{folded.Count} folded)[/]" : "")
                 + (item.SizeMeasure == ReportItem.AllocatedEstimateMeasure ? $" [grey](estimate {Markup.Escape(item.Info)})[/]"
-                   : item.SizeMeasure is { } measure ? $" [grey]({Markup.Escape(measure)}{(item.ResidentBytes is { } resident ? $"; {Markup.Escape(FrameLabels.Bytes(resident))} resident" : "")})[/]" : "");
+                   : item.SizeMeasure is { } measure ? $" [grey]({Markup.Escape(measure)}{(item.ResidentBytes is { } resident ? $"; {Markup.Escape(FrameLabels.Bytes(resident))} resident" : "")})[/]"
+                   : item.ResidentBytes is { } blocksResident ? $" [grey]({Markup.Escape(FrameLabels.Bytes(blocksResident))} resident)[/]" : "");
             table.AddRow(
                 new Text((i + 1).ToString(CultureInfo.InvariantCulture)),
                 new Markup(name),

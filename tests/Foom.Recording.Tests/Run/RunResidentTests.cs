@@ -48,7 +48,9 @@ public sealed class RunResidentTests : IDisposable
         Assert.Equal((last.Reason, last.TimeMilliseconds), (after.Head.ResidentSource, after.Head.ResidentTime));
         Assert.Contains(after.Head.ResidentSource, new[] { "warning", "periodic" });
         AssertResident(after);
-        Assert.Contains("(reserved;", (await _foom.RunAsync("report", session)).Output);
+        var text = (await _foom.RunAsync("report", session)).Output;
+        Assert.Contains("(reserved;", text);
+        Assert.Contains("not resident", text);
 
         // A damaged sample costs the resident figures, not the report, and the report says so.
         await File.WriteAllTextAsync(ResidentSample.PathIn(session), "# foom resident sample 1\ntime_ms x\n", TestContext.Current.CancellationToken);
@@ -64,6 +66,8 @@ public sealed class RunResidentTests : IDisposable
         var vm = Assert.Single(report.Items, item => item.Name == "VM: anonymous");
         Assert.Equal("reserved", vm.SizeMeasure);
         Assert.All(report.Items.Where(item => !item.Name.StartsWith("VM: ")), item => Assert.Null(item.SizeMeasure));
+        // Small heap blocks share their pages: they are not measured.
+        Assert.All(report.Items.Where(item => item.Name.StartsWith("Malloc ") && item.Size / item.Count < 128 * 1024), item => Assert.Null(item.ResidentBytes));
         // One kernel mapping holds both mmaps; page-level residency gives each its own figure.
         var touched = Assert.Single(vm.Stacks, stack => stack.CallerFunction == "site_touched");
         var reserved = Assert.Single(vm.Stacks, stack => stack.CallerFunction == "site_reserved");
@@ -71,6 +75,17 @@ public sealed class RunResidentTests : IDisposable
         Assert.Equal((32 * MiB, 0L), (reserved.Size, reserved.ResidentBytes));
         Assert.Equal(vm.Stacks.Sum(stack => stack.ResidentBytes), vm.ResidentBytes);
         Assert.True(report.Head.ResidentTime > 0);
+        // A large heap block is measured as a mapping is: 40 MiB asked for, its first 4 MiB
+        // touched (the pages it shares with malloc's header and the page the last touch ends in
+        // add at most 8 KiB); the 24 MiB filler, touched whole, is resident whole.
+        var large = Assert.Single(report.Items, item => item.Name == "Malloc 40.00 MiB");
+        Assert.Equal(40 * MiB, large.Size);
+        Assert.InRange(large.ResidentBytes!.Value, 4 * MiB, 4 * MiB + 8192);
+        Assert.Equal(large.ResidentBytes, Assert.Single(large.Stacks, stack => stack.CallerFunction == "site_large_block").ResidentBytes);
+        var filler = Assert.Single(report.Items, item => item.Name == "Malloc 24.00 MiB");
+        Assert.Equal(24 * MiB, filler.ResidentBytes);
+        // The head says how much of live was not in RAM: 48 + 32 MiB of mappings, about 36 MiB of the large block.
+        Assert.InRange(report.Head.LiveNotResidentBytes!.Value, 116 * MiB - 8192, 116 * MiB);
     }
 
     private async Task<Foom.Report.Model.Report> Report(string session)
