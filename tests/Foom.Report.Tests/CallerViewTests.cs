@@ -18,9 +18,40 @@ public class CallerViewTests
         {
             foreach (var (raw, frame, _) in frames)
                 if (raw.ModuleId == 0 && Names.TryGetValue(raw.Offset, out var name)) frame.Function = name;
+                else if (raw.ModuleId == 1) frame.Function = "malloc";
             return null;
         },
     });
+
+    /// <summary>`foom report --format tree`: heaptrack_print's two trees, over every category at once.</summary>
+    [Fact]
+    public void TheCallTreeSumsAFunctionOverItsSizeClassesTopDownAndInverted()
+    {
+        var heap = new TestHeap();
+        var fromMain = heap.Stack(0x2000, 0x3000);
+        var fromReader = heap.Stack(0x2010, 0x4000);
+        heap.Malloc(fromMain, 800, 10);
+        heap.Malloc(fromMain, 4096, 3);
+        heap.Malloc(fromReader, 96, 50);
+        var report = Build(heap);
+
+        var inverted = new StringWriter();
+        Views.TreeView.Write(report, inverted, inverted: true, systemFrames: false);
+        var lines = inverted.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("inverted call tree (allocating function first): 24.50 KiB in 63 blocks; allocator and runtime frames left out", lines[0]);
+        // One line for load_message across three size categories and two callers, then its callers below it.
+        Assert.Matches(@"^ *100\.0 % +24\.50 KiB +63  load_message \(app\)$", lines[1]);
+        Assert.Matches(@"^ *80\.9 % +19\.81 KiB +13    main \(app\)$", lines[2]);
+        Assert.Matches(@"^ *19\.1 % +4\.69 KiB +50    reader_thread \(app\)$", lines[3]);
+        Assert.DoesNotContain(lines, line => line.Contains("malloc"));
+
+        var topDown = new StringWriter();
+        Views.TreeView.Write(report, topDown, inverted: false, systemFrames: true);
+        var down = topDown.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^ *80\.9 % +19\.81 KiB +13  main \(app\)$", down[1]);
+        Assert.Matches(@"^ *80\.9 % +19\.81 KiB +13    load_message \(app\)$", down[2]);
+        Assert.Matches(@"^ *80\.9 % +19\.81 KiB +13      malloc \(libc\.so\.6\)$", down[3]);
+    }
 
     [Fact]
     public void OneFunctionInManySizeClassesIsOneCallerWithItsTotalAcrossThem()

@@ -10,8 +10,8 @@ using Foom.Storage.Sessions;
 namespace Foom.Cli.Commands;
 
 /// <summary>
-/// `foom report [SESSION_DIR|REPORT.json] [--format text|json|collapsed|speedscope|pprof] [--data DIR]
-/// [--app ID] [--rebuild]`: what held the memory. A session directory shows the report saved in
+/// `foom report [SESSION_DIR|REPORT.json] [--format text|json|tree|collapsed|speedscope|pprof]
+/// [--inverted] [--system-frames] [--data DIR] [--app ID] [--rebuild]`: what held the memory. A session directory shows the report saved in
 /// it when the run ended, if there is one (said on stderr), else one built from its tables now
 /// (--rebuild: built now in any case); a report file
 /// (Foom's or a Matrix memstat report, plain or gzip'ed) is read and checked; with no argument,
@@ -29,22 +29,28 @@ internal static class ReportCommand
         };
         var format = new Option<string>("--format")
         {
-            Description = "text (for people), json (the report), collapsed (folded stacks by live bytes, for flame graphs), speedscope, or pprof (gzip'ed profile.proto, for go tool pprof, Pyroscope, Parca; binary: redirect it to a file)",
+            Description = "text (for people), json (the report), tree (the call tree with bytes per node: top-down, or with --inverted the allocating function first), collapsed (folded stacks by live bytes, for flame graphs), speedscope, or pprof (gzip'ed profile.proto, for go tool pprof, Pyroscope, Parca; binary: redirect it to a file)",
             DefaultValueFactory = _ => "text",
         };
-        format.AcceptOnlyFromAmong("text", "json", "collapsed", "speedscope", "pprof");
+        format.AcceptOnlyFromAmong("text", "json", "tree", "collapsed", "speedscope", "pprof");
+        var inverted = new Option<bool>("--inverted") { Description = "with --format tree: the allocating function at the root, then who called it (heaptrack's bottom-up)" };
+        var systemFrames = new Option<bool>("--system-frames") { Description = "with --format tree: keep allocator and runtime frames (malloc, operator new, the hook), which the tree leaves out by default" };
         var data = new Option<string?>("--data") { Description = "the data directory (else FOOM_DATA, XDG_DATA_HOME/foom, ~/.local/share/foom)" };
         var app = new Option<string?>("--app") { Description = "the app whose newest session to show" };
         var rebuild = new Option<bool>("--rebuild")
         {
             Description = "build the report of a session afresh from its tables, even when the session holds the report saved when the run ended",
         };
-        var command = new Command("report", "Show what held the memory in a session or report") { input, format, data, app, rebuild };
-        command.SetAction(parse => Run(parse.GetValue(input), parse.GetValue(format) ?? "text", parse.GetValue(data), parse.GetValue(app), parse.GetValue(rebuild)));
+        var command = new Command("report", "Show what held the memory in a session or report") { input, format, inverted, systemFrames, data, app, rebuild };
+        command.SetAction(parse => Run(parse.GetValue(input), parse.GetValue(format) ?? "text", new TreeChoices(parse.GetValue(inverted), parse.GetValue(systemFrames)),
+            parse.GetValue(data), parse.GetValue(app), parse.GetValue(rebuild)));
         return command;
     }
 
-    private static int Run(string? input, string format, string? dataPath, string? app, bool rebuild)
+    /// <summary>How --format tree draws the tree.</summary>
+    private readonly record struct TreeChoices(bool Inverted, bool SystemFrames);
+
+    private static int Run(string? input, string format, TreeChoices tree, string? dataPath, string? app, bool rebuild)
     {
         if (format == "pprof" && !BinaryOutput.CanWrite("report")) return 2;
         // A session's saved report was named and symbolicated at the death, with the binaries of
@@ -63,6 +69,9 @@ internal static class ReportCommand
                     ReportWriter.WriteIndented(report, stdout);
                     stdout.Write("\n"u8);
                 }
+                break;
+            case "tree":
+                TreeView.Write(report, Console.Out, tree.Inverted, tree.SystemFrames);
                 break;
             case "collapsed":
                 CollapsedView.Write(report, Console.Out);

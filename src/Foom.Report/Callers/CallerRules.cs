@@ -107,6 +107,19 @@ public sealed partial class CallerRules
     /// <summary>"uuid@offset" as Matrix writes a caller (offset in decimal).</summary>
     public static string FormatCaller(ReportFrame frame) => $"{frame.Uuid}@{frame.Offset}";
 
+    /// <summary>
+    /// A frame as people read it ("function (module)", or "uuid@offset (module)" when unnamed) and
+    /// the key that identifies it across reports ("module!function", or "uuid@offset").
+    /// </summary>
+    public static (string Display, string Key) Describe(ReportFrame frame, Func<string, string?> moduleNames)
+    {
+        var module = moduleNames(frame.Uuid);
+        if (!string.IsNullOrEmpty(frame.Function))
+            return (module is null ? frame.Function : $"{frame.Function} ({module})", module is null ? frame.Function : $"{module}!{frame.Function}");
+        var raw = FormatCaller(frame);
+        return (module is null ? raw : $"{raw} ({module})", raw);
+    }
+
     /// <summary>A module name resolver over a report's modules table.</summary>
     public static Func<string, string?> ModuleNames(IEnumerable<ReportModule> modules)
     {

@@ -146,8 +146,8 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
         if (chosen.ReasonKind is not ("share_of_footprint" or "largest_category" or "size_above_baseline")) return null;
         if (report.Callers is not { TotalBytes: > 0, BottomUp: [var top, ..] } callers || top.Caller.Length == 0 || top.Size <= chosen.Size) return null;
         var moduleNames = CallerRules.ModuleNames(report.Modules);
-        var (display, key) = Describe(top.Frame(), moduleNames);
-        var caller2 = top.CalledFrom is [{ Caller.Length: > 0 } outer, ..] ? Describe(outer.Frame(), moduleNames).Display
+        var (display, key) = CallerRules.Describe(top.Frame(), moduleNames);
+        var caller2 = top.CalledFrom is [{ Caller.Length: > 0 } outer, ..] ? CallerRules.Describe(outer.Frame(), moduleNames).Display
             : report.Head.Scene is { Length: > 0 } scene ? "scene: " + scene : null;
         var share = (double)top.Size / callers.TotalBytes;
         var reason = $"{top.Function ?? display} holds {Bytes(top.Size)}, {Percent(share)} of the live heap, in {top.Categories} "
@@ -185,7 +185,7 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
         else index = callerRules.FindCaller(frames, moduleNames);
         if (index < 0) return (null, null, sceneCaller);
         var frame = frames[index];
-        var (display, key) = Describe(frame, moduleNames);
+        var (display, key) = CallerRules.Describe(frame, moduleNames);
         return (display, key, AppFrameAbove(frames, index, report, moduleNames, key) ?? sceneCaller);
     }
 
@@ -199,7 +199,7 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
         for (var i = index + 1; i < frames.Count; i++)
         {
             if (!appModules.Contains(frames[i].Uuid)) continue;
-            var (display, key) = Describe(frames[i], moduleNames);
+            var (display, key) = CallerRules.Describe(frames[i], moduleNames);
             if (key != caller1Key) return display;
         }
         return null;
@@ -213,15 +213,6 @@ public sealed class ReportAnalyzer(CallerRules callerRules)
             .Any(prefix => path.StartsWith(prefix, StringComparison.Ordinal));
 
     /// <summary>A frame as shown ("function (module)") and as grouped (stable across reports of one build, or across builds once named).</summary>
-    public static (string Display, string Key) Describe(ReportFrame frame, Func<string, string?> moduleNames)
-    {
-        var module = moduleNames(frame.Uuid);
-        if (!string.IsNullOrEmpty(frame.Function))
-            return (module is null ? frame.Function : $"{frame.Function} ({module})", module is null ? frame.Function : $"{module}!{frame.Function}");
-        var raw = CallerRules.FormatCaller(frame);
-        return (module is null ? raw : $"{raw} ({module})", raw);
-    }
-
     public static string Bytes(long bytes) => bytes switch
     {
         >= 1L << 30 => (bytes / (double)(1L << 30)).ToString("0.##", CultureInfo.InvariantCulture) + " GiB",

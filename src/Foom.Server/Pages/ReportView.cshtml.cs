@@ -102,7 +102,7 @@ public sealed class ReportViewModel(Database database, CallerRules callerRules, 
 
     public string FrameText(ReportFrame frame)
     {
-        var (display, _) = ReportAnalyzer.Describe(frame, _moduleNames);
+        var (display, _) = CallerRules.Describe(frame, _moduleNames);
         return string.IsNullOrEmpty(frame.Function) ? display : $"{display}  [{CallerRules.FormatCaller(frame)}]";
     }
 

@@ -78,6 +78,12 @@ public sealed class RunReportTests : IDisposable
 
         var expected = HeldBySite.ToDictionary(pair => pair.Key, pair => (pair.Value.Sum(), (long)pair.Value.Length));
         Assert.Equal(expected.OrderBy(pair => pair.Key), bySite.OrderBy(pair => pair.Key));
+
+        // The inverted call tree puts each site at its root with the same exact figures, one line each.
+        var tree = await _foom.RunAsync("report", session, "--format", "tree", "--inverted");
+        Assert.True(tree.ExitCode == 0, tree.Describe());
+        foreach (var (site, (size, count)) in expected)
+            Assert.Matches($@"(?m)^ *[0-9.]+ % +{System.Text.RegularExpressions.Regex.Escape(FrameLabels.Bytes(size))} +{count:N0}  {site} \(", tree.Output);
     }
 
     public void Dispose() => _foom.Dispose();

@@ -1,4 +1,4 @@
-namespace Foom.Server.Pages;
+namespace Foom.Report.Callers;
 
 /// <summary>A frame in a call tree with the bytes and blocks of every stack through it.</summary>
 public sealed class CallTreeNode(string name, string? file, int? line, bool system = false)

@@ -1,12 +1,7 @@
-using Foom.Report.Callers;
 using Foom.Report.Model;
-using Foom.Server.Analysis;
 using ReportDocument = Foom.Report.Model.Report;
 
-namespace Foom.Server.Pages;
-
-/// <summary>One stack with what it holds: frames innermost first, as reports list them.</summary>
-public sealed record WeightedStack(IReadOnlyList<ReportFrame> Frames, long Bytes, long Blocks, string Category);
+namespace Foom.Report.Callers;
 
 /// <summary>
 /// Call trees over a report's stacks, as heaptrack shows them: top-down (outermost frame at the
@@ -14,7 +9,7 @@ public sealed record WeightedStack(IReadOnlyList<ReportFrame> Frames, long Bytes
 /// who called it below). A frame is a function in its module, so one cause spread over many size
 /// categories adds up in one node. Allocator and runtime frames (the caller rules') can be left
 /// out. The input is a list of weighted stacks, so the tree can be fed from the report's
-/// categories today and from a caller section of the report where it has one.
+/// categories. `foom report --format tree` prints it, and the server's report page draws it.
 /// </summary>
 public sealed class CallTree
 {
@@ -119,7 +114,7 @@ public sealed class CallTree
     private CallTreeNode Describe(CallTreeNode parent, ReportFrame frame)
     {
         var moduleName = _moduleNames(frame.Uuid);
-        var (display, _) = ReportAnalyzer.Describe(frame, _moduleNames);
+        var (display, _) = CallerRules.Describe(frame, _moduleNames);
         return parent.Child(display, frame.File, frame.Line, _rules.IsAllocatorFrame(frame.Function, moduleName));
     }
 
