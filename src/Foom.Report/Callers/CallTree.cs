@@ -114,7 +114,10 @@ public sealed class CallTree
     private CallTreeNode Describe(CallTreeNode parent, ReportFrame frame)
     {
         var moduleName = _moduleNames(frame.Uuid);
-        var (display, _) = CallerRules.Describe(frame, _moduleNames);
+        // An unnamed frame reads as heaptrack and perf write it, module+0xoffset, not by its build-id.
+        var display = string.IsNullOrEmpty(frame.Function) && moduleName is not null
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{moduleName}+0x{frame.Offset:x}")
+            : CallerRules.Describe(frame, _moduleNames).Display;
         return parent.Child(display, frame.File, frame.Line, _rules.IsAllocatorFrame(frame.Function, moduleName));
     }
 
