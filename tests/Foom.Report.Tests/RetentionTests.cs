@@ -54,6 +54,26 @@ public class RetentionTests : IDisposable
         Assert.Empty(Directory.EnumerateDirectories(_data.SessionsDirectory(App), ".trash-*"));
     }
 
+    /// <summary>Issue 16: a recorder killed between making ".ID" and renaming it to "ID" left the hidden directory for good.</summary>
+    [Fact]
+    public void ADirectoryLeftHalfMadeByADeadRecorderIsRemovedAndOneStillBeingMadeIsNot()
+    {
+        var deadRecorder = Session(".s-dead", Now, ended: false, recorderPid: 0);
+        var beingMade = Session(".s-making", Now, ended: false, recorderPid: Environment.ProcessId);
+        // Killed before session.json was written: judged by age, as a session without tables is.
+        var emptyOld = Directory.CreateDirectory(Path.Combine(_data.SessionsDirectory(App), ".s-empty-old")).FullName;
+        Directory.SetLastWriteTimeUtc(emptyOld, DateTime.UtcNow.AddMinutes(-5));
+        var emptyNew = Directory.CreateDirectory(Path.Combine(_data.SessionsDirectory(App), ".s-empty-new")).FullName;
+
+        var result = ReportRetention.Apply(_data, App);
+
+        Assert.Equal(new[] { deadRecorder, emptyOld }.Order(), result.RemovedSessions.Order());
+        Assert.False(Directory.Exists(deadRecorder));
+        Assert.False(Directory.Exists(emptyOld));
+        Assert.True(Directory.Exists(beingMade));
+        Assert.True(Directory.Exists(emptyNew));
+    }
+
     [Fact]
     public void KeepSetsHowMany()
     {

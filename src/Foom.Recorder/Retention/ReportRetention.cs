@@ -17,6 +17,9 @@ public sealed record RetentionResult(IReadOnlyList<string> RemovedSessions, IRea
 /// atomic step: it leaves every listing at once), then deleted; a pass interrupted half-way
 /// leaves only trash, which the next pass deletes;</item>
 /// <item>symbolic links are removed as links, never followed out of the data directory;</item>
+/// <item>a session directory still being made (".&lt;session-id&gt;", renamed into place once its
+/// session.json is written, before the program starts) whose recorder died before the rename
+/// is removed: nothing ran in it;</item>
 /// <item>a directory that cannot be removed (another `foom run` of the app removed it first, a
 /// permission) is named in <see cref="RetentionResult.Problems"/> and the pass goes on.</item>
 /// </list>
@@ -41,6 +44,11 @@ public static class ReportRetention
         if (Directory.Exists(sessionsRoot))
         {
             EmptyTrash(sessionsRoot);
+            foreach (var staging in Directory.EnumerateDirectories(sessionsRoot, ".*"))
+            {
+                if (Path.GetFileName(staging).StartsWith(TrashPrefix, StringComparison.Ordinal) || isBeingRecorded(staging, TryReadInfo(staging))) continue;
+                if (RemoveDirectory(staging, problems)) removedSessions.Add(staging);
+            }
             var sessions = Directory.EnumerateDirectories(sessionsRoot)
                 .Where(d => !Path.GetFileName(d).StartsWith('.'))
                 .Select(d => (Directory: d, Info: TryReadInfo(d)))
