@@ -23,7 +23,7 @@ public class UnwindTableFuzzTests
             $"-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -I{directory} {Path.Combine(directory, "cfi.c")} {Path.Combine(directory, "module_image.c")}");
         var seed = Random.Shared.Next(1, int.MaxValue);
         var start = new ProcessStartInfo(driver) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "300" }.Concat(Files))
+        foreach (var argument in new[] { seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "2000" }.Concat(Files))
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{driver} did not start");
         var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
@@ -43,7 +43,7 @@ public class UnwindTableFuzzTests
         Assert.True(process.ExitCode == 0, $"cfi_fuzz seed {seed} exited {process.ExitCode}:\n{text}\n{await error}");
         foreach (var file in Files)
         {
-            Assert.Contains($"fuzzed {file} 300", text);
+            Assert.Contains($"fuzzed {file} 2000", text);
             // Every function in the search table has an FDE: its start and a pc up to 64 bytes in (past
             // the end of the smallest functions) give a rule for nearly all.
             var line = text.Split('\n').Single(l => l.StartsWith(file + " functions=", StringComparison.Ordinal));

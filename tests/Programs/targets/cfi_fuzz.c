@@ -5,9 +5,10 @@
    .eh_frame_hdr copied to end exactly at an inaccessible page (a read past the section's end
    faults), and the rule of the start of every function in the search table, and of a few pcs
    inside each, is read. Prints "FILE functions=N rsp=N rbp=N outermost=N unsupported=N unknown=N".
-   Then ROUNDS times: a fresh copy of that segment with 1-64 bytes of .eh_frame_hdr/.eh_frame
-   overwritten (random bytes, flipped bits, or 0xff/0x00 runs), and the rules of 64 pcs read from
-   it. A crash or a hang fails the test that runs this; "fuzzed FILE ROUNDS" says it finished. */
+   Then ROUNDS times: a fresh copy of that segment with 1-64 edits in .eh_frame_hdr/.eh_frame
+   (random bytes, flipped bits, or 0xff/0x00 runs), half of them in the FDEs and CIEs of four
+   functions chosen for the round, and the rules of 64 pcs read from it, half of them in those
+   functions. A crash or a hang fails the test that runs this; "fuzzed FILE ROUNDS" says it finished. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <fcntl.h>
@@ -130,23 +131,51 @@ int main(int argc, char **argv) {
             region = copy_segment(&image, &bias, &mapped);
             if (region == NULL) return 67;
             section_of(&image, bias, &section);
+            /* Four functions whose FDE and CIE the round corrupts on purpose, so the entries the
+               lookups parse are the damaged ones, not only whatever the random edits hit. */
+            const uint8_t *copy_header = section.eh_frame_hdr;
+            uint32_t chosen[4];
+            uint8_t *entries[8];
+            unsigned entry_count = 0;
+            for (int c = 0; c < 4 && count > 0; c++) {
+                chosen[c] = (uint32_t)(next_random() % count);
+                int32_t offset;
+                memcpy(&offset, copy_header + 12 + (size_t)chosen[c] * 8 + 4, 4);
+                uint8_t *fde = (uint8_t *)copy_header + offset;
+                if (fde < section.low || fde + 32 > section.high) continue;
+                entries[entry_count++] = fde;
+                uint32_t cie_pointer;
+                memcpy(&cie_pointer, fde + 4, 4);
+                uint8_t *cie = fde + 4 - cie_pointer;
+                if (cie >= section.low && cie + 32 <= section.high) entries[entry_count++] = cie;
+            }
             unsigned edits = 1 + (unsigned)(next_random() % 64);
             for (unsigned e = 0; e < edits; e++) {
-                /* half the edits in the first 4 KiB (the header, the table, the first CIEs) */
+                uint8_t *at;
                 uintptr_t span = target_high - target_low;
-                if (next_random() % 2 && span > 4096) span = 4096;
-                uint8_t *at = (uint8_t *)(bias + target_low + next_random() % span);
+                if (entry_count > 0 && next_random() % 2) {
+                    /* the first 32 bytes of a chosen entry: its length, CIE pointer or id,
+                       augmentation, pc range and first instructions */
+                    at = entries[next_random() % entry_count] + next_random() % 32;
+                } else {
+                    /* elsewhere: half of these in the first 4 KiB (the header, the table, the first CIEs) */
+                    if (next_random() % 2 && span > 4096) span = 4096;
+                    at = (uint8_t *)(bias + target_low + next_random() % span);
+                }
+                size_t room = (size_t)(bias + target_high - (uintptr_t)at);
+                size_t n = 1 + next_random() % 8;
                 switch (next_random() % 4) {
                 case 0: *at = (uint8_t)next_random(); break;
                 case 1: *at ^= (uint8_t)(1u << (next_random() % 8)); break;
-                case 2: { size_t n = 1 + next_random() % 8; size_t room = (size_t)(bias + target_high - (uintptr_t)at); memset(at, 0xff, n < room ? n : room); break; }
-                default: { size_t n = 1 + next_random() % 8; size_t room = (size_t)(bias + target_high - (uintptr_t)at); memset(at, 0, n < room ? n : room); break; }
+                case 2: memset(at, 0xff, n < room ? n : room); break;
+                default: memset(at, 0, n < room ? n : room); break;
                 }
             }
             for (int k = 0; k < 64 && pc_count > 0; k++) {
-                uintptr_t original = pcs[next_random() % pc_count] - (uintptr_t)h; /* offset from the header */
+                uintptr_t original = k % 2 && count > 0 ? pcs[2 * chosen[next_random() % 4]] + next_random() % 64
+                                                        : pcs[next_random() % pc_count] + next_random() % 16;
                 struct cfi_rule rule;
-                cfi_find_rule(&section, (uintptr_t)section.eh_frame_hdr + original + next_random() % 16, &rule);
+                cfi_find_rule(&section, (uintptr_t)copy_header + (original - (uintptr_t)h), &rule);
             }
             munmap(region, mapped);
         }
