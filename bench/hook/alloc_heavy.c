@@ -3,7 +3,9 @@
    end it prints its own memory figures from /proc/self/status (VmHWM, RssAnon, RssFile,
    RssShmem), its CPU times and its own wall time (main's start to its end) so a run under the
    hook can be compared with a plain one.
-   Argument: pairs. */
+   Arguments: pairs [threads]: with threads > 1, that many threads share the pairs, each over a
+   working set of its own (the producers' contention in the ring). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,7 @@
 
 #define SLOTS 1024
 
-static void *slots[SLOTS];
+#define MAX_THREADS 64
 static const size_t sizes[16] = {16, 24, 32, 48, 64, 96, 128, 200, 256, 512, 1024, 2048, 4096, 100, 40, 65536};
 
 __attribute__((noinline)) static void *leaf(size_t size) {
@@ -58,24 +60,50 @@ static void print_memory(double started) {
             (long)usage.ru_utime.tv_usec, (long)usage.ru_stime.tv_sec, (long)usage.ru_stime.tv_usec, usage.ru_minflt);
 }
 
-int main(int argc, char **argv) {
-    double started = seconds();
-    long pairs = argc > 1 ? atol(argv[1]) : 2000000;
-    unsigned long long state = 88172645463325252ull;
-    for (long i = 0; i < pairs; i++) {
+struct churn {
+    long pairs;
+    unsigned long long state;
+    void *slots[SLOTS];
+};
+
+static void *churn(void *argument) {
+    struct churn *c = argument;
+    unsigned long long state = c->state;
+    for (long i = 0; i < c->pairs; i++) {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         size_t size = sizes[state % 16];
         unsigned slot = (unsigned)(state >> 20) % SLOTS;
-        free(slots[slot]);
+        free(c->slots[slot]);
         switch ((state >> 40) % 4) {
-        case 0: slots[slot] = path_short(size); break;
-        case 1: slots[slot] = path_calloc(size); break;
-        default: slots[slot] = path_deep(size); break;
+        case 0: c->slots[slot] = path_short(size); break;
+        case 1: c->slots[slot] = path_calloc(size); break;
+        default: c->slots[slot] = path_deep(size); break;
         }
     }
-    for (int i = 0; i < SLOTS; i++) free(slots[i]);
+    for (int i = 0; i < SLOTS; i++) free(c->slots[i]);
+    return NULL;
+}
+
+static struct churn churns[MAX_THREADS];
+
+int main(int argc, char **argv) {
+    double started = seconds();
+    long pairs = argc > 1 ? atol(argv[1]) : 2000000;
+    int threads = argc > 2 ? atoi(argv[2]) : 1;
+    if (threads < 1 || threads > MAX_THREADS) return 64;
+    pthread_t ids[MAX_THREADS];
+    for (int t = 0; t < threads; t++) {
+        churns[t].pairs = pairs / threads;
+        churns[t].state = 88172645463325252ull + 7919ull * (unsigned long long)t;
+    }
+    if (threads == 1) {
+        churn(&churns[0]);
+    } else {
+        for (int t = 0; t < threads; t++) pthread_create(&ids[t], NULL, churn, &churns[t]);
+        for (int t = 0; t < threads; t++) pthread_join(ids[t], NULL);
+    }
     print_memory(started);
     return 0;
 }

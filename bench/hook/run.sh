@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The hook's whole-process overhead: bench/hook/alloc_heavy.c (2 M malloc/free pairs) plain,
 # under the hook with the C# consumer (tests/Programs/Foom.RingDrain), and under heaptrack, interleaved
-# in one run; medians of ROUNDS runs. Also the consumer's drain rate, the unwinders, and the
+# in one run; medians of ROUNDS runs. Also the consumer's drain rate, the unwinders (frame
+# pointers, the table walk with --options 4, libunwind with --options 12), and the
 # memory the target is charged for (a cgroup v1 memory group per run, when the machine has one).
 #
 #   bench/hook/run.sh [ROUNDS] [PAIRS]        (defaults: 5 rounds, 2000000 pairs)
@@ -59,7 +60,8 @@ for round in $(seq "$rounds"); do
   cp "$work/alloc_heavy_fp" "$work/target"
   run plain direct
   run foom "${drain[@]}" --
-  run foom-unwind-only "${drain[@]}" --options 4 --
+  run foom-table-walk "${drain[@]}" --options 4 --          # no frame-pointer walk: the table walk
+  run foom-unwind-only "${drain[@]}" --options 12 --         # and not the table walk either: libunwind
   run heaptrack heaptrack -o "$work/heaptrack.$round"
   cp "$work/alloc_heavy_nofp" "$work/target"
   run plain-nofp direct
@@ -72,13 +74,14 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 column_of() { awk -v n="$1" -v c="$2" '$1==n {print $c}' "$work/results" | median; }
 
 printf '\n%-18s %10s %10s %10s %10s %12s %12s\n' variant "wall s" "target s" "user s" "sys s" "RssAnon KiB" "charged KiB"
-for name in plain foom foom-unwind-only heaptrack plain-nofp foom-nofp; do
+for name in plain foom foom-table-walk foom-unwind-only heaptrack plain-nofp foom-nofp; do
   printf '%-18s %10s %10s %10s %10s %12s %12s\n' "$name" "$(column_of $name 2)" "$(column_of $name 7)" \
     "$(column_of $name 3)" "$(column_of $name 4)" "$(column_of $name 5)" "$(column_of $name 6)"
 done
 plain=$(column_of plain 2)
 echo
 echo "wall ratios to plain: foom $(echo "scale=2; $(column_of foom 2) / $plain" | bc)x (target alone $(echo "scale=2; $(column_of foom 7) / $plain" | bc)x)," \
+  "foom with the table walk only $(echo "scale=2; $(column_of foom-table-walk 2) / $plain" | bc)x," \
   "foom with libunwind only $(echo "scale=2; $(column_of foom-unwind-only 2) / $plain" | bc)x," \
   "heaptrack $(echo "scale=2; $(column_of heaptrack 2) / $plain" | bc)x;" \
   "foom / heaptrack $(echo "scale=2; $(column_of foom 2) / $(column_of heaptrack 2)" | bc)"

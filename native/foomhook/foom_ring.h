@@ -151,6 +151,10 @@ enum foom_ring_option {
     FOOM_OPTION_NO_STACK_CACHE = 1, /* always send full stacks (diagnostics, tests) */
     FOOM_OPTION_FP_ONLY = 2,        /* never fall back to libunwind (benchmarks) */
     FOOM_OPTION_UNWIND_ONLY = 4,    /* never walk frame pointers (benchmarks) */
+    FOOM_OPTION_LIBUNWIND_ONLY = 8, /* unwind with libunwind, never the hook's table walk (the
+                                       reference the table walk is compared with: tests, benchmarks) */
+    FOOM_OPTION_CHECK_UNWIND = 16,  /* unwind every table-walked stack with libunwind too and flag
+                                       the events where they differ (tests) */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -194,9 +198,15 @@ enum foom_record_flag {
     FOOM_FLAG_FULL_STACK = 1,     /* frame_count frames follow; else stack_hash names a stack
                                      this thread sent before */
     FOOM_FLAG_FRAME_POINTERS = 2, /* the stack came from a frame-pointer walk */
-    FOOM_FLAG_UNWIND_TABLES = 4,  /* the stack came from libunwind (unw_backtrace) */
+    FOOM_FLAG_UNWIND_TABLES = 4,  /* the stack came from DWARF unwind tables: the hook's table
+                                     walk, or libunwind when FOOM_FLAG_LIBUNWIND is set too */
     FOOM_FLAG_TRUNCATED = 8,      /* the stack had more than 64 frames */
     FOOM_FLAG_RESTORED = 16,      /* realloc/mremap failed: the old block is published again */
+    FOOM_FLAG_LIBUNWIND = 32,     /* unwound by libunwind (unw_backtrace): the table walk met a
+                                     rule it does not follow (a signal frame, a DWARF expression)
+                                     or code without unwind tables */
+    FOOM_FLAG_UNWIND_DIFFERS = 64,  /* FOOM_OPTION_CHECK_UNWIND: libunwind found other frames than
+                                     the table walk for this stack */
 };
 
 /* The first 8 bytes of every record, published last. */

@@ -1,7 +1,8 @@
 /*
  * The modules (executable, shared libraries, vdso) of the process: published to the ring as they
  * appear and disappear, and kept here as a table of code ranges that says, for the frame-pointer
- * walk, whether a pc lies in code that keeps frame pointers.
+ * walk, whether a pc lies in code that keeps frame pointers, and for the table walk, where the
+ * unwind tables of a pc's module are (reading a module itself is module_image.c's).
  *
  * A scan walks dl_iterate_phdr (under the loader's lock, so every module it reports is mapped
  * while its build-id note and code are read), then publishes unloads before loads (an address
@@ -13,6 +14,8 @@
  * while the table is rewritten, tells them to distrust what they read.
  */
 #include "modules.h"
+
+#include "module_image.h"
 
 #include <elf.h>
 #include <link.h>
@@ -38,12 +41,14 @@ struct module {
     uint32_t last_seen;          /* the scan that last found it */
     uintptr_t code_start[MAX_CODE_PER_MODULE], code_end[MAX_CODE_PER_MODULE];
     uint8_t build_id[FOOM_RING_MAX_BUILD_ID];
+    struct cfi_section unwind;
 };
 
 struct code_range {
     uintptr_t start, end;
     uint32_t frame_pointers;
     uint32_t reserved;
+    struct cfi_section unwind;   /* the module's unwind tables, for the table walk */
 };
 
 static pthread_mutex_t scan_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -97,124 +102,6 @@ static const char *intern_path(const char *text, size_t length, uint64_t hash) {
         if (strncmp(existing, text, length) == 0 && existing[length] == 0) return existing;
     }
     return NULL;
-}
-
-/* ---- reading a module in memory --------------------------------------------------------------- */
-
-static void read_build_id(const struct dl_phdr_info *info, struct module *m) {
-    m->build_id_length = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE) continue;
-        size_t align = ph->p_align == 8 ? 8 : 4;
-        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
-        const uint8_t *end = p + ph->p_memsz;
-        while (p + 12 <= end) {
-            uint32_t name_size, desc_size, type;
-            memcpy(&name_size, p, 4);
-            memcpy(&desc_size, p + 4, 4);
-            memcpy(&type, p + 8, 4);
-            const uint8_t *name = p + 12;
-            const uint8_t *desc = name + ((name_size + align - 1) & ~(align - 1));
-            const uint8_t *next = desc + ((desc_size + align - 1) & ~(align - 1));
-            if (next > end || next <= p) break;
-            if (type == NT_GNU_BUILD_ID && name_size == 4 && memcmp(name, "GNU", 4) == 0 && desc_size > 0) {
-                size_t n = desc_size < FOOM_RING_MAX_BUILD_ID ? desc_size : FOOM_RING_MAX_BUILD_ID;
-                memcpy(m->build_id, desc, n);
-                m->build_id_length = (uint8_t)n;
-                return;
-            }
-            p = next;
-        }
-    }
-}
-
-static int read_encoded(const uint8_t **cursor, const uint8_t *end, uint8_t encoding, uint64_t *value) {
-    const uint8_t *p = *cursor;
-    switch (encoding & 0x0f) {
-    case 0x03: /* udata4 */
-    case 0x0b: /* sdata4 */
-        if (p + 4 > end) return 0;
-        {
-            uint32_t v;
-            memcpy(&v, p, 4);
-            *value = v;
-        }
-        *cursor = p + 4;
-        return 1;
-    case 0x00: /* absptr */
-    case 0x04: /* udata8 */
-    case 0x0c: /* sdata8 */
-        if (p + 8 > end) return 0;
-        memcpy(value, p, 8);
-        *cursor = p + 8;
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* Functions with unwind info, from the .eh_frame_hdr search table; 0 when it cannot tell. */
-static uint64_t function_count(const struct dl_phdr_info *info) {
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_GNU_EH_FRAME || ph->p_memsz < 8) continue;
-        const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr);
-        const uint8_t *end = p + ph->p_memsz;
-        if (p[0] != 1 || p[2] == 0xff) return 0;
-        uint8_t pointer_encoding = p[1], count_encoding = p[2];
-        const uint8_t *cursor = p + 4;
-        uint64_t ignored, count;
-        if (!read_encoded(&cursor, end, pointer_encoding, &ignored)) return 0;
-        if (!read_encoded(&cursor, end, count_encoding, &count)) return 0;
-        return count;
-    }
-    return 0;
-}
-
-static uint64_t count_prologues(const uint8_t *code, size_t length) {
-    uint64_t n = 0;
-    /* push %rbp; mov %rsp,%rbp */
-    for (size_t i = 0; i + 4 <= length; i++)
-        if (code[i] == 0x55 && code[i + 1] == 0x48 && code[i + 2] == 0x89 && code[i + 3] == 0xe5) n++;
-    return n;
-}
-
-/*
- * Does this module's code keep frame pointers? Count the "push %rbp; mov %rsp,%rbp" prologues
- * (all of a big module's code would be paged in to count them, so sample 32 windows of 8 KiB)
- * and compare with the number of functions: built with frame pointers, nearly every function has
- * one (libcoreclr 0.99, the dotnet host 0.99); without, only the few that need rbp (Debian's libc
- * 0.02, libstdc++ 0.01, python3 0.0002). Without a function count, 1 per 2 KiB of code is the line.
- */
-static int keeps_frame_pointers(const struct dl_phdr_info *info, const struct module *m) {
-    uint64_t code_bytes = 0, sampled = 0, found = 0;
-    for (uint32_t i = 0; i < m->code_count; i++) code_bytes += m->code_end[i] - m->code_start[i];
-    if (code_bytes == 0) return 0;
-    const size_t window = 8192, windows = 32;
-    for (uint32_t i = 0; i < m->code_count; i++) {
-        const uint8_t *code = (const uint8_t *)m->code_start[i];
-        size_t length = m->code_end[i] - m->code_start[i];
-        if (code_bytes <= window * windows) {
-            found += count_prologues(code, length);
-            sampled += length;
-            continue;
-        }
-        size_t share = (size_t)((length * windows + code_bytes - 1) / code_bytes);
-        if (share == 0) continue;
-        size_t stride = length / share;
-        for (size_t w = 0; w < share; w++) {
-            size_t at = w * stride;
-            size_t take = length - at < window ? length - at : window;
-            found += count_prologues(code + at, take);
-            sampled += take;
-        }
-    }
-    if (sampled == 0) return 0;
-    uint64_t estimated = found * code_bytes / sampled;
-    uint64_t functions = function_count(info);
-    if (functions > 0) return estimated * 4 >= functions;
-    return estimated * 2048 >= code_bytes;
 }
 
 /* ---- scanning --------------------------------------------------------------------------------- */
@@ -290,8 +177,9 @@ static int on_module(struct dl_phdr_info *info, size_t size, void *data) {
     memcpy(m->code_start, code_start, sizeof code_start);
     memcpy(m->code_end, code_end, sizeof code_end);
     m->last_seen = scan_number;
-    read_build_id(info, m);
-    if (keeps_frame_pointers(info, m)) m->flags |= FOOM_MODULE_FRAME_POINTERS;
+    m->build_id_length = module_read_build_id(info, m->build_id);
+    if (module_keeps_frame_pointers(info, code_start, code_end, code_count)) m->flags |= FOOM_MODULE_FRAME_POINTERS;
+    module_unwind_section(info, &m->unwind);
     new_modules[new_module_count++] = module_count;
     module_count++;
     return 0;
@@ -335,7 +223,7 @@ static void rebuild_code_ranges(void) {
     for (uint32_t i = 0; i < module_count; i++) {
         const struct module *m = &modules[i];
         for (uint32_t c = 0; c < m->code_count && n < MAX_CODE_RANGES; c++) {
-            struct code_range r = {m->code_start[c], m->code_end[c], (m->flags & FOOM_MODULE_FRAME_POINTERS) != 0, 0};
+            struct code_range r = {m->code_start[c], m->code_end[c], (m->flags & FOOM_MODULE_FRAME_POINTERS) != 0, 0, m->unwind};
             /* insertion sort: the table is small and rebuilt only when modules change */
             uint32_t at = n;
             while (at > 0 && compare_ranges(&code_ranges[at - 1], &r) > 0) {
@@ -462,6 +350,14 @@ static const struct code_range *find_range(uintptr_t pc, uint32_t *hint) {
 int modules_frame_pointer_code(uintptr_t pc, uint32_t *hint) {
     const struct code_range *r = find_range(pc, hint);
     return r != NULL && r->frame_pointers;
+}
+
+int modules_unwind_section(uintptr_t pc, struct cfi_section *section) {
+    uint32_t hint = 0;
+    const struct code_range *r = find_range(pc, &hint);
+    if (r == NULL || r->unwind.eh_frame_hdr == NULL) return 0;
+    *section = r->unwind;
+    return 1;
 }
 
 int modules_contains(uintptr_t pc) {

@@ -1,6 +1,7 @@
 /*
- * Backtraces: a frame-pointer walk where the chain can be trusted, libunwind's unw_backtrace
- * (DWARF unwind tables) where it cannot.
+ * Backtraces: a frame-pointer walk where the chain can be trusted, a walk of the modules' DWARF
+ * unwind tables (.eh_frame) where it cannot, and libunwind's unw_backtrace where the tables hold
+ * a rule the table walk does not follow.
  *
  * A frame-pointer walk is only as good as the code it walks through: a function built without
  * frame pointers leaves rbp holding anything (then the walk runs off into garbage) or its
@@ -10,9 +11,20 @@
  * __libc_start_call_main or start_thread, learned by wrapping main and the first thread) or at a
  * zero frame pointer; anything else (a pc in code without frame pointers or in JIT code, a
  * frame pointer outside this thread's stack or not increasing, a stack other than the thread's
- * own such as a signal stack) sends the whole capture to libunwind. Both produce the same frames
- * for the same stack: return addresses minus one, innermost first, the hook's own frames left
- * out, ending at the thread's first frame.
+ * own such as a signal stack) sends the whole capture to the table walk.
+ *
+ * The table walk follows the call frame information the compiler emits for exceptions: for each
+ * return address, the rule that gives the caller's stack pointer (the CFA, rsp or rbp plus an
+ * offset), its return address (at CFA − 8) and its rbp (saved at CFA + n, or left alone). A
+ * rule is read from the module's .eh_frame once per process (cfi.c) and kept in a table shared
+ * by every thread, keyed by the return address, so a walk costs about what a frame-pointer walk
+ * costs: a lookup and a load or two per frame (docs/benchmarks.md). Rules it does not follow (a
+ * CFA computed by a DWARF expression, as in PLT stubs and stack-realigning functions; a signal
+ * frame; rbp kept in another register), a pc without tables (JIT code, a module not scanned yet)
+ * and a stack word outside the thread's stack hand the whole capture to libunwind, whose stacks
+ * are the reference: all three produce the same frames for the same stack (tests check), return
+ * addresses minus one, innermost first, the hook's own frames left out, ending at the thread's
+ * first frame. Without libunwind, the frames found so far are kept, flagged truncated.
  */
 #include "unwind.h"
 
@@ -32,7 +44,58 @@ extern void *__libc_stack_end;
  */
 static int (*unwind_backtrace)(void **, int);
 
+/*
+ * The rules already read, shared by every thread and written only on a miss. Lock-free: a slot
+ * holds {key ^ rule, rule}, so a reader that sees halves of two writes finds the key wrong and
+ * reads the FDE again (Hyatt's lockless hashing). The key mixes in the module epoch, so rules of
+ * an unloaded module are never used for what is mapped there next. A wrong rule could only point
+ * the walk at wrong words of the stack, and every stack read is checked against the stack's
+ * bounds.
+ */
+#define RULE_CACHE_BITS 15u
+struct rule_slot {
+    _Atomic uint64_t check;
+    _Atomic uint64_t rule;
+};
+static struct rule_slot *rule_cache;
+
+/* A cfi_rule in 64 bits: kind in bits 0–7, rbp saved in bit 8, rbp's offset from the CFA in bits
+   16–31 (signed), the CFA offset in bits 32–63. */
+static uint64_t pack_rule(const struct cfi_rule *r) {
+    if (r->rbp_saved && (r->rbp_offset < INT16_MIN || r->rbp_offset > INT16_MAX)) return CFI_UNSUPPORTED;
+    return (uint64_t)r->kind | (uint64_t)r->rbp_saved << 8 | (uint64_t)(uint16_t)(int16_t)r->rbp_offset << 16 |
+           (uint64_t)(uint32_t)r->cfa_offset << 32;
+}
+
+static uint64_t read_rule(uintptr_t pc, uint64_t key) {
+    uint32_t sequence = modules_sequence_begin();
+    if (sequence & 1) return CFI_UNKNOWN;
+    struct cfi_section section;
+    int found = modules_unwind_section(pc, &section);
+    /* the copy is whole only if the table was not rewritten meanwhile */
+    if (!modules_sequence_valid(sequence) || !found) return CFI_UNKNOWN;
+    struct cfi_rule rule;
+    cfi_find_rule(&section, pc, &rule);
+    uint64_t packed = pack_rule(&rule);
+    if (modules_sequence_valid(sequence)) {
+        struct rule_slot *slot = &rule_cache[(key * 0x9e3779b97f4a7c15ull) >> (64 - RULE_CACHE_BITS)];
+        atomic_store_explicit(&slot->rule, packed, memory_order_relaxed);
+        atomic_store_explicit(&slot->check, key ^ packed, memory_order_relaxed);
+    }
+    return packed;
+}
+
+static inline uint64_t find_rule(uintptr_t pc, uint32_t epoch) {
+    uint64_t key = (uint64_t)pc ^ ((uint64_t)epoch << 48);
+    const struct rule_slot *slot = &rule_cache[(key * 0x9e3779b97f4a7c15ull) >> (64 - RULE_CACHE_BITS)];
+    uint64_t rule = atomic_load_explicit(&slot->rule, memory_order_relaxed);
+    uint64_t check = atomic_load_explicit(&slot->check, memory_order_relaxed);
+    if (likely((check ^ rule) == key)) return rule;
+    return read_rule(pc, key);
+}
+
 void unwind_load(void) {
+    if (rule_cache == NULL) rule_cache = foom_raw_mmap(sizeof(struct rule_slot) << RULE_CACHE_BITS);
     if (unwind_backtrace != NULL || foom_real.dlopen == NULL) return;
     void *library = foom_real.dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     if (library == NULL) return;
@@ -106,6 +169,60 @@ __attribute__((noinline)) static int walk_frame_pointers(struct thread_state *t,
     return sound && modules_sequence_valid(sequence);
 }
 
+/* 1 when the stack was walked to its end (or to 64 frames) through rules it follows; 0 hands it
+   to libunwind, with info->count the frames found so far. */
+__attribute__((noinline)) static int walk_tables(struct thread_state *t, uint64_t *frames, struct stack_info *info,
+                                                 uint32_t epoch) {
+    uintptr_t low = t->stack_low, high = t->stack_high;
+    info->count = 0;
+    info->flags |= FOOM_FLAG_UNWIND_TABLES;
+    /* Out of the hook by its own frame pointers (it keeps them): the first return address outside
+       it, with the caller's rsp and rbp as that return will leave them. */
+    uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+    uintptr_t pc, sp, rbp;
+    for (;;) {
+        if (fp < low || (fp & 7) != 0 || fp + 16 > high) return 0;
+        uintptr_t next = ((const uintptr_t *)fp)[0];
+        uintptr_t return_address = ((const uintptr_t *)fp)[1];
+        if (!in_hook(return_address)) {
+            pc = return_address;
+            sp = fp + 16;
+            rbp = next;
+            break;
+        }
+        if (next <= fp) return 0;
+        fp = next;
+    }
+    uint32_t n = 0;
+    for (;;) {
+        if (pc == 0) break;
+        /* the hook's own frames are left out wherever they are (its wrapper of main, of a thread) */
+        if (!in_hook(pc)) {
+            if (n == FOOM_RING_MAX_FRAMES) {
+                info->flags |= FOOM_FLAG_TRUNCATED;
+                break;
+            }
+            frames[n++] = pc - 1;
+            info->count = n;
+            if (is_root(pc)) break;
+        }
+        uint64_t rule = find_rule(pc - 1, epoch);
+        uint8_t kind = (uint8_t)rule;
+        if (kind == CFI_OUTERMOST) break;
+        if (kind != CFI_CFA_RSP && kind != CFI_CFA_RBP) return 0;
+        uintptr_t cfa = (kind == CFI_CFA_RSP ? sp : rbp) + (uintptr_t)(int64_t)(int32_t)(rule >> 32);
+        if (cfa < sp + 8 || cfa > high || (cfa & 7) != 0) return 0;
+        if (rule & 0x100) {
+            uintptr_t saved = cfa + (uintptr_t)(int64_t)(int16_t)(rule >> 16);
+            if (saved < sp || saved + 8 > high || (saved & 7) != 0) return 0;
+            rbp = *(const uintptr_t *)saved;
+        }
+        pc = ((const uintptr_t *)cfa)[-1];
+        sp = cfa;
+    }
+    return 1;
+}
+
 #define UNWIND_EXTRA 16 /* room for the hook's own frames */
 
 __attribute__((noinline)) static void unwind_with_tables(uint64_t *frames, struct stack_info *info) {
@@ -129,7 +246,17 @@ __attribute__((noinline)) static void unwind_with_tables(uint64_t *frames, struc
     }
     if (!ended && got == FOOM_RING_MAX_FRAMES + UNWIND_EXTRA) info->flags |= FOOM_FLAG_TRUNCATED;
     info->count = n;
-    info->flags |= FOOM_FLAG_UNWIND_TABLES;
+    info->flags |= FOOM_FLAG_UNWIND_TABLES | FOOM_FLAG_LIBUNWIND;
+}
+
+/* FOOM_OPTION_CHECK_UNWIND: the table walk's frames against libunwind's for the same stack. */
+__attribute__((noinline)) static void check_against_libunwind(const uint64_t *frames, struct stack_info *info) {
+    uint64_t reference[FOOM_RING_MAX_FRAMES];
+    struct stack_info expected = {0, 0, 0};
+    unwind_with_tables(reference, &expected);
+    if (expected.count != info->count || (expected.flags & FOOM_FLAG_TRUNCATED) != (info->flags & FOOM_FLAG_TRUNCATED) ||
+        memcmp(reference, frames, info->count * sizeof *frames) != 0)
+        info->flags |= FOOM_FLAG_UNWIND_DIFFERS;
 }
 
 /* Two accumulators whose per-frame steps do not depend on each other's multiplications, so a
@@ -164,11 +291,20 @@ void stack_capture(struct thread_state *t, uint64_t *frames, struct stack_info *
     }
     int walked = 0;
     if (!(foom_options & FOOM_OPTION_UNWIND_ONLY) && t->stack_high > 1) walked = walk_frame_pointers(t, frames, info);
+    if (!walked && !(foom_options & (FOOM_OPTION_FP_ONLY | FOOM_OPTION_LIBUNWIND_ONLY)) && t->stack_high > 1 &&
+        rule_cache != NULL) {
+        info->flags = 0;
+        walked = walk_tables(t, frames, info, epoch);
+        if (walked && (foom_options & FOOM_OPTION_CHECK_UNWIND) && unwind_backtrace != NULL) check_against_libunwind(frames, info);
+    }
     if (!walked) {
         if (!(foom_options & FOOM_OPTION_FP_ONLY) && unwind_backtrace != NULL) {
             info->count = 0;
             info->flags = 0;
             unwind_with_tables(frames, info);
+        } else if (info->flags & FOOM_FLAG_UNWIND_TABLES) {
+            /* No libunwind: what the table walk found before the rule it could not follow. */
+            info->flags = FOOM_FLAG_UNWIND_TABLES | FOOM_FLAG_TRUNCATED;
         } else {
             /* Before libunwind is loaded (other libraries' constructors): the trusted part. */
             info->flags = FOOM_FLAG_FRAME_POINTERS | FOOM_FLAG_TRUNCATED;

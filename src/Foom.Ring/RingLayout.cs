@@ -58,6 +58,10 @@ public enum RingOptions : uint
     NoStackCache = 1,
     FpOnly = 2,
     UnwindOnly = 4,
+    /// <summary>Unwind with libunwind, never the hook's own table walk: the reference it is compared with.</summary>
+    LibunwindOnly = 8,
+    /// <summary>Unwind every table-walked stack with libunwind too and flag the events where they differ.</summary>
+    CheckUnwind = 16,
 }
 
 public enum RecordKind : byte
@@ -104,6 +108,11 @@ public enum RecordFlags : byte
     Truncated = 8,
     /// <summary>realloc/mremap failed: the old block or mapping is published again.</summary>
     Restored = 16,
+    /// <summary>Unwound by libunwind: the hook's table walk met a rule it does not follow (a signal frame,
+    /// a DWARF expression) or code without unwind tables.</summary>
+    Libunwind = 32,
+    /// <summary>With <see cref="RingOptions.CheckUnwind"/>: libunwind found other frames than the table walk.</summary>
+    UnwindDiffers = 64,
 }
 
 public enum MapKind : byte

@@ -35,7 +35,9 @@ public static class CProgram
         if (!File.Exists(source)) throw new FileNotFoundException($"test program source {source} is missing", source);
         // Headers beside the sources (foom_ring.h, foom.h) are part of every program's identity.
         var headers = Directory.GetFiles(SourceDirectory, "*.h").Order(StringComparer.Ordinal).Select(File.ReadAllText);
-        var identity = string.Join("\0", [File.ReadAllText(source), flags, .. headers]);
+        // So are sources compiled in with it (a hook file named in the flags: cfi_fuzz.c's cfi.c).
+        var compiledIn = flags.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(File.Exists).Select(File.ReadAllText);
+        var identity = string.Join("\0", [File.ReadAllText(source), flags, .. headers, .. compiledIn]);
         var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
         var name = Path.GetFileNameWithoutExtension(sourceName) + (outputSuffix ?? "") + "-" + key;
         var output = Path.Combine(CacheDirectory, name);
