@@ -129,20 +129,18 @@ public static class FoomServer
         var app = builder.Build();
         app.Use(async (context, next) =>
         {
-            // Last line of defence: whatever slipped through answers as JSON, and is logged.
+            // Last line of defence: whatever slipped through answers as problem details, and is logged.
             try
             {
                 await next();
             }
             catch (UploadRejectedException e) when (!context.Response.HasStarted)
             {
-                context.Response.StatusCode = e.StatusCode;
-                await context.Response.WriteAsJsonAsync(new { error = e.Message });
+                await IngestEndpoints.Error(e.StatusCode, e.Message).ExecuteAsync(context);
             }
             catch (BadHttpRequestException e) when (!context.Response.HasStarted)
             {
-                context.Response.StatusCode = e.StatusCode;
-                await context.Response.WriteAsJsonAsync(new { error = e.Message });
+                await IngestEndpoints.Error(e.StatusCode, e.Message).ExecuteAsync(context);
             }
         });
         Pages.StaticAssets.Use(app);

@@ -11,6 +11,32 @@ public sealed partial class ApiContractTests
 {
     public static TheoryData<string> Databases => ["sqlite", "postgres"];
 
+    /// <summary>Issue 17: the ingest API answered its errors as {"error": ...}, the read API as problem details; now both the latter, keeping "error" for older uploaders.</summary>
+    [Fact]
+    public async Task IngestErrorsAreProblemDetailsTooAndKeepTheirErrorField()
+    {
+        await using var server = await TestServer.StartAsync("sqlite");
+        var wrongType = server.Ingest(HttpMethod.Post, "/api/v1/reports");
+        wrongType.Content = new StringContent("{}", System.Text.Encoding.UTF8, "text/html");
+        foreach (var (what, response, status, mentions) in new[]
+        {
+            ("not JSON", await server.PostJsonAsync("/api/v1/reports", "{not json"), 400, ""),
+            ("no key", await server.PostJsonAsync("/api/v1/reports", "{}", key: null), 401, "ingest key"),
+            ("a wrong key", await server.PostJsonAsync("/api/v1/launches", "{}", key: "wrong-key-0123456789"), 401, "ingest key"),
+            ("text/html", await server.Client.SendAsync(wrongType), 415, "text/html"),
+        })
+        {
+            Assert.True(status == (int)response.StatusCode, $"{what}: {(int)response.StatusCode}");
+            Assert.True("application/problem+json" == response.Content.Headers.ContentType?.MediaType, $"{what}: {response.Content.Headers.ContentType}");
+            var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(status, problem.GetProperty("status").GetInt32());
+            Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
+            var detail = problem.GetProperty("detail").GetString()!;
+            Assert.Contains(mentions, detail);
+            Assert.Equal(detail, problem.GetProperty("error").GetString());
+        }
+    }
+
     [Theory, MemberData(nameof(Databases))]
     public async Task ErrorsAreProblemDetailsNamingWhatIsWrongAndListsPageByCursor(string database)
     {

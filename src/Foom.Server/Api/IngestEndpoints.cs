@@ -3,6 +3,7 @@ using Foom.Server.Ingest;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Foom.Server.Api;
 
@@ -164,5 +165,11 @@ public static class IngestEndpoints
     public static IResult Unauthorized() =>
         Error(401, "missing or unknown ingest key: send Authorization: Bearer <key> (FOOM_INGEST_KEY, or a key from the Keys page)");
 
-    public static IResult Error(int status, string message) => Results.Json(new { error = message }, statusCode: status);
+    /// <summary>
+    /// An ingest error as problem details (RFC 9457), like the read API's; "error" repeats the
+    /// detail for uploaders written against the first ingest API, which read only that field.
+    /// </summary>
+    public static IResult Error(int status, string message) =>
+        TypedResults.Problem(detail: message, statusCode: status, title: ReasonPhrases.GetReasonPhrase(status),
+            extensions: new Dictionary<string, object?> { ["error"] = message });
 }
