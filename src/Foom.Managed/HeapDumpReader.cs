@@ -17,9 +17,6 @@ public static class HeapDumpReader
     /// <summary>The biggest types (by bytes, each at least 1 % of the heap) whose root paths are looked for.</summary>
     public const int RootPathTypes = 5;
 
-    /// <summary>The census keeps every type; this many at most, so one file stays small whatever the program.</summary>
-    private const int KeptTypes = 2000;
-
     /// <summary>The dump the runtime wrote into <paramref name="sessionDirectory"/> (its crash report's name without the suffix), or null.</summary>
     public static string? Find(string sessionDirectory)
     {
@@ -147,9 +144,9 @@ public static class HeapDumpReader
             Trigger = "death",
             Bytes = bytes,
             Count = count,
-            Types = [.. ranked.Take(KeptTypes).Select(t => new ManagedTypeTotal { Name = t.Name, Count = t.Count, Bytes = t.Bytes })],
+            // Every type: the report's managed items add up to the census, as its reader checks.
+            Types = [.. ranked.Select(t => new ManagedTypeTotal { Name = t.Name, Count = t.Count, Bytes = t.Bytes })],
         };
-        if (ranked.Count > KeptTypes) problems.Add($"{ranked.Count - KeptTypes} smallest of {ranked.Count} types are left out of the type list");
 
         result.Exception = Exception(runtime);
         // Types under 1 % of the heap are not what filled it; their paths would only be noise.

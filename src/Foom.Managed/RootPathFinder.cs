@@ -6,14 +6,17 @@ namespace Foom.Managed;
 /// <summary>
 /// What keeps an object alive in a dump: a breadth-first walk of the references from the GC
 /// roots, static fields first (named "Type.field": on .NET 9+ statics sit in one pinned object
-/// array, so the root alone would not name them), then locals (named by their method), then the
-/// runtime's other roots, until each
-/// wanted object is reached; the path is the shortest chain from a root, with each field named.
+/// array, so the root alone would not name them), then the runtime's handles, then locals
+/// (named by their method, outermost frame first), until each wanted object is reached; the path
+/// is the shortest chain from the first of those roots that reaches it, with each field named.
 /// </summary>
 internal static class RootPathFinder
 {
-    /// <summary>Objects visited at most: each costs the walk some 40 bytes of its own memory.</summary>
-    private const int MaxVisited = 20_000_000;
+    /// <summary>
+    /// Objects visited at most: each costs the walk some 30 bytes of foom run's own memory (its
+    /// parent in a dictionary), so the walk stays under about 150 MiB whatever the heap.
+    /// </summary>
+    private const int MaxVisited = 5_000_000;
 
     public static List<ManagedRootPath> Find(ClrRuntime runtime, IReadOnlyList<(string Type, ulong Object)> wanted, List<string> problems)
     {
@@ -29,25 +32,33 @@ internal static class RootPathFinder
             if (remaining.Remove(address)) found[address] = address;
         }
 
-        foreach (var (address, seed) in Seeds(runtime))
+        // One group of roots at a time, each walked to the end before the next is seeded, so an
+        // object is credited to the longest-lived root that reaches it: statics, then handles,
+        // then locals from the outermost frame inward (Main's local that holds a cache, not the
+        // List method that was resizing it when the program died).
+        foreach (var group in SeedGroups(runtime))
         {
-            if (address == 0 || seeds.ContainsKey(address)) continue;
-            seeds[address] = seed;
-            parents[address] = 0;
-            queue.Enqueue(address);
-            Visit(address);
-        }
-        while (queue.Count > 0 && remaining.Count > 0 && parents.Count < MaxVisited)
-        {
-            var obj = heap.GetObject(queue.Dequeue());
-            if (!obj.IsValid) continue;
-            foreach (var reference in obj.EnumerateReferences(carefully: true, considerDependantHandles: true))
+            foreach (var (address, seed) in group)
             {
-                if (!reference.IsValid || parents.ContainsKey(reference.Address)) continue;
-                parents[reference.Address] = obj.Address;
-                queue.Enqueue(reference.Address);
-                Visit(reference.Address);
+                if (address == 0 || parents.ContainsKey(address)) continue;
+                seeds[address] = seed;
+                parents[address] = 0;
+                queue.Enqueue(address);
+                Visit(address);
             }
+            while (queue.Count > 0 && remaining.Count > 0 && parents.Count < MaxVisited)
+            {
+                var obj = heap.GetObject(queue.Dequeue());
+                if (!obj.IsValid) continue;
+                foreach (var reference in obj.EnumerateReferences(carefully: true, considerDependantHandles: true))
+                {
+                    if (!reference.IsValid || parents.ContainsKey(reference.Address)) continue;
+                    parents[reference.Address] = obj.Address;
+                    queue.Enqueue(reference.Address);
+                    Visit(reference.Address);
+                }
+            }
+            if (remaining.Count == 0 || parents.Count >= MaxVisited) break;
         }
         foreach (var (address, type) in remaining)
             problems.Add(parents.Count >= MaxVisited
@@ -73,8 +84,34 @@ internal static class RootPathFinder
         return paths;
     }
 
-    /// <summary>Static fields first, named; then every root the runtime reports (their kind only).</summary>
-    private static IEnumerable<(ulong Address, Seed Seed)> Seeds(ClrRuntime runtime)
+    /// <summary>
+    /// The roots in the order they are walked: static fields (named), the runtime's handles and
+    /// other roots, then each thread's locals by frame, outermost first (named by their method).
+    /// </summary>
+    private static IEnumerable<IEnumerable<(ulong Address, Seed Seed)>> SeedGroups(ClrRuntime runtime)
+    {
+        yield return Statics(runtime);
+        yield return runtime.Heap.EnumerateRoots()
+            .Where(root => root.Object.IsValid && root.RootKind != ClrRootKind.Stack)
+            .Select(root => (root.Object.Address, new Seed(KindName(root.RootKind), null)));
+        // Stack roots through their threads, which know the frame holding each (the heap's root
+        // list does not say, and a root kept in a register has no stack slot to look it up by).
+        foreach (var thread in runtime.Threads)
+        {
+            var frames = thread.EnumerateStackRoots()
+                .Where(root => root.Object.IsValid)
+                .GroupBy(root => root.StackFrame?.StackPointer ?? 0)
+                .OrderByDescending(frame => frame.Key);
+            foreach (var frame in frames)
+            {
+                var method = frame.First().StackFrame?.Method;
+                var name = method is null ? $"a local on thread {thread.ManagedThreadId}" : $"a local of {method.Signature ?? method.Name} (thread {thread.ManagedThreadId})";
+                yield return frame.Select(root => (root.Object.Address, new Seed("stack", name))).ToList();
+            }
+        }
+    }
+
+    private static IEnumerable<(ulong Address, Seed Seed)> Statics(ClrRuntime runtime)
     {
         foreach (var module in runtime.EnumerateModules())
         {
@@ -90,23 +127,6 @@ internal static class RootPathFinder
                     }
                 }
             }
-        }
-        // Stack roots through their threads, which know the frame holding each (the heap's root
-        // list does not say, and a root kept in a register has no stack slot to look it up by).
-        foreach (var thread in runtime.Threads)
-        {
-            foreach (var root in thread.EnumerateStackRoots())
-            {
-                if (!root.Object.IsValid) continue;
-                var method = root.StackFrame?.Method;
-                yield return (root.Object.Address, new Seed("stack",
-                    method is null ? $"a local on thread {thread.ManagedThreadId}" : $"a local of {method.Signature ?? method.Name} (thread {thread.ManagedThreadId})"));
-            }
-        }
-        foreach (var root in runtime.Heap.EnumerateRoots())
-        {
-            if (!root.Object.IsValid || root.RootKind == ClrRootKind.Stack) continue;
-            yield return (root.Object.Address, new Seed(KindName(root.RootKind), null));
         }
     }
 

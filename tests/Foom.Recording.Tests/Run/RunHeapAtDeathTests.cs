@@ -63,7 +63,8 @@ public sealed class RunHeapAtDeathTests(OrdersDieWithAHeapDump orders, StringsDi
         var managed = orders.Report.Head.Managed;
         Assert.NotNull(managed);
         var atDeath = managed.HeapAtDeath;
-        Assert.True(atDeath is { Problem: null }, atDeath?.Problem ?? "no heap_at_death\n" + orders.Result.Describe());
+        Assert.True(atDeath is not null, "no heap_at_death\n" + orders.Result.Describe());
+        Assert.True(atDeath.Problem is null, atDeath.Problem);
         Assert.Equal("death", managed.Census?.Trigger);
         // The top managed item is the leak: some 3 million 48-byte orders fill the 150 MiB heap.
         var top = orders.Report.Items.First(i => i.IsManaged);
@@ -73,20 +74,22 @@ public sealed class RunHeapAtDeathTests(OrdersDieWithAHeapDump orders, StringsDi
         Assert.Equal("System.OutOfMemoryException", atDeath.Exception?.Type);
         Assert.Contains("ManagedLeaks.OrderBook.AddOrder(Int64)", atDeath.Exception!.Frames);
 
+        // What holds them: the order book's _orders list, a local of Main (the outermost frame
+        // that holds it, not the List method resizing it when the program died).
         var path = Assert.Single(atDeath.RootPaths, p => p.Type == "ManagedLeaks.Order");
-        Assert.Contains(path.Steps, s => s.Type == "System.Collections.Generic.List<ManagedLeaks.Order>");
-        Assert.Contains(path.Steps, s => s.Type == "ManagedLeaks.Order[]" && s.Via == "_items");
-        Assert.StartsWith("a local of ManagedLeaks.", path.Root);
+        Assert.Equal(["ManagedLeaks.OrderBook", "System.Collections.Generic.List<ManagedLeaks.Order>", "ManagedLeaks.Order[]", "ManagedLeaks.Order"], path.Steps.Select(s => s.Type));
+        Assert.Equal([null, "_orders", "_items", "[]"], path.Steps.Select(s => s.Via));
         Assert.Equal("stack", path.RootKind);
+        Assert.StartsWith("a local of ManagedLeaks.Program.Main(", path.Root);
 
         // Read, then deleted: only the crash report stays.
         Assert.Null(atDeath.KeptPath);
-        Assert.Empty(Directory.EnumerateFiles(orders.Session, "dotnet-crash.*").Where(f => !f.EndsWith(".crashreport.json", StringComparison.Ordinal)));
+        Assert.DoesNotContain(Directory.EnumerateFiles(orders.Session, "dotnet-crash.*"), f => !f.EndsWith(".crashreport.json", StringComparison.Ordinal));
         Assert.True(atDeath.DumpBytes > 150L << 20, $"{atDeath.DumpBytes} bytes of dump");
         // The text report shows it as a user sees it.
         Assert.Contains("from the runtime's heap dump", orders.Text.Output);
         Assert.Contains("held by", orders.Text.Output);
-        Assert.Contains("ManagedLeaks.Order ← [] of ManagedLeaks.Order[] ← _items of System.Collections.Generic.List<ManagedLeaks.Order>", orders.Text.Output);
+        Assert.Contains("ManagedLeaks.Order ← [] of ManagedLeaks.Order[] ← _items of System.Collections.Generic.List<ManagedLeaks.Order> ← _orders of", orders.Text.Output);
     }
 
     [Fact]
@@ -94,12 +97,14 @@ public sealed class RunHeapAtDeathTests(OrdersDieWithAHeapDump orders, StringsDi
     {
         Assert.True(strings.Result.ExitCode == 134, strings.Result.Describe());
         var atDeath = strings.Report.Head.Managed?.HeapAtDeath;
-        Assert.True(atDeath is { Problem: null }, atDeath?.Problem ?? "no heap_at_death\n" + strings.Result.Describe());
+        Assert.True(atDeath is not null, "no heap_at_death\n" + strings.Result.Describe());
+        Assert.True(atDeath.Problem is null, atDeath.Problem);
         var top = strings.Report.Items.First(i => i.IsManaged);
         Assert.Equal("System.String", top.Name);
         Assert.True(top.Count > 100_000, $"{top.Count} strings");
         var path = Assert.Single(atDeath.RootPaths, p => p.Type == "System.String");
-        Assert.Contains(path.Steps, s => s.Type == "System.Collections.Generic.Dictionary<System.String, System.String>");
+        // The cache's dictionary, by the field that holds it.
+        Assert.Contains(path.Steps, s => s.Type == "System.Collections.Generic.Dictionary<System.String, System.String>" && s.Via == "_responses");
         Assert.Equal("System.String", path.Steps[^1].Type);
         Assert.StartsWith("[]", path.Steps[^1].Via);
         Assert.NotNull(atDeath.KeptPath);
