@@ -43,6 +43,10 @@ internal static class RunCommand
         {
             Description = "Also write a live snapshot report into the session at memory warnings (at most one every few seconds)",
         };
+        var keepDump = new Option<bool>("--keep-dump")
+        {
+            Description = "Keep the heap dump a .NET program's runtime writes as it dies in the session (by default it is deleted once read into the report)",
+        };
         var server = new Option<string?>("--server")
         {
             Description = "Send a launch record and the reports of OOM and watchdog deaths to this Foom server (else FOOM_SERVER); kept queued while it is unreachable",
@@ -56,7 +60,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Run a program under the recorder and record what holds its memory")
         {
-            limit, limitBy, warnAt, warnSignal, watchdog, keep, snapshot, server, ingestKey, app, appVersion, user, data, program,
+            limit, limitBy, warnAt, warnSignal, watchdog, keep, snapshot, keepDump, server, ingestKey, app, appVersion, user, data, program,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -114,6 +118,7 @@ internal static class RunCommand
                 Watchdog = watchdogSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
                 Keep = keepCount,
                 SnapshotAtWarning = parse.GetValue(snapshot),
+                KeepDump = parse.GetValue(keepDump),
                 Upload = serverUri is not null && key is not null ? new RunUpload(serverUri, key) : null,
             };
             WarnIfLibunwindIsMissing();

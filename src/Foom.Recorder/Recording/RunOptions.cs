@@ -43,6 +43,9 @@ public sealed record RunOptions
     /// <summary>--snapshot-at-warning: a live snapshot report at memory warnings, in the session directory.</summary>
     public bool SnapshotAtWarning { get; init; }
 
+    /// <summary>--keep-dump: the heap dump a .NET program's runtime wrote at its death stays in the session once read.</summary>
+    public bool KeepDump { get; init; }
+
     /// <summary>--server and --ingest-key: where launch records and automatic reports are sent; null keeps everything local.</summary>
     public RunUpload? Upload { get; init; }
 }

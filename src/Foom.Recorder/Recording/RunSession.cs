@@ -153,7 +153,8 @@ public static class RunSession
         {
             var environment = TargetEnvironment(ring, hook: !staticBinary);
             // A .NET runtime that dies writes its crash report into the session (others ignore this).
-            var dotnetSettings = DotnetCrashSettings.For(directory, environment, out var dotnetSettingsLeftAlone);
+            var dotnetSettings = DotnetCrashSettings.For(directory, environment, options.LimitBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+                DotnetCrashSettings.FreeBytes(directory), out var dotnetSettingsLeftAlone, out var noDumpAsked);
             foreach (var (name, value) in dotnetSettings) environment[name] = value;
             var argv = new List<string> { options.Command[0] };
             argv.AddRange(options.Command.Skip(1));
@@ -233,6 +234,8 @@ public static class RunSession
             if (Environment.GetEnvironmentVariable("DOTNET_PerfMapEnabled") is null) TargetSnapshots.RemoveCopiedPerfMaps(target.Pid, directory);
             await managed.StopAsync().ConfigureAwait(false);
             var dotnetOutOfMemory = DotnetDeath(directory, status, dotnetSettingsLeftAlone, notes);
+            // The heap at the death, from the dump the runtime wrote (read before the report is made).
+            if (status.Signaled && dotnetSettingsLeftAlone is null) HeapDumpReader.Collect(directory, info.Limit?.Bytes, options.KeepDump, noDumpAsked);
 
             var death = ObservedDeath.From(status) with
             {

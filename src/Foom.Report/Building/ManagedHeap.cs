@@ -16,6 +16,8 @@ public sealed partial class ManagedHeap
     public ManagedStatus? Status { get; init; }
     public ManagedCensus? Census { get; init; }
     public ManagedAllocations? Allocations { get; init; }
+    /// <summary>The heap dump read at the death; when it has types, they are <see cref="Census"/>.</summary>
+    public ManagedDump? Dump { get; init; }
     /// <summary>Files that could not be read, one sentence each, naming the file.</summary>
     public List<string> Problems { get; init; } = [];
 
@@ -42,9 +44,11 @@ public sealed partial class ManagedHeap
         var status = Load(ManagedFiles.ReadStatus);
         var census = Load(ManagedFiles.ReadCensus);
         var allocations = Load(ManagedFiles.ReadAllocations);
-        if (status is null && census is null && allocations is null && problems.Count == 0) return null;
+        var dump = Load(ManagedFiles.ReadDump);
+        if (status is null && census is null && allocations is null && dump is null && problems.Count == 0) return null;
         if (allocations is not null) NameFromPerfMaps(allocations, perfMaps);
-        return new ManagedHeap { Status = status, Census = census, Allocations = allocations, Problems = problems };
+        // The heap at the instant of death is newer and whole (no lost events): it replaces the last census.
+        return new ManagedHeap { Status = status, Census = dump?.Census ?? census, Allocations = allocations, Dump = dump, Problems = problems };
     }
 
     private static void NameFromPerfMaps(ManagedAllocations allocations, IReadOnlyList<string> perfMaps)
@@ -103,6 +107,7 @@ public sealed partial class ManagedHeap
             AllocationSamples = Allocations?.Samples ?? 0,
             AllocationSamplingProblem = Status?.AllocationSamplingProblem,
             CensusProblems = Status is { CensusProblems.Count: > 0 } s ? [.. s.CensusProblems] : null,
+            HeapAtDeath = Dump is { } dump ? HeapAtDeath(dump) : null,
         };
         if (Census is { } census)
         {
@@ -124,6 +129,23 @@ public sealed partial class ManagedHeap
         else head.NoCensus = WhyNoCensus();
         return head;
     }
+
+    private static ReportHeapAtDeath HeapAtDeath(ManagedDump dump) => new()
+    {
+        Time = dump.Time,
+        DumpBytes = dump.DumpBytes,
+        ReadMilliseconds = dump.ReadMilliseconds,
+        KeptPath = dump.KeptPath,
+        Problem = dump.Problem,
+        Exception = dump.Exception is { } thrown
+            ? new ReportDeathException { Type = thrown.Type, Message = thrown.Message, HResult = thrown.HResult, Thread = thrown.Thread, Frames = [.. thrown.Frames] }
+            : null,
+        RootPaths = [.. dump.RootPaths.Select(path => new ReportRootPath
+        {
+            Type = path.Type, RootKind = path.RootKind, Root = path.Root,
+            Steps = [.. path.Steps.Select(step => new ReportRootStep { Type = step.Type, Via = step.Via })],
+        })],
+    };
 
     private string WhyNoCensus()
     {

@@ -138,6 +138,8 @@ public sealed class ReportManaged
     [JsonPropertyName("allocation_sampling")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? AllocationSampling { get; set; }
     [JsonPropertyName("allocation_samples")] public long AllocationSamples { get; set; }
     [JsonPropertyName("allocation_sampling_problem")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? AllocationSamplingProblem { get; set; }
+    /// <summary>The runtime's heap dump at the death, read: the exception and root paths (its types are the census, trigger "death"), or why it is missing.</summary>
+    [JsonPropertyName("heap_at_death")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportHeapAtDeath? HeapAtDeath { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 
@@ -149,7 +151,7 @@ public sealed class ReportCensus
     /// <summary>The footprint sampled just before it.</summary>
     [JsonPropertyName("footprint_bytes")] public long FootprintBytes { get; set; }
     [JsonPropertyName("limit_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? LimitBytes { get; set; }
-    /// <summary>"warning:SOURCE" or "near_limit".</summary>
+    /// <summary>"warning:SOURCE", "near_limit", or "death" (read from the runtime's heap dump at the death).</summary>
     [JsonPropertyName("trigger")] public string Trigger { get; set; } = "";
     /// <summary>The managed bytes and objects counted: the managed items add up to these.</summary>
     [JsonPropertyName("bytes")] public long Bytes { get; set; }

@@ -64,8 +64,18 @@ public static class TextView
         {
             Row("managed heap", managed.Census is { } census
                 ? $"{FrameLabels.Bytes(census.Bytes)} in {census.Count.ToString("N0", CultureInfo.InvariantCulture)} objects of {census.Types.ToString("N0", CultureInfo.InvariantCulture)} types, " +
-                  $"counted {Time(census.Time)} at a footprint of {FrameLabels.Bytes(census.FootprintBytes)} ({census.Trigger}; paused {census.PauseMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms)"
+                  (census.Trigger == "death" && managed.HeapAtDeath is { } dump
+                      ? $"at the death {Time(census.Time)}, from the runtime's heap dump ({FrameLabels.Bytes(dump.DumpBytes)}, read in {(dump.ReadMilliseconds / 1000).ToString("0.0", CultureInfo.InvariantCulture)} s)"
+                      : $"counted {Time(census.Time)} at a footprint of {FrameLabels.Bytes(census.FootprintBytes)} ({census.Trigger}; paused {census.PauseMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms)")
                 : "no census: " + managed.NoCensus);
+            if (managed.HeapAtDeath is { } atDeath)
+            {
+                if (atDeath.Exception is { } thrown)
+                    Row("  died of", $"{thrown.Type}{(thrown.Message is null ? "" : ": " + thrown.Message)} on thread {thrown.Thread}, thrown in {string.Join(" ← ", thrown.Frames.Take(6))}");
+                foreach (var path in atDeath.RootPaths) Row("  held by", RootPath(path));
+                if (atDeath.Problem is { } problem) Row("  heap dump", problem);
+                if (atDeath.KeptPath is { } kept) Row("  dump kept", kept);
+            }
         }
         if (head.DroppedEvents > 0) Row("dropped events", head.DroppedEvents.ToString(CultureInfo.InvariantCulture));
         if (head.RecordingStopped is { } stopped) Row("recording stopped", RecordingGap(stopped));
@@ -74,6 +84,16 @@ public static class TextView
         Row("reported", Time(head.ReportTime));
         var colour = head.ExitReason is "foreground_oom" or "background_oom" or "suspended_oom" or "watchdog" ? "red" : "blue";
         return new Panel(grid).Header(new PanelHeader($" [bold]{Markup.Escape(Title(head))}[/] ")).BorderColor(Color.FromConsoleColor(colour == "red" ? ConsoleColor.Red : ConsoleColor.Blue));
+    }
+
+    /// <summary>"Order ← []  Order[] ← _items  List&lt;Order&gt; ← a local of Grow(Int64)": the object first, its holders outward to the root.</summary>
+    internal static string RootPath(ReportRootPath path)
+    {
+        var parts = new List<string>();
+        for (var i = path.Steps.Count - 1; i >= 0; i--)
+            parts.Add(path.Steps[i].Via is { } via ? $"{path.Steps[i].Type} ← {via} of" : path.Steps[i].Type);
+        var root = path.Root ?? path.RootKind.Replace('_', ' ');
+        return $"{string.Join(" ", parts)} ← {(path.RootKind == "static" ? "static " : "")}{root}";
     }
 
     private static string Title(ReportHead head) => head.ExitReason switch
@@ -146,7 +166,7 @@ public static class TextView
         var estimated = items.Any(i => i.SizeMeasure == ReportItem.AllocatedEstimateMeasure);
         var title = estimated
             ? "[bold]Managed allocations by type[/] (no census: estimated from allocation samples, allocated not live)"
-            : "[bold]Managed heap by type[/] (the last census)";
+            : report.Head.Managed?.Census?.Trigger == "death" ? "[bold]Managed heap by type[/] (at the death, from the runtime's heap dump)" : "[bold]Managed heap by type[/] (the last census)";
         var table = new Table().Border(TableBorder.Rounded).Title(title)
             .AddColumn(new TableColumn("#").RightAligned())
             .AddColumn("type")

@@ -9,7 +9,7 @@ namespace Foom.Storage.Managed;
 /// docs/report-format.md, "Managed heap"): <c>managed.json</c> (what the managed recorder could
 /// do, and why not when it could not), <c>managed-census.json</c> (the last heap census: type
 /// name → count and bytes) and <c>managed-allocations.json</c> (sampled allocation stacks by
-/// type). The recorder writes them atomically, so a kill leaves the previous version whole;
+/// type) and <c>managed-dump.json</c> (the heap at death, read from the runtime's dump). The recorder writes them atomically, so a kill leaves the previous version whole;
 /// the report builder reads them.
 /// </summary>
 public static class ManagedFiles
@@ -17,6 +17,7 @@ public static class ManagedFiles
     public const string StatusFileName = "managed.json";
     public const string CensusFileName = "managed-census.json";
     public const string AllocationsFileName = "managed-allocations.json";
+    public const string DumpFileName = "managed-dump.json";
     public const int CurrentFormatVersion = 1;
 
     public static void WriteStatus(string sessionDirectory, ManagedStatus status) => Write(sessionDirectory, StatusFileName, status, ManagedJson.Default.ManagedStatus);
@@ -24,6 +25,21 @@ public static class ManagedFiles
     public static void WriteCensus(string sessionDirectory, ManagedCensus census) => Write(sessionDirectory, CensusFileName, census, ManagedJson.Default.ManagedCensus);
 
     public static void WriteAllocations(string sessionDirectory, ManagedAllocations allocations) => Write(sessionDirectory, AllocationsFileName, allocations, ManagedJson.Default.ManagedAllocations);
+
+    public static void WriteDump(string sessionDirectory, ManagedDump dump) => Write(sessionDirectory, DumpFileName, dump, ManagedJson.Default.ManagedDump);
+
+    /// <summary>managed-dump.json, or null when no heap dump was written at the death.</summary>
+    public static ManagedDump? ReadDump(string sessionDirectory)
+    {
+        var dump = Read(sessionDirectory, DumpFileName, ManagedJson.Default.ManagedDump, d => d.FormatVersion);
+        if (dump?.Census is { } census)
+        {
+            var path = Path.Combine(sessionDirectory, DumpFileName);
+            for (var i = 0; i < census.Types.Count; i++)
+                if (census.Types[i] is not { Name.Length: > 0, Count: >= 0, Bytes: >= 0 }) throw new SessionFormatException(path, $"census.types[{i}] has no name or a negative count or size");
+        }
+        return dump;
+    }
 
     /// <summary>managed.json, or null when the session has none (the target was not watched for a .NET runtime).</summary>
     public static ManagedStatus? ReadStatus(string sessionDirectory) => Read(sessionDirectory, StatusFileName, ManagedJson.Default.ManagedStatus, s => s.FormatVersion);
@@ -114,6 +130,7 @@ public static class ManagedFiles
 [JsonSerializable(typeof(ManagedStatus))]
 [JsonSerializable(typeof(ManagedCensus))]
 [JsonSerializable(typeof(ManagedAllocations))]
+[JsonSerializable(typeof(ManagedDump))]
 internal sealed partial class ManagedJson : JsonSerializerContext;
 
 /// <summary>managed.json: what the managed recorder found and did for one run.</summary>
