@@ -35,7 +35,7 @@ public sealed class SessionHeap
         var notes = status == WriterStatus.ClosedCleanly ? [] : reader.Recovery.Notes.ToList();
         var resident = ResidentOf(sessionDirectory, info, status == WriterStatus.Running, notes);
         var mappingResident = resident is null ? null : new Dictionary<(int, uint), long>();
-        var heap = new LiveHeap();
+        var heap = new LiveHeap(info.SampleBytes ?? 0);
         foreach (ref readonly var allocation in reader.Live.Allocations)
         {
             var kind = allocation.Kind == AllocationKind.Mapping ? BlockKind.Mapping
