@@ -188,7 +188,11 @@ internal static class RunCommand
         var limit = info.Limit is { Bytes: > 0 } l ? $" of {ByteSize.Format(l.Bytes)} ({l.Source})" : "";
         var recording = outcome.RecordingProblem is { } problem ? $"; {problem}" : "";
         var report = outcome.ReportPath is { } path ? $"; report {path}" : "";
-        return $"foom: {status}: {verdict}; live {ByteSize.Format(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks; " +
+        // A sampled run's tables hold the sampled blocks only: the whole is estimated by the report.
+        var live = info.SampleBytes is { } every
+            ? $"live {ByteSize.Format(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks recorded by sampling one per {ByteSize.Format(every)} (the report estimates the whole)"
+            : $"live {ByteSize.Format(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks";
+        return $"foom: {status}: {verdict}; {live}; " +
                $"peak footprint {peak}{limit}; session {outcome.SessionDirectory}{report}{recording}";
     }
 }
