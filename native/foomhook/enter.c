@@ -121,6 +121,7 @@ static void attach(void) {
     foom_data = (uint8_t *)mapped + FOOM_RING_HEADER_SIZE;
     foom_data_size = data_size;
     foom_options = foom_header->options;
+    foom_sample_bytes = foom_header->sample_bytes;
     uint32_t generation = __atomic_add_fetch(&foom_header->generation, 1, __ATOMIC_ACQ_REL);
 
     pthread_atfork(NULL, NULL, after_fork_in_child);

@@ -4,6 +4,8 @@
  */
 #include "events.h"
 
+#include "sampling.h"
+
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -70,6 +72,14 @@ void publish_alloc(uint8_t source, void *address, size_t size, size_t alignment,
         ring_count_unrecorded(FOOM_RECORD_ALLOC, size);
         return;
     }
+    /* Sampled mode decides before any unwinding: an unsampled block costs a subtraction. A
+       block published again after a failed realloc was sampled when its free was published. */
+    if (foom_sample_bytes != 0) {
+        if (unlikely(flags & FOOM_FLAG_RESTORED))
+            sampling_remember((uintptr_t)address);
+        else if (!sampling_take(&foom_thread, (uintptr_t)address, size))
+            return;
+    }
     publish_block(FOOM_RECORD_ALLOC, source, address, size, alignment, flags);
 }
 
@@ -78,11 +88,13 @@ void publish_alloc_failed(uint8_t source, void *address, size_t size, size_t ali
     publish_block(FOOM_RECORD_ALLOC_FAILED, source, address, size, alignment, 0);
 }
 
-void publish_free(uint8_t source, void *address) {
+int publish_free(uint8_t source, void *address) {
     if (unlikely(!foom_is_active())) {
         ring_count_unrecorded(FOOM_RECORD_FREE, 0);
-        return;
+        return 1;
     }
+    /* Sampled mode: only the frees of recorded blocks reach the ring. */
+    if (foom_sample_bytes != 0 && !sampling_forget((uintptr_t)address)) return 0;
     int saved_errno = errno;
     struct thread_state *t = &foom_thread;
     after_dlopen(t);
@@ -97,6 +109,7 @@ void publish_free(uint8_t source, void *address) {
     record.address = (uint64_t)(uintptr_t)address;
     ring_publish(&record, sizeof record);
     errno = saved_errno;
+    return 1;
 }
 
 /* "/proc/self/fd/N" without snprintf (which may allocate). */

@@ -10,7 +10,9 @@ HIDDEN void publish_alloc(uint8_t source, void *address, size_t size, size_t ali
 /* An allocation or mapping that failed for want of memory (nothing once recording has stopped:
    it changes no live memory). */
 HIDDEN void publish_alloc_failed(uint8_t source, void *address, size_t size, size_t alignment);
-HIDDEN void publish_free(uint8_t source, void *address);
+/* Returns 0 when sampled mode left the free out (its block was never recorded): a failed
+   realloc then does not publish the old block again either. */
+HIDDEN int publish_free(uint8_t source, void *address);
 HIDDEN void publish_map(uint8_t source, void *address, size_t length, int prot, int flags, int fd,
                         off_t offset, void *old_address, uint8_t record_flags);
 HIDDEN void publish_unmap(uint8_t source, void *address, size_t length);

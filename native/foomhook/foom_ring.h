@@ -28,7 +28,7 @@
 #include <stddef.h>
 
 #define FOOM_RING_MAGIC 0x474e49524d4f4f46ull /* "FOOMRING" in little-endian bytes */
-#define FOOM_RING_VERSION 1u
+#define FOOM_RING_VERSION 2u
 #define FOOM_RING_HEADER_SIZE 4096u
 #define FOOM_RING_MAX_FRAMES 64u
 #define FOOM_RING_MAX_PATH 4095u
@@ -74,7 +74,8 @@ struct foom_ring_header {
     uint32_t full_wait_ms;       /* how long a producer waits for room (0: the default, 2000) */
     uint32_t options;            /* enum foom_ring_option bits */
     uint32_t reserved0;
-    uint64_t reserved1[2];
+    uint64_t sample_bytes;       /* 0: record every allocation; N: sample heap blocks by bytes, one per N on average */
+    uint64_t reserved1;
 
     /* [64, 128): the producers' line. */
     uint64_t head;               /* next reservation position */
@@ -112,7 +113,10 @@ struct foom_ring_header {
     uint64_t unrecorded_map_bytes;
     uint64_t unrecorded_unmaps;      /* munmap, mremap's old range */
     uint64_t unrecorded_unmap_bytes;
-    uint64_t reserved5[2];
+    /* Sampled mode: sampled blocks the hook's set of sampled addresses had no room for. From the
+       first, every free is published (the recorder ignores frees of blocks it does not hold). */
+    uint64_t sample_set_overflows;
+    uint64_t reserved5;
 
     /* [384, 480): app marks (foom_set_state, foom_set_scene, foom_heartbeat). */
     uint32_t state;              /* enum foom_app_state */

@@ -80,14 +80,14 @@ EXPORT void *calloc(size_t count, size_t size) {
    block is still there, and is published again. */
 static void *realloc_common(uint8_t source, void *old, size_t size) {
     struct hook_guard guard HOOK_SCOPED = hook_enter();
-    if (guard.thread && old) publish_free(source, old);
+    int old_published = guard.thread && old && publish_free(source, old);
     void *p = foom_real.realloc(old, size);
     if (guard.thread) {
         if (p) {
             publish_alloc(source, p, size, 0, 0);
         } else if (size) {
             if (errno == ENOMEM) publish_alloc_failed(source, old, size, 0);
-            if (old) {
+            if (old_published) {
                 size_t usable = foom_real.malloc_usable_size ? foom_real.malloc_usable_size(old) : 0;
                 publish_alloc(source, old, usable, 0, FOOM_FLAG_RESTORED);
             }

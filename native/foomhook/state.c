@@ -11,6 +11,7 @@ struct foom_ring_header *foom_header;
 uint8_t *foom_data;
 uint64_t foom_data_size;
 uint32_t foom_options;
+uint64_t foom_sample_bytes;
 uintptr_t foom_hook_start, foom_hook_end;
 atomic_int foom_ready;
 atomic_int foom_mode;

@@ -7,7 +7,7 @@
  * The layers, each including only the layers below it (check-layers.sh, run by the Makefile,
  * refuses anything else):
  *   entry points (hooks_*.c, api.c) → enter (initialise, attach, the guard) → events →
- *   unwind → modules → ring, marks → state → foom_ring.h, foom.h (the formats)
+ *   unwind → modules → ring, marks, sampling → state → foom_ring.h, foom.h (the formats)
  */
 #ifndef FOOM_STATE_H
 #define FOOM_STATE_H
@@ -44,6 +44,8 @@ struct thread_state {
     uintptr_t stack_high;        /* 0: not known yet; 1: unknown for good (no walk) */
     uint32_t stack_epoch;        /* foom_stack_epoch when the cache was last cleared */
     uint32_t dlopen_checks;      /* events left that look for what this thread's dlopen loaded */
+    int64_t sample_countdown;    /* sampled mode: bytes this thread allocates before its next sample */
+    uint64_t sample_random;      /* sampled mode: this thread's generator (0: not seeded yet) */
     uint64_t stack_cache[STACK_CACHE_SLOTS];
 };
 
@@ -72,6 +74,7 @@ extern struct foom_ring_header *foom_header HIDDEN; /* mapped while this process
 extern uint8_t *foom_data HIDDEN;
 extern uint64_t foom_data_size HIDDEN;
 extern uint32_t foom_options HIDDEN;
+extern uint64_t foom_sample_bytes HIDDEN;   /* header.sample_bytes at attach: 0 records every block */
 extern uintptr_t foom_hook_start HIDDEN, foom_hook_end HIDDEN; /* the hook's own code */
 
 /* What the entry points do with an event. */

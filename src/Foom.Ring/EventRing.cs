@@ -59,10 +59,13 @@ public sealed unsafe class EventRing : IDisposable
 
     /// <summary>
     /// Creates the ring at <paramref name="path"/> (which must not exist), touches every page,
-    /// and writes the header naming this process as the recorder.
+    /// and writes the header naming this process as the recorder. <paramref name="sampleBytes"/>
+    /// above 0 makes the hook sample heap blocks by bytes, one per that many on average
+    /// (docs/hook.md, "Sampled mode").
     /// </summary>
-    public static EventRing Create(string path, long dataSize = DefaultDataSize, uint fullWaitMs = 0, RingOptions options = RingOptions.None)
+    public static EventRing Create(string path, long dataSize = DefaultDataSize, uint fullWaitMs = 0, RingOptions options = RingOptions.None, long sampleBytes = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(sampleBytes);
         if (dataSize < MinimumDataSize || dataSize > MaximumDataSize || !BitOperations.IsPow2(dataSize))
             throw new ArgumentOutOfRangeException(nameof(dataSize), dataSize,
                 $"the ring's data size must be a power of two between {MinimumDataSize} and {MaximumDataSize} bytes");
@@ -99,6 +102,7 @@ public sealed unsafe class EventRing : IDisposable
             header.RecorderPid = Environment.ProcessId;
             header.FullWaitMs = fullWaitMs;
             header.Options = (uint)options;
+            header.SampleBytes = (ulong)sampleBytes;
             Volatile.Write(ref header.Magic, RingLayout.Magic);
             return ring;
         }

@@ -12,7 +12,7 @@ public static class RingLayout
 {
     /// <summary>"FOOMRING" as little-endian bytes.</summary>
     public const ulong Magic = 0x474e49524d4f4f46UL;
-    public const uint Version = 1;
+    public const uint Version = 2;
     public const int HeaderSize = 4096;
     public const int MaxFrames = 64;
     public const int MaxPath = 4095;
@@ -155,6 +155,8 @@ public unsafe struct RingHeader
     [FieldOffset(32)] public int RecorderPid;
     [FieldOffset(36)] public uint FullWaitMs;
     [FieldOffset(40)] public uint Options;
+    /// <summary>0: every allocation is recorded; N: heap blocks are sampled by bytes, one per N on average (docs/hook.md, "Sampled mode").</summary>
+    [FieldOffset(48)] public ulong SampleBytes;
 
     [FieldOffset(64)] public ulong Head;
     [FieldOffset(128)] public ulong Tail;
@@ -184,6 +186,8 @@ public unsafe struct RingHeader
     [FieldOffset(344)] public ulong UnrecordedMapBytes;
     [FieldOffset(352)] public ulong UnrecordedUnmaps;
     [FieldOffset(360)] public ulong UnrecordedUnmapBytes;
+    /// <summary>Sampled mode: sampled blocks the hook's address set had no room for; from the first, every free is published.</summary>
+    [FieldOffset(368)] public ulong SampleSetOverflows;
 
     [FieldOffset(384)] public uint State;
     [FieldOffset(388)] public uint SceneSequence;

@@ -51,6 +51,26 @@ public class PprofTests
     }
 
     [Fact]
+    public void ASampledRunsEstimatesAreMarkedAsSuchAndStillAddUpToItsTotals()
+    {
+        var heap = new TestHeap(64 * 1024);
+        heap.Malloc(heap.Stack(0x1200, 0x1300), 1000, times: 40);   // sampled blocks: estimates
+        heap.Malloc(heap.Stack(0x2200, 0x2300), 1 << 20, times: 2); // blocks of N or more: exact
+        var report = heap.Build();
+        var profile = GoPprof.Read(Pprof(report));
+
+        Assert.Equal(report.Head.LiveBytes, profile.Total("inuse_space/bytes"));
+        Assert.Equal(report.Head.LiveCount, profile.Total("inuse_objects/count"));
+        Assert.Contains(profile.Comments, line => line.StartsWith("sampled run: heap blocks under 65536 bytes", StringComparison.Ordinal));
+        var estimated = CategoryTotal(profile, "inuse_space/bytes", "Malloc 1008 Bytes");
+        Assert.Equal(report.Items.Single(i => i.Name == "Malloc 1008 Bytes").Size, estimated);
+        Assert.All(profile.Samples.Where(s => profile.Leaf(s).Contains("1008 Bytes", StringComparison.Ordinal)),
+            s => Assert.Contains("estimate:[sampled]", s.Labels, StringComparison.Ordinal));
+        Assert.All(profile.Samples.Where(s => profile.Leaf(s).Contains("1.00 MiB", StringComparison.Ordinal)),
+            s => Assert.DoesNotContain("estimate:", s.Labels, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AMatrixReportFromIosWithUuidsAndOffsetsOnlyIsAValidProfile()
     {
         var report = ReportReader.Read(Path.Combine(AppContext.BaseDirectory, "Data", "matrix-memstat.json"));

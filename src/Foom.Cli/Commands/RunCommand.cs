@@ -39,6 +39,11 @@ internal static class RunCommand
             Description = "Keep the app's newest N sessions and their reports (this run's included); older ones are removed",
             DefaultValueFactory = _ => Foom.Recorder.Retention.ReportRetention.DefaultKeep,
         };
+        var sampleBytes = new Option<string?>("--sample-bytes")
+        {
+            Description = "Sample heap blocks by bytes, one per SIZE allocated on average (e.g. 512K), instead of recording every one: " +
+                          "blocks of SIZE or more are recorded exactly, the report's figures are estimates with their bounds",
+        };
         var snapshot = new Option<bool>("--snapshot-at-warning")
         {
             Description = "Also write a live snapshot report into the session at memory warnings (at most one every few seconds)",
@@ -60,7 +65,7 @@ internal static class RunCommand
 
         var command = new Command("run", "Run a program under the recorder and record what holds its memory")
         {
-            limit, limitBy, warnAt, warnSignal, watchdog, keep, snapshot, keepDump, server, ingestKey, app, appVersion, user, data, program,
+            limit, limitBy, sampleBytes, warnAt, warnSignal, watchdog, keep, snapshot, keepDump, server, ingestKey, app, appVersion, user, data, program,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -71,6 +76,12 @@ internal static class RunCommand
             {
                 if (ByteSize.TryParse(limitText, out var bytes, out var problem)) limitBytes = bytes;
                 else errors.Add($"--limit: {problem}");
+            }
+            long sampleEvery = 0;
+            if (parse.GetValue(sampleBytes) is { } sampleText)
+            {
+                if (!ByteSize.TryParse(sampleText, out sampleEvery, out var problem)) errors.Add($"--sample-bytes: {problem}");
+                else if (sampleEvery < 1) errors.Add($"--sample-bytes: '{sampleText}' is not a positive size (e.g. 512K)");
             }
             var fraction = parse.GetValue(warnAt);
             if (fraction is <= 0 or > 1) errors.Add($"--warn-at: {fraction.ToString(CultureInfo.InvariantCulture)} is not a fraction between 0 and 1 (e.g. 0.8)");
@@ -112,6 +123,7 @@ internal static class RunCommand
                 UserId = parse.GetValue(user) ?? NonBlank(Environment.GetEnvironmentVariable("FOOM_USER_ID")),
                 Data = DataDirectory.Resolve(parse.GetValue(data)),
                 LimitBytes = limitBytes,
+                SampleBytes = sampleEvery,
                 EnforceLimitInFoom = parse.GetValue(limitBy) == "foom",
                 WarnAt = fraction,
                 WarnSignal = signal,
@@ -186,7 +198,11 @@ internal static class RunCommand
         var limit = info.Limit is { Bytes: > 0 } l ? $" of {FrameLabels.Bytes(l.Bytes)} ({l.Source})" : "";
         var recording = outcome.RecordingProblem is { } problem ? $"; {problem}" : "";
         var report = outcome.ReportPath is { } path ? $"; report {path}" : "";
-        return $"foom: {status}: {verdict}; live {FrameLabels.Bytes(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks; " +
+        // A sampled run's tables hold the sampled blocks only: the whole is estimated by the report.
+        var live = info.SampleBytes is { } every
+            ? $"live {FrameLabels.Bytes(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks recorded by sampling one per {FrameLabels.Bytes(every)} (the report estimates the whole)"
+            : $"live {FrameLabels.Bytes(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks";
+        return $"foom: {status}: {verdict}; {live}; " +
                $"peak footprint {peak}{limit}; session {outcome.SessionDirectory}{report}{recording}";
     }
 }

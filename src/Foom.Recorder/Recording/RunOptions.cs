@@ -28,6 +28,9 @@ public sealed record RunOptions
     /// </summary>
     public bool EnforceLimitInFoom { get; init; }
 
+    /// <summary>--sample-bytes: 0 records every heap block; N samples them by bytes, one per N on average (docs/hook.md, "Sampled mode").</summary>
+    public long SampleBytes { get; init; }
+
     /// <summary>--warn-at: the fraction of the limit at which a memory warning is raised.</summary>
     public double WarnAt { get; init; } = 0.8;
 

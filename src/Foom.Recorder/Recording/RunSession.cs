@@ -69,6 +69,7 @@ public static class RunSession
             WatchdogSeconds = options.Watchdog?.TotalSeconds,
             AppVersion = options.AppVersion,
             UserId = options.UserId,
+            SampleBytes = options.SampleBytes > 0 ? options.SampleBytes : null,
         };
         string directory;
         try
@@ -114,7 +115,7 @@ public static class RunSession
         try
         {
             tables = SessionTables.Create(directory);
-            ring = EventRing.Create(Path.Combine(directory, EventRing.SessionFileName));
+            ring = EventRing.Create(Path.Combine(directory, EventRing.SessionFileName), sampleBytes: options.SampleBytes);
         }
         catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
         {

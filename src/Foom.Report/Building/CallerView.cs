@@ -95,12 +95,14 @@ internal sealed class CallerView
         public Dictionary<CategoryKey, CellTotals> Cells { get; } = new();
         public long Size { get; private set; }
         public long Count { get; private set; }
+        public CellTotals Totals { get; private set; }
 
         public void Add(CategoryKey key, CellTotals totals)
         {
-            Cells[key] = Cells.TryGetValue(key, out var sum) ? new CellTotals(sum.Size + totals.Size, sum.Count + totals.Count) : totals;
+            Cells[key] = Cells.TryGetValue(key, out var sum) ? sum + totals : totals;
             Size += totals.Size;
             Count += totals.Count;
+            Totals += totals;
         }
     }
 
@@ -113,11 +115,13 @@ internal sealed class CallerView
         public Dictionary<string, Sum>? CalledFrom { get; set; }
         private readonly Dictionary<CategoryKey, long> _byCategory = new();
         private int _stacks;
+        private CellTotals _totals;
 
         public void Add(StackCells cells)
         {
             Size += cells.Size;
             Count += cells.Count;
+            _totals += cells.Totals;
             _stacks++;
             foreach (var (key, totals) in cells.Cells) _byCategory[key] = _byCategory.GetValueOrDefault(key) + totals.Size;
         }
@@ -130,6 +134,7 @@ internal sealed class CallerView
             Caller.Categories = _byCategory.Count;
             Caller.TopCategory = _byCategory.Count == 0 ? null : names[_byCategory.MaxBy(p => p.Value).Key];
             Caller.CalledFrom = calledFrom;
+            SampledEstimates.Describe(Caller, _totals);
             return Caller;
         }
     }

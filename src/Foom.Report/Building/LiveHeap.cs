@@ -19,8 +19,28 @@ public enum BlockKind : byte
 /// </summary>
 public readonly record struct CategoryKey(BlockKind Kind, int Id);
 
-/// <summary>The totals of the live blocks that one stack holds in one category.</summary>
-public readonly record struct CellTotals(long Size, long Count);
+/// <summary>
+/// The totals of the live blocks that one stack holds in one category. In a sampled run they are
+/// estimates: <see cref="SizeVariance"/> and <see cref="CountVariance"/> are the variances of the
+/// estimates (0 where every block was recorded) and <see cref="Samples"/> the sampled blocks
+/// they rest on; sums of totals add the variances, the blocks being sampled independently.
+/// </summary>
+public readonly record struct CellTotals(long Size, long Count)
+{
+    public double SizeVariance { get; init; }
+    public double CountVariance { get; init; }
+    public long Samples { get; init; }
+
+    /// <summary>Whether the totals are estimated from samples (else exact).</summary>
+    public bool IsEstimate => Samples > 0;
+
+    public static CellTotals operator +(CellTotals a, CellTotals b) => new(a.Size + b.Size, a.Count + b.Count)
+    {
+        SizeVariance = a.SizeVariance + b.SizeVariance,
+        CountVariance = a.CountVariance + b.CountVariance,
+        Samples = a.Samples + b.Samples,
+    };
+}
 
 /// <summary>
 /// The live heap summed by category and stack: the report builder's intermediate form between
@@ -29,11 +49,24 @@ public readonly record struct CellTotals(long Size, long Count);
 /// exactly (heaptrack's and memray's figure, and the one `foom run` prints); only a heap block's
 /// category name rounds its size up to 16, as Matrix names them.
 /// </summary>
-public sealed class LiveHeap
+/// <remarks>
+/// In a sampled run (<see cref="SampleBytes"/> N above 0) a heap block of s bytes below N was
+/// recorded with chance p = 1 − e^(−s/N), independently of every other (docs/hook.md, "Sampled
+/// mode"), so it stands for 1/p blocks and 1/p times its size: the Horvitz–Thompson estimator,
+/// unbiased, whose variance is estimated by the sum over the sampled blocks of (1 − p)/p² times
+/// the square of what each stands for. Blocks of N bytes or more, and mappings, were all
+/// recorded and count exactly. Each cell's estimate is rounded once (to whole bytes and whole
+/// blocks), so every total in the report is a sum of the same rounded cells and still
+/// adds up exactly.
+/// </remarks>
+public sealed class LiveHeap(long sampleBytes = 0)
 {
     // A cell's key packs kind (2 bits), category id (30 bits) and stack id (32 bits) into one
     // word: one cheap hash per live block.
-    private readonly Dictionary<ulong, CellTotals> _cells = new();
+    private readonly Dictionary<ulong, CellSums> _cells = new();
+    private bool _totalsKnown = true;
+    private long _liveBytes, _liveCount;
+    private CellTotals _estimatedTotals;
     // Heap-block category ids by rounded size: an array for sizes below SmallSizes × 16 bytes
     // (nearly every block), a dictionary above.
     private const int SmallSizes = 4096;
@@ -41,14 +74,45 @@ public sealed class LiveHeap
     private readonly Dictionary<long, int> _mallocIdsBySize = new();
     private readonly Dictionary<string, int> _mallocIdsByName = new(StringComparer.Ordinal);
     private readonly List<string> _mallocIdNames = [];
-
     // Resident bytes of the cells whose blocks were measured (mappings and large heap blocks), by cell key.
     private readonly Dictionary<ulong, long> _resident = new();
 
-    public long LiveBytes { get; private set; }
-    public long LiveCount { get; private set; }
     /// <summary>Of the measured blocks' bytes, those that were not resident (reserved and never touched, or swapped out); null when no block was measured.</summary>
     public long? NotResidentBytes { get; private set; }
+
+    /// <summary>0 when every block was recorded; N when heap blocks below N bytes were sampled, one per N bytes on average.</summary>
+    public long SampleBytes { get; } = sampleBytes >= 0 ? sampleBytes : throw new ArgumentOutOfRangeException(nameof(sampleBytes), sampleBytes, "a sampling interval is not negative");
+
+    /// <summary>Whether the run was sampled: the totals are estimates where they rest on sampled blocks.</summary>
+    public bool Sampled => SampleBytes > 0;
+
+    public long LiveBytes
+    {
+        get
+        {
+            SumCells();
+            return _liveBytes;
+        }
+    }
+
+    public long LiveCount
+    {
+        get
+        {
+            SumCells();
+            return _liveCount;
+        }
+    }
+
+    /// <summary>The whole heap's totals with their variances and samples (what the report's head states as its bound).</summary>
+    public CellTotals Totals
+    {
+        get
+        {
+            SumCells();
+            return _estimatedTotals;
+        }
+    }
 
     /// <summary>
     /// Adds one live block; <paramref name="resident"/> is how many of its bytes were resident
@@ -61,9 +125,28 @@ public sealed class LiveHeap
         if ((uint)category >= 1u << 30) throw new ArgumentOutOfRangeException(nameof(categoryId), categoryId, "category ids go up to 2^30");
         var key = ((ulong)kind << 62) | ((ulong)(uint)category << 32) | stackId;
         ref var cell = ref CollectionsMarshal.GetValueRefOrAddDefault(_cells, key, out _);
-        cell = new CellTotals(cell.Size + size, cell.Count + 1);
-        LiveBytes += size;
-        LiveCount++;
+        if (kind == BlockKind.Malloc && size < SampleBytes)
+        {
+            // The hook sampled it by its requested size; it stands for 1/p blocks of its size.
+            var p = -double.ExpM1(-(double)size / SampleBytes);
+            var weight = 1 / p;
+            var spread = (1 - p) * weight * weight;
+            cell.EstimatedSize += size * weight;
+            cell.EstimatedCount += weight;
+            cell.SizeVariance += spread * size * (double)size;
+            cell.CountVariance += spread;
+            cell.Samples++;
+            _totalsKnown = false;
+            return;
+        }
+        cell.ExactSize += size;
+        cell.ExactCount++;
+        if (_totalsKnown)
+        {
+            _liveBytes += size;
+            _liveCount++;
+            _estimatedTotals = new CellTotals(_liveBytes, _liveCount);
+        }
         if (resident is not { } bytes) return;
         // A block's pages may hold bytes of its neighbours: it is never more resident than its size.
         bytes = Math.Clamp(bytes, 0, size);
@@ -78,8 +161,36 @@ public sealed class LiveHeap
     /// <summary>Every (category, stack) cell with its totals.</summary>
     public IEnumerable<(CategoryKey Category, uint StackId, CellTotals Totals)> Cells()
     {
-        foreach (var (key, totals) in _cells)
-            yield return (new CategoryKey((BlockKind)(key >> 62), (int)((key >> 32) & ((1u << 30) - 1))), (uint)key, totals);
+        foreach (var (key, sums) in _cells)
+            yield return (new CategoryKey((BlockKind)(key >> 62), (int)((key >> 32) & ((1u << 30) - 1))), (uint)key, sums.Totals());
+    }
+
+    // In a sampled run the totals are the sums of the rounded cells, made once when asked for.
+    private void SumCells()
+    {
+        if (_totalsKnown) return;
+        var totals = new CellTotals(0, 0);
+        foreach (var sums in _cells.Values) totals += sums.Totals();
+        _estimatedTotals = totals;
+        _liveBytes = totals.Size;
+        _liveCount = totals.Count;
+        _totalsKnown = true;
+    }
+
+    /// <summary>One cell while blocks are added: the exact part and the sampled part apart.</summary>
+    private struct CellSums
+    {
+        public long ExactSize, ExactCount, Samples;
+        public double EstimatedSize, EstimatedCount, SizeVariance, CountVariance;
+
+        public readonly CellTotals Totals() => Samples == 0
+            ? new CellTotals(ExactSize, ExactCount)
+            : new CellTotals(ExactSize + (long)Math.Round(EstimatedSize), ExactCount + (long)Math.Round(EstimatedCount))
+            {
+                SizeVariance = SizeVariance,
+                CountVariance = CountVariance,
+                Samples = Samples,
+            };
     }
 
     public int CellCount => _cells.Count;

@@ -27,6 +27,7 @@ public static class ReportAssembler
         var report = new Model.Report { Head = head ?? new ReportHead() };
         report.Head.LiveBytes = heap.LiveBytes;
         report.Head.LiveCount = heap.LiveCount;
+        report.Head.Sampling = SampledEstimates.Head(heap);
 
         var modulesById = new Dictionary<int, ModuleRecord>();
         foreach (var module in context.Modules) modulesById.TryAdd(module.Id, module);
@@ -49,6 +50,7 @@ public static class ReportAssembler
                 ResidentBytes = category.ResidentBytes,
                 Scene = report.Head.Scene,
             };
+            SampledEstimates.Describe(item, category.Totals);
             report.Items.Add(item);
             if (!options.Selection.ListsStacks(rank, category.Name, category.Size, category.Count)) continue;
 
@@ -68,6 +70,7 @@ public static class ReportAssembler
                     FramesCut = shape.FramesCut > 0 ? shape.FramesCut : null,
                     ResidentBytes = category.StackResident?.GetValueOrDefault(chosen[i].StackId),
                 };
+                SampledEstimates.Describe(stack, chosen[i].Totals);
                 item.Stacks.Add(stack);
                 listed.Add(new ListedStack(item, stack, shape, FirstOfCategory: i == 0));
             }
@@ -147,6 +150,8 @@ internal sealed class CategoryBuild(string name, BlockKind kind)
     public BlockKind Kind { get; } = kind;
     public long Size { get; set; }
     public long Count { get; set; }
+    /// <summary>Size and count with the variances of a sampled run's estimates.</summary>
+    public CellTotals Totals { get; private set; }
     public Dictionary<uint, CellTotals> Stacks { get; } = new();
     public List<FoldedCategory>? Folded { get; set; }
     /// <summary>Resident bytes of a mapping category and of each of its stacks, when a smaps sample is known.</summary>
@@ -163,10 +168,11 @@ internal sealed class CategoryBuild(string name, BlockKind kind)
     public void Add(uint stackId, CellTotals totals)
     {
         Stacks[stackId] = Stacks.TryGetValue(stackId, out var sum)
-            ? new CellTotals(sum.Size + totals.Size, sum.Count + totals.Count)
+            ? sum + totals
             : totals;
         Size += totals.Size;
         Count += totals.Count;
+        Totals += totals;
     }
 }
 

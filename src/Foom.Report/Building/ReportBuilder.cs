@@ -55,6 +55,8 @@ public static class ReportBuilder
         if (managed is { Problems.Count: > 0 }) head.Recovery = [.. head.Recovery ?? [], .. managed.Problems];
         var report = ReportAssembler.Assemble(heap.Heap, heap.Context, reportOptions, head, managed);
         report.Head.FigureNotes = head.NotRecorded is null ? FigureNotes.Of(report.Head) : null;
+        if (report.Head.Sampling is { } sampling)
+            report.Head.FigureNotes = [SampledEstimates.Note(sampling), .. report.Head.FigureNotes ?? []];
         return report;
     }
 

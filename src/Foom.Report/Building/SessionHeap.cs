@@ -39,7 +39,7 @@ public sealed class SessionHeap
         var status = reader.Recovery.Status;
         var notes = status == WriterStatus.ClosedCleanly ? [] : reader.Recovery.Notes.ToList();
         var resident = ResidentOf(sessionDirectory, info, status == WriterStatus.Running, notes);
-        var heap = new LiveHeap();
+        var heap = new LiveHeap(info.SampleBytes ?? 0);
         foreach (ref readonly var allocation in reader.Live.Allocations)
         {
             var kind = allocation.Kind == AllocationKind.Mapping ? BlockKind.Mapping

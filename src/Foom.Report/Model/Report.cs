@@ -98,6 +98,8 @@ public sealed class ReportHead
     [JsonPropertyName("recording_notes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? RecordingNotes { get; set; }
     /// <summary>How many frames got names and why the others did not; absent when nothing named the frames (docs/report-format.md, "Symbols").</summary>
     [JsonPropertyName("symbols")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportSymbols? Symbols { get; set; }
+    /// <summary>Set for a sampled run (`foom run --sample-bytes N`): the live figures are estimates, with their bounds (docs/report-format.md, "Sampled runs").</summary>
+    [JsonPropertyName("sampling")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportSampling? Sampling { get; set; }
     /// <summary>A .NET target's managed heap: the census behind the managed categories, or why there is none (docs/report-format.md, "Managed heap").</summary>
     [JsonPropertyName("managed")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportManaged? Managed { get; set; }
 
@@ -215,6 +217,10 @@ public sealed class ReportItem
     [JsonPropertyName("resident_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ResidentBytes { get; set; }
     /// <summary>"managed" for a type counted by the managed heap census (not part of live_bytes); absent for the recorded native blocks.</summary>
     [JsonPropertyName("heap")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Heap { get; set; }
+    /// <summary>In a sampled run, where the figures are estimates: the half-widths of their 95 % intervals and the sampled blocks they rest on (docs/report-format.md, "Sampled runs").</summary>
+    [JsonPropertyName("size_bound")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? SizeBound { get; set; }
+    [JsonPropertyName("count_bound")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CountBound { get; set; }
+    [JsonPropertyName("samples")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Samples { get; set; }
     /// <summary>Single-stack categories folded into this one (docs/report-format.md, "Folding"), with their own totals.</summary>
     [JsonPropertyName("folded")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<FoldedCategory>? Folded { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
@@ -229,6 +235,12 @@ public sealed class ReportItem
     /// the bytes allocated (live or not) since sampling began, estimated.
     /// </summary>
     public const string AllocatedEstimateMeasure = "allocated_estimate";
+
+    /// <summary>
+    /// The size_measure of heap-block categories in a sampled run that rest on sampled blocks:
+    /// the live bytes and blocks estimated, within size_bound and count_bound at 95 %.
+    /// </summary>
+    public const string LiveEstimateMeasure = "live_estimate";
 }
 
 public sealed class FoldedCategory
@@ -254,6 +266,10 @@ public sealed class ReportStack
     /// <summary>For a managed category: the allocation samples behind this stack, and the bytes they estimate it allocated (its size and count are its estimated share of the census's live totals).</summary>
     [JsonPropertyName("allocation_samples")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? AllocationSamples { get; set; }
     [JsonPropertyName("allocated_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? AllocatedBytes { get; set; }
+    /// <summary>In a sampled run, where the figures are estimates: the half-widths of their 95 % intervals and the sampled blocks they rest on (docs/report-format.md, "Sampled runs").</summary>
+    [JsonPropertyName("size_bound")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? SizeBound { get; set; }
+    [JsonPropertyName("count_bound")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CountBound { get; set; }
+    [JsonPropertyName("samples")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Samples { get; set; }
     /// <summary>Frames cut beyond the frame limit (outermost ones), when any were.</summary>
     [JsonPropertyName("frames_cut")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? FramesCut { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }

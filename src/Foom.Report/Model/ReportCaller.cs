@@ -18,6 +18,10 @@ public sealed class ReportCaller
     [JsonPropertyName("stacks")] public int Stacks { get; set; }
     /// <summary>The category holding most of its bytes.</summary>
     [JsonPropertyName("top_category")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? TopCategory { get; set; }
+    /// <summary>In a sampled run, where the figures are estimates: the half-widths of their 95 % intervals and the sampled blocks they rest on (docs/report-format.md, "Sampled runs").</summary>
+    [JsonPropertyName("size_bound")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? SizeBound { get; set; }
+    [JsonPropertyName("count_bound")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CountBound { get; set; }
+    [JsonPropertyName("samples")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? Samples { get; set; }
     /// <summary>Bottom-up, the next level: who called it, biggest first (absent at the second level).</summary>
     [JsonPropertyName("called_from")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ReportCaller>? CalledFrom { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }

@@ -71,6 +71,13 @@ internal sealed class PprofBuilder
                     if (stack.AllocationSamples is not null) sample.Label.Add(StringLabel("estimate", "shared out by allocation samples"));
                 }
                 if (stack.ResidentBytes is { } resident) sample.Label.Add(NumberLabel("resident_bytes", resident));
+                if (!item.IsManaged && stack.SizeBound is { } sizeBound)
+                {
+                    // A sampled run's estimate, with its 95 % bounds.
+                    sample.Label.Add(StringLabel("estimate", "sampled"));
+                    sample.Label.Add(NumberLabel("size_bound", sizeBound));
+                    sample.Label.Add(new Label { Key = _tables.String("count_bound"), Num = stack.CountBound ?? 0 });
+                }
                 _profile.Sample.Add(sample);
             }
             var restBytes = Math.Max(0, item.Size - listedBytes);
@@ -80,6 +87,7 @@ internal sealed class PprofBuilder
             rest.LocationId.Add(category);
             rest.LocationId.Add(_tables.PseudoFrame(FoldedStacks.UnlistedRoot));
             if (item.IsManaged) rest.LocationId.Add(_tables.PseudoFrame(FoldedStacks.ManagedRoot));
+            else if (item.SizeMeasure == ReportItem.LiveEstimateMeasure) rest.Label.Add(StringLabel("estimate", "sampled"));
             _profile.Sample.Add(rest);
         }
     }

@@ -58,6 +58,9 @@ public static class PprofView
         if (head.PeakFootprintBytes is { } peak) Line("peak footprint: " + Bytes(peak));
         Line("live: " + Bytes(head.LiveBytes) + " in " + head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)
              + " blocks: the samples outside [managed heap] add up to these");
+        if (head.Sampling is { } sampling)
+            Line($"sampled run: heap blocks under {Bytes(sampling.SampleBytes)} were sampled, one per that many bytes allocated on average; inuse_space and inuse_objects of native samples "
+                 + $"labelled estimate=sampled are estimates (labels size_bound and count_bound: their 95 % bounds); live is within ±{Bytes(sampling.LiveBytesBound)} and ±{sampling.LiveCountBound.ToString("N0", CultureInfo.InvariantCulture)} blocks at 95 %");
         if (head.Managed?.Census is { } census)
             Line("managed heap: " + Bytes(census.Bytes) + " in " + census.Count.ToString("N0", CultureInfo.InvariantCulture)
                  + " objects counted by a census, under [managed heap]; the GC heap's memory is also in the native categories, so filter heap=native or heap=managed rather than adding the two");

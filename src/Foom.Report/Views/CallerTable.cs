@@ -28,8 +28,8 @@ internal static class CallerTable
             table.AddRow(
                 new Text((i + 1).ToString(CultureInfo.InvariantCulture)),
                 new Text(Name(caller, labels)),
-                new Text(FrameLabels.Bytes(caller.Size)),
-                new Text(caller.Count.ToString("N0", CultureInfo.InvariantCulture)),
+                new Text(FrameLabels.Bytes(caller.Size) + (caller.SizeBound is { } sizeBound ? $" ±{FrameLabels.Bytes(sizeBound)}" : "")),
+                new Text(caller.Count.ToString("N0", CultureInfo.InvariantCulture) + (caller.CountBound is { } countBound ? $" ±{countBound.ToString("N0", CultureInfo.InvariantCulture)}" : "")),
                 new Text(string.Create(CultureInfo.InvariantCulture, $"{100.0 * caller.Size / total:0.0}%")),
                 new Text(string.Create(CultureInfo.InvariantCulture, $"{caller.Categories} {(caller.Categories == 1 ? "category" : "categories")}, {caller.Stacks} {(caller.Stacks == 1 ? "stack" : "stacks")}")),
                 new Text(from));

@@ -57,9 +57,14 @@ public static class TextView
         Row("footprint", head.FootprintBytes is long footprint ? FrameLabels.Bytes(footprint) : null);
         Row("peak footprint", head.PeakFootprintBytes is long peak ? FrameLabels.Bytes(peak) : null);
         Row("oom score", head.OomScore is int score ? string.Create(CultureInfo.InvariantCulture, $"{score} (oom_score_adj {head.OomScoreAdj ?? 0})") : null);
-        Row("live", head.NotRecorded is not null ? "not recorded (see the note below)" : $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count(i => !i.IsManaged)} categories");
+        Row("live", head.NotRecorded is not null ? "not recorded (see the note below)"
+            : head.Sampling is { } sampling
+                ? $"estimated {FrameLabels.Bytes(head.LiveBytes)} ±{FrameLabels.Bytes(sampling.LiveBytesBound)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} ±{sampling.LiveCountBound.ToString("N0", CultureInfo.InvariantCulture)} blocks (95 %), {report.Items.Count(i => !i.IsManaged)} categories"
+                : $"{FrameLabels.Bytes(head.LiveBytes)} in {head.LiveCount.ToString("N0", CultureInfo.InvariantCulture)} blocks, {report.Items.Count(i => !i.IsManaged)} categories");
         if (head.NotRecorded is null && head.LiveNotResidentBytes is long notResident)
             Row("  not resident", $"{FrameLabels.Bytes(notResident)} of it (mappings and large blocks not in RAM: reserved and never touched, or swapped out)");
+        if (head.Sampling is { } sampled)
+            Row("sampled", $"heap blocks under {FrameLabels.Bytes(sampled.SampleBytes)} sampled, one per {FrameLabels.Bytes(sampled.SampleBytes)} on average; {sampled.Samples.ToString("N0", CultureInfo.InvariantCulture)} sampled blocks live: the figures are estimates");
         if (head.Managed is { } managed)
         {
             Row("managed heap", managed.Census is { } census
@@ -188,6 +193,7 @@ public static class TextView
             var bar = new string('█', (int)Math.Round(24.0 * item.Size / biggest));
             var name = Markup.Escape(item.Name) + (item.Folded is { Count: > 0 } folded ? $" [grey](+{folded.Count} folded)[/]" : "")
                 + (item.SizeMeasure == ReportItem.AllocatedEstimateMeasure ? $" [grey](estimate {Markup.Escape(item.Info)})[/]"
+                   : item.SizeMeasure == ReportItem.LiveEstimateMeasure ? $" [grey]({Markup.Escape(item.Info)})[/]"
                    : item.SizeMeasure is { } measure ? $" [grey]({Markup.Escape(measure)}{(item.ResidentBytes is { } resident ? $"; {Markup.Escape(FrameLabels.Bytes(resident))} resident" : "")})[/]"
                    : item.ResidentBytes is { } blocksResident ? $" [grey]({Markup.Escape(FrameLabels.Bytes(blocksResident))} resident)[/]" : "");
             table.AddRow(
@@ -224,7 +230,8 @@ public static class TextView
             {
                 var resident = stack.ResidentBytes is { } bytes ? $" [grey]({Markup.Escape(FrameLabels.Bytes(bytes))} resident)[/]" : "";
                 var units = item.IsManaged ? $"objects ({stack.AllocationSamples ?? 0} allocation samples)" : "blocks";
-                var stackNode = node.AddNode($"{Markup.Escape(FrameLabels.Bytes(stack.Size))} in {stack.Count.ToString("N0", CultureInfo.InvariantCulture)} {units}{resident} from [green]{Markup.Escape(CallerLabel(stack, labels))}[/]");
+                var estimate = stack.SizeBound is { } bound ? $" [grey](estimate ±{Markup.Escape(FrameLabels.Bytes(bound))}, ±{(stack.CountBound ?? 0).ToString("N0", CultureInfo.InvariantCulture)} blocks, {stack.Samples ?? 0} samples)[/]" : "";
+                var stackNode = node.AddNode($"{Markup.Escape(FrameLabels.Bytes(stack.Size))} in {stack.Count.ToString("N0", CultureInfo.InvariantCulture)} {units}{resident}{estimate} from [green]{Markup.Escape(CallerLabel(stack, labels))}[/]");
                 var callerIndex = FoldedStacks.CallerIndex(stack);
                 for (var f = 0; f < stack.Frames.Count && f < options.FramesPerStack; f++)
                 {

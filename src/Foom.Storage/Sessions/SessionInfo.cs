@@ -46,6 +46,8 @@ public sealed class SessionInfo
     [JsonPropertyName("debugger_seen")] public bool? DebuggerSeen { get; set; }
     /// <summary>--watchdog SECONDS of the run, when given: how long a foreground heartbeat may stall.</summary>
     [JsonPropertyName("watchdog_seconds")] public double? WatchdogSeconds { get; set; }
+    /// <summary>--sample-bytes of the run: heap blocks were sampled by bytes, one per this many on average, so the live figures are estimates; absent when every block was recorded.</summary>
+    [JsonPropertyName("sample_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? SampleBytes { get; set; }
     [JsonPropertyName("warnings")] public List<MemoryWarning> Warnings { get; set; } = [];
     /// <summary>Events the hook could not deliver (the ring stayed full past its wait), counted by the hook.</summary>
     [JsonPropertyName("dropped_events")] public long DroppedEvents { get; set; }

@@ -6,7 +6,7 @@ namespace Foom.Report.Tests.Support;
 /// A live heap built block by block for the assembler's tests: stacks of made-up frames in two
 /// modules (the app and libc), heap blocks, mappings and typed objects.
 /// </summary>
-internal sealed class TestHeap
+internal sealed class TestHeap(long sampleBytes = 0)
 {
     public const string AppBuildId = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
     public const string LibcBuildId = "c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00";
@@ -14,7 +14,8 @@ internal sealed class TestHeap
     private readonly Dictionary<uint, RawFrame[]> _stacks = new();
     private readonly Dictionary<CategoryKey, string> _names = new();
 
-    public LiveHeap Heap { get; } = new();
+    /// <summary>The heap; a sampled run's when <c>sampleBytes</c> is above 0 (its blocks are then the sampled ones).</summary>
+    public LiveHeap Heap { get; } = new(sampleBytes);
 
     public List<ModuleRecord> Modules { get; } =
     [

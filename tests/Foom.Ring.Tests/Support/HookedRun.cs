@@ -45,6 +45,8 @@ public sealed record HookedRunOptions
     public long RingSize { get; init; } = EventRing.DefaultDataSize;
     public uint FullWaitMs { get; init; }
     public RingOptions RingOptions { get; init; }
+    /// <summary>Sampled mode: heap blocks sampled by bytes, one per this many on average (0: every block).</summary>
+    public long SampleBytes { get; init; }
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
     /// <summary>The consumer does not read until this much time has passed (a stalled recorder).</summary>
     public TimeSpan ConsumerStall { get; init; }
@@ -132,7 +134,7 @@ public static class HookedRun
         try
         {
             var ringPath = System.IO.Path.Combine(directory.FullName, "ring");
-            using var ring = EventRing.Create(ringPath, options.RingSize, options.FullWaitMs, options.RingOptions);
+            using var ring = EventRing.Create(ringPath, options.RingSize, options.FullWaitMs, options.RingOptions, options.SampleBytes);
             options.PrepareRing?.Invoke(ring);
             var start = new ProcessStartInfo(program)
             {

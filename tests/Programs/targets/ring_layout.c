@@ -12,7 +12,7 @@ int main(void) {
     SIZE(foom_ring_header);
     FIELD(foom_ring_header, magic); FIELD(foom_ring_header, version); FIELD(foom_ring_header, header_size);
     FIELD(foom_ring_header, data_size); FIELD(foom_ring_header, created_ms); FIELD(foom_ring_header, recorder_pid);
-    FIELD(foom_ring_header, full_wait_ms); FIELD(foom_ring_header, options);
+    FIELD(foom_ring_header, full_wait_ms); FIELD(foom_ring_header, options); FIELD(foom_ring_header, sample_bytes);
     FIELD(foom_ring_header, head); FIELD(foom_ring_header, tail);
     FIELD(foom_ring_header, target_pid); FIELD(foom_ring_header, generation); FIELD(foom_ring_header, attach_position);
     FIELD(foom_ring_header, attach_ms); FIELD(foom_ring_header, stopped); FIELD(foom_ring_header, foreign_attaches);
@@ -22,7 +22,7 @@ int main(void) {
     FIELD(foom_ring_header, dropped_frees); FIELD(foom_ring_header, unrecorded_allocs);
     FIELD(foom_ring_header, unrecorded_alloc_bytes); FIELD(foom_ring_header, unrecorded_frees);
     FIELD(foom_ring_header, unrecorded_maps); FIELD(foom_ring_header, unrecorded_map_bytes);
-    FIELD(foom_ring_header, unrecorded_unmaps); FIELD(foom_ring_header, unrecorded_unmap_bytes);
+    FIELD(foom_ring_header, unrecorded_unmaps); FIELD(foom_ring_header, unrecorded_unmap_bytes); FIELD(foom_ring_header, sample_set_overflows);
     FIELD(foom_ring_header, state); FIELD(foom_ring_header, scene_sequence); FIELD(foom_ring_header, state_ms);
     FIELD(foom_ring_header, heartbeat_ms); FIELD(foom_ring_header, scene_ms); FIELD(foom_ring_header, scene);
     FIELD(foom_ring_header, exit_kind); FIELD(foom_ring_header, exit_status); FIELD(foom_ring_header, exit_ms);
