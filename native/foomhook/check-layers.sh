@@ -9,7 +9,7 @@ layer_of() {
         foom_ring.h | foom.h) echo 0 ;;                      # the formats
         state.h | state.c | cfi.h | cfi.c) echo 1 ;;
         ring.h | ring.c | marks.h | marks.c | sampling.h | sampling.c | module_image.h | module_image.c) echo 2 ;;
-        modules.h | modules.c) echo 3 ;;
+        modules.h | modules.c | python.h | python.c) echo 3 ;; # python: Python frames, read beside the native walk
         unwind.h | unwind.c) echo 4 ;;
         events.h | events.c) echo 5 ;;
         enter.h | enter.c) echo 6 ;;

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 
 #include "marks.h"
+#include "python.h"
 #include "unwind.h"
 
 static size_t ring_mapping_size;
@@ -184,6 +185,7 @@ __attribute__((constructor)) static void foom_constructor(void) {
     struct thread_state *t = &foom_thread;
     t->in_hook++;
     unwind_load();
+    python_load(getenv("FOOM_RING"));
     /* Libraries loaded between the first call and now. */
     modules_scan(FOOM_SOURCE_STARTUP, 1);
     t->in_hook--;

@@ -7,7 +7,7 @@
  * The layers, each including only the layers below it (check-layers.sh, run by the Makefile,
  * refuses anything else):
  *   entry points (hooks_*.c, api.c) → enter (initialise, attach, the guard) → events →
- *   unwind → modules → ring, marks, sampling → state → foom_ring.h, foom.h (the formats)
+ *   unwind → modules, python → ring, marks, sampling → state → foom_ring.h, foom.h (the formats)
  */
 #ifndef FOOM_STATE_H
 #define FOOM_STATE_H

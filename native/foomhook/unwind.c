@@ -28,6 +28,8 @@
  */
 #include "unwind.h"
 
+#include "python.h"
+
 #include <dlfcn.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -310,6 +312,9 @@ void stack_capture(struct thread_state *t, uint64_t *frames, struct stack_info *
             info->flags = FOOM_FLAG_FRAME_POINTERS | FOOM_FLAG_TRUNCATED;
         }
     }
+    /* Python frames (python.c), beside the interpreter's evaluation frames: before the hash,
+       which tells the stacks apart by them too. */
+    info->count = python_add_frames(frames, info->count, FOOM_RING_MAX_FRAMES, &info->flags);
     info->hash = hash_frames(frames, info->count, epoch);
 }
 

@@ -204,6 +204,18 @@ public sealed class Symbolizer
             foreach (var map in perfMaps)
             {
                 if (map.Lookup(p.LookupAddress) is not { } jit) continue;
+                if (PythonCodeName.TryParse(jit.Name, out var pythonFunction, out var pythonFile, out var line))
+                {
+                    return new FrameSymbol
+                    {
+                        Function = pythonFunction,
+                        Symbol = pythonFunction,
+                        File = pythonFile,
+                        Line = line,
+                        SymbolOffset = p.Address - jit.Start,
+                        LineProblem = line is null ? "Python gives this instruction no line" : null,
+                    };
+                }
                 return new FrameSymbol
                 {
                     Function = jit.Name,

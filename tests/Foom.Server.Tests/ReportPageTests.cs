@@ -24,6 +24,7 @@ public sealed class ReportPageTests
         // Three samples from 2 s on, and a warning at 0.5 s: before the first sample.
         report.Head.FootprintSamples = [[start + 2000, 200L << 20], [start + 3000, 260L << 20], [start + 4000, 300L << 20]];
         report.Head.Warnings = [new ReportWarning { Time = start + 500, FootprintBytes = 150L << 20, LimitBytes = 512L << 20, Source = "threshold" }];
+        report.Head.PythonFrames = [new ReportPythonFrames { Pid = 4242, State = "missing", Detail = "Python frames missing: CPython 3.12.0 is not supported (Python frames are read from CPython 3.11 only)" }];
         return report;
     }
 
@@ -57,6 +58,10 @@ public sealed class ReportPageTests
 
             // Top-down without system frames: no allocator frame, the outermost frames at the root.
             driver.Navigate().GoToUrl($"{url}/reports/leak-1");
+            // The head says why the stacks have no Python frames.
+            var python = driver.FindElement(By.CssSelector("td.python-frames"));
+            Assert.Equal("pid 4242: Python frames missing: CPython 3.12.0 is not supported (Python frames are read from CPython 3.11 only)", python.Text);
+            Assert.Contains("error", python.GetAttribute("class"));
             var tree = driver.FindElement(By.Id("calltree"));
             Assert.DoesNotContain("malloc", tree.Text);
             Assert.DoesNotContain("foom_malloc", tree.Text);

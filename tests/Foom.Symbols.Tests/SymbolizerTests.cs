@@ -254,6 +254,35 @@ public class SymbolizerTests
     }
 
     [Fact]
+    public void PythonFramesOfTheHooksPythonCodeMapGetFunctionFileAndLine()
+    {
+        var folder = Directory.CreateTempSubdirectory("foom-python-");
+        try
+        {
+            // As native/foomhook/python.c writes it: code object 3's instructions by line, one
+            // range without a line, a file name with a space; and 3.12's own -X perf name.
+            var map = Path.Combine(folder.FullName, "perf-python-4242.map");
+            File.WriteAllText(map, "800000300000 2 py::Cache.fill /srv/my app/cache.py:40\n800000300002 1c py::Cache.fill /srv/my app/cache.py:41\n" +
+                                   "80000030001e 4 py::Cache.fill /srv/my app/cache.py\n7f00aa000100 40 py::handler:/srv/app.py\n");
+            var result = new Symbolizer().Symbolize(new SymbolizeRequest
+            {
+                Modules = [],
+                // The hook's pseudo pcs are one past the instruction, read as return addresses.
+                Frames = [FrameRef.Pc(0x800000300001, isReturnAddress: true), FrameRef.Pc(0x800000300003, isReturnAddress: true),
+                          FrameRef.Pc(0x80000030001f, isReturnAddress: true), FrameRef.Pc(0x7f00aa000120)],
+                PerfMaps = [map],
+            });
+            Assert.Equal(("py::Cache.fill", "/srv/my app/cache.py", (int?)40), (result.Frames[0].Function, result.Frames[0].File, result.Frames[0].Line));
+            Assert.Equal(41, result.Frames[1].Line);
+            Assert.Equal(("/srv/my app/cache.py", (int?)null), (result.Frames[2].File, result.Frames[2].Line));
+            Assert.Equal("Python gives this instruction no line", result.Frames[2].LineProblem);
+            Assert.Equal(("py::handler:/srv/app.py", (string?)null), (result.Frames[3].Function, result.Frames[3].File));
+            Assert.Empty(result.PerfMapProblems);
+        }
+        finally { folder.Delete(recursive: true); }
+    }
+
+    [Fact]
     public void RawPcsArePlacedInModulesByRangeAndJitCodeIsNamedFromPerfMaps()
     {
         var binary = Native.Compile(Functions, "-O1 -g -fPIE -pie");

@@ -53,9 +53,9 @@ internal sealed class CallerView
             var index = shape.CallerIndex.Value;
             var frame = index >= 0 && index < shape.Frames.Count ? shape.Frames[index] : null;
             var sum = Get(callers, frame, moduleNames);
-            sum.Add(cells);
+            sum.Add(cells, frame?.Line);
             var outer = frame != null && index + 1 < shape.Frames.Count ? shape.Frames[index + 1] : null;
-            Get(sum.CalledFrom ??= new Dictionary<string, Sum>(StringComparer.Ordinal), outer, moduleNames).Add(cells);
+            Get(sum.CalledFrom ??= new Dictionary<string, Sum>(StringComparer.Ordinal), outer, moduleNames).Add(cells, outer?.Line);
         }
         var ordered = callers.Values.OrderByDescending(c => c.Size).ThenByDescending(c => c.Count).ThenBy(c => c.Caller.Caller, StringComparer.Ordinal).ToList();
         var listed = ordered.Take(TopCallers).ToList();
@@ -75,7 +75,11 @@ internal sealed class CallerView
     private static Sum Get(Dictionary<string, Sum> sums, ReportFrame? frame, Func<string, string?> moduleNames)
     {
         var module = frame is null ? null : moduleNames(frame.Uuid);
-        var key = frame is null ? "" : !string.IsNullOrEmpty(frame.Function) ? $"{module}!{frame.Function}" : CallerRules.FormatCaller(frame);
+        // A function of interpreted code (a Python frame) has no module: its file tells two
+        // functions of one name apart.
+        var key = frame is null ? "" : !string.IsNullOrEmpty(frame.Function)
+            ? module is null && frame.File is { } file ? $"{file}!{frame.Function}" : $"{module}!{frame.Function}"
+            : CallerRules.FormatCaller(frame);
         if (!sums.TryGetValue(key, out var sum))
         {
             sums[key] = sum = new Sum(new ReportCaller
@@ -83,6 +87,7 @@ internal sealed class CallerView
                 Function = frame is null ? "(no caller: every frame is allocator or runtime code, or the stack is empty)" : frame.Function,
                 Caller = frame is null ? "" : CallerRules.FormatCaller(frame),
                 Module = module,
+                File = frame?.File,
             });
         }
         return sum;
@@ -114,11 +119,13 @@ internal sealed class CallerView
         public long Count { get; private set; }
         public Dictionary<string, Sum>? CalledFrom { get; set; }
         private readonly Dictionary<CategoryKey, long> _byCategory = new();
+        private readonly Dictionary<int, long> _byLine = new();
         private int _stacks;
         private CellTotals _totals;
 
-        public void Add(StackCells cells)
+        public void Add(StackCells cells, int? line)
         {
+            if (line is { } known) _byLine[known] = _byLine.GetValueOrDefault(known) + cells.Size;
             Size += cells.Size;
             Count += cells.Count;
             _totals += cells.Totals;
@@ -133,6 +140,7 @@ internal sealed class CallerView
             Caller.Stacks = _stacks;
             Caller.Categories = _byCategory.Count;
             Caller.TopCategory = _byCategory.Count == 0 ? null : names[_byCategory.MaxBy(p => p.Value).Key];
+            Caller.Line = _byLine.Count == 0 ? null : _byLine.OrderByDescending(p => p.Value).ThenBy(p => p.Key).First().Key;
             Caller.CalledFrom = calledFrom;
             SampledEstimates.Describe(Caller, _totals);
             return Caller;

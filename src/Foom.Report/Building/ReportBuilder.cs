@@ -50,6 +50,7 @@ public static class ReportBuilder
         if (options.Symbolizer is { } symbolizer && reportOptions.Symbolize is null)
             reportOptions = reportOptions with { Symbolize = ReportSymbolizer.For(symbolizer, perfMaps) };
         var head = Head(info, heap, marks, now);
+        head.PythonFrames = PythonFrameNotes.Read(sessionDirectory);
         // A .NET target's managed heap: its census and sampled stacks, when the session has them.
         var managed = ManagedHeap.Read(sessionDirectory, perfMaps);
         if (managed is { Problems.Count: > 0 }) head.Recovery = [.. head.Recovery ?? [], .. managed.Problems];

@@ -18,12 +18,19 @@ public sealed partial class CallerRules
     private readonly Regex[] _skipModules;
     private readonly Regex[] _skipFunctions;
     private readonly Regex[] _skipUnnamedInModules;
+    private readonly Regex[] _interpretedFunctions;
+    private readonly Regex[] _interpreterModules;
 
-    public CallerRules(IEnumerable<string> skipModules, IEnumerable<string> skipFunctions, IEnumerable<string> skipUnnamedInModules)
+    /// <param name="interpretedFunctions">Frames of interpreted code (Python's py::QUALNAME, docs/hook.md, "Python frames").</param>
+    /// <param name="interpreterModules">The interpreters that run them: their frames, named or not, are skipped when an interpreted frame lies further out.</param>
+    public CallerRules(IEnumerable<string> skipModules, IEnumerable<string> skipFunctions, IEnumerable<string> skipUnnamedInModules,
+        IEnumerable<string>? interpretedFunctions = null, IEnumerable<string>? interpreterModules = null)
     {
         _skipModules = Compile(skipModules, "skip_modules");
         _skipFunctions = Compile(skipFunctions, "skip_functions");
         _skipUnnamedInModules = Compile(skipUnnamedInModules, "skip_unnamed_in_modules");
+        _interpretedFunctions = Compile(interpretedFunctions ?? [], "interpreted_functions");
+        _interpreterModules = Compile(interpreterModules ?? [], "interpreter_modules");
     }
 
     /// <summary>The rules shipped with Foom (libc, libstdc++, glib, CPython, .NET, iOS allocators, the hook).</summary>
@@ -64,7 +71,8 @@ public sealed partial class CallerRules
         if (file is null) throw new InvalidDataException($"{sourceName}: the caller rules file is empty");
         try
         {
-            return new CallerRules(file.SkipModules ?? [], file.SkipFunctions ?? [], file.SkipUnnamedInModules ?? []);
+            return new CallerRules(file.SkipModules ?? [], file.SkipFunctions ?? [], file.SkipUnnamedInModules ?? [],
+                file.InterpretedFunctions ?? [], file.InterpreterModules ?? []);
         }
         catch (ArgumentException e)
         {
@@ -88,16 +96,30 @@ public sealed partial class CallerRules
     /// <summary>
     /// The index of the caller frame in <paramref name="frames"/> (innermost first), or -1 when
     /// there are no frames. When every frame is an allocator frame, the outermost one is taken,
-    /// as Matrix does.
+    /// as Matrix does. Inside an interpreter the meaningful point is the interpreted function, not
+    /// the interpreter's C code that allocates for it (a dict's resize, an evaluation frame): the
+    /// interpreter's frames inward of the innermost interpreted frame are skipped too.
     /// </summary>
     public int FindCaller(IReadOnlyList<ReportFrame> frames, Func<string, string?> moduleNameOfUuid)
     {
+        var interpreted = InnermostInterpreted(frames);
         for (var i = 0; i < frames.Count; i++)
         {
             var frame = frames[i];
-            if (!IsAllocatorFrame(frame.Function, moduleNameOfUuid(frame.Uuid))) return i;
+            var module = moduleNameOfUuid(frame.Uuid);
+            if (IsAllocatorFrame(frame.Function, module)) continue;
+            if (i < interpreted && ModuleFileName(module) is { } file && Matches(_interpreterModules, file)) continue;
+            return i;
         }
         return frames.Count - 1;
+    }
+
+    private int InnermostInterpreted(IReadOnlyList<ReportFrame> frames)
+    {
+        if (_interpretedFunctions.Length == 0) return -1;
+        for (var i = 0; i < frames.Count; i++)
+            if (!string.IsNullOrEmpty(frames[i].Function) && Matches(_interpretedFunctions, frames[i].Function!)) return i;
+        return -1;
     }
 
     /// <summary>Whether any rule could judge these frames at all (a name or a known module).</summary>
@@ -191,6 +213,8 @@ public sealed partial class CallerRules
         [JsonPropertyName("skip_modules")] public List<string>? SkipModules { get; set; }
         [JsonPropertyName("skip_functions")] public List<string>? SkipFunctions { get; set; }
         [JsonPropertyName("skip_unnamed_in_modules")] public List<string>? SkipUnnamedInModules { get; set; }
+        [JsonPropertyName("interpreted_functions")] public List<string>? InterpretedFunctions { get; set; }
+        [JsonPropertyName("interpreter_modules")] public List<string>? InterpreterModules { get; set; }
         [JsonPropertyName("comment")] public string? Comment { get; set; }
     }
 }

@@ -96,6 +96,8 @@ public sealed class ReportHead
     [JsonPropertyName("figure_notes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? FigureNotes { get; set; }
     /// <summary>What foom run noted about the recording (session.json's recording_notes).</summary>
     [JsonPropertyName("recording_notes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<string>? RecordingNotes { get; set; }
+    /// <summary>Whether the stacks of the run's Python processes name Python functions, and if not why (docs/report-format.md, "Python frames"); absent for a program without Python.</summary>
+    [JsonPropertyName("python_frames")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ReportPythonFrames>? PythonFrames { get; set; }
     /// <summary>How many frames got names and why the others did not; absent when nothing named the frames (docs/report-format.md, "Symbols").</summary>
     [JsonPropertyName("symbols")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportSymbols? Symbols { get; set; }
     /// <summary>Set for a sampled run (`foom run --sample-bytes N`): the live figures are estimates, with their bounds (docs/report-format.md, "Sampled runs").</summary>

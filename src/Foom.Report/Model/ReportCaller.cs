@@ -11,6 +11,10 @@ public sealed class ReportCaller
     [JsonPropertyName("caller")] public string Caller { get; set; } = "";
     /// <summary>Its module's file name, when known.</summary>
     [JsonPropertyName("module")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Module { get; set; }
+    /// <summary>Its source file, when the symbols say (DWARF for native code; always for a Python function).</summary>
+    [JsonPropertyName("file")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? File { get; set; }
+    /// <summary>Of its frames' lines, the one holding most of its bytes.</summary>
+    [JsonPropertyName("line")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? Line { get; set; }
     [JsonPropertyName("size")] public long Size { get; set; }
     [JsonPropertyName("count")] public long Count { get; set; }
     /// <summary>How many categories (size classes, mapping kinds) its blocks fall in, and how many distinct stacks reach it.</summary>

@@ -48,7 +48,13 @@ internal static class CallerTable
     /// <summary>The function, else module+0xOFFSET as frames read.</summary>
     public static string Name(ReportCaller caller, FrameLabels labels)
     {
-        if (!string.IsNullOrEmpty(caller.Function)) return caller.Module is null ? caller.Function : $"{caller.Function} ({caller.Module})";
+        if (!string.IsNullOrEmpty(caller.Function))
+        {
+            // A Python function has no module; its file and line say where it is.
+            if (caller.Module is null && caller.File is { } file)
+                return caller.Line is { } line ? $"{caller.Function} ({file}:{line.ToString(CultureInfo.InvariantCulture)})" : $"{caller.Function} ({file})";
+            return caller.Module is null ? caller.Function : $"{caller.Function} ({caller.Module})";
+        }
         return caller.Caller.Contains('@') ? labels.Label(caller.Frame()) : caller.Caller;
     }
 }

@@ -287,6 +287,8 @@ public static class TextView
             yield return $"{head.DroppedEvents} events were dropped while recording: live totals may be off by as many blocks.";
         if (head.RecordingStopped is { } stopped)
             yield return "recording stopped before the program ended: " + RecordingGap(stopped) + ".";
+        foreach (var python in head.PythonFrames ?? [])
+            if (python.State != Building.PythonFrameNotes.Recorded) yield return $"pid {python.Pid}: {python.Detail}.";
         if (head.Trimmed is { } trimmed)
         {
             if (trimmed.BudgetStacks > 0)

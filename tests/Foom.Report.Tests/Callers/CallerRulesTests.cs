@@ -31,6 +31,18 @@ public sealed class CallerRulesTests
     }
 
     [Fact]
+    public void APythonStacksCallerIsItsInnermostPythonFunctionNotTheInterpretersCCode()
+    {
+        // malloc ← PyUnicode_Concat ← _PyEval_EvalFrameDefault ← py::remember ← py::main ← PyEval_EvalCode
+        Assert.Equal("py::remember", CallerOf(F("libc", "malloc"), F("py", "PyUnicode_Concat"), F("py", "_PyEval_EvalFrameDefault"), F("py"),
+            F("", "py::remember"), F("", "py::main"), F("py", "PyEval_EvalCode")));
+        // A C extension called from Python is the caller: only the interpreter is skipped.
+        Assert.Equal("encode", CallerOf(F("libc", "malloc"), F("app", "encode"), F("py", "_PyEval_EvalFrameDefault"), F("", "py::handler")));
+        // Without Python frames the interpreter's function stays the caller, as before.
+        Assert.Equal("PyUnicode_Concat", CallerOf(F("libc", "malloc"), F("py", "PyUnicode_Concat"), F("py", "_PyEval_EvalFrameDefault")));
+    }
+
+    [Fact]
     public void SkipsTheHookAndLibcMallocFamily()
     {
         Assert.Equal("load_contacts", CallerOf(F("hook", "foom_malloc"), F("libc", "__libc_malloc"), F("app", "load_contacts"), F("app", "main")));
