@@ -58,12 +58,12 @@ public class SampledEstimateTests
         Assert.Null(exact.SizeBound);
         Assert.Equal("reserved", Assert.Single(report.Items, item => item.Name == "VM: anonymous").SizeMeasure);
 
-        // Each 100-byte block (112 rounded) was kept with chance p = 1 - e^(-100/65536): it stands for 1/p blocks.
+        // Each 100-byte block (named by its size rounded, 112) was kept with chance p = 1 - e^(-100/65536): it stands for 1/p blocks of 100 bytes.
         var p = -double.ExpM1(-100.0 / N);
         var estimated = Assert.Single(report.Items, item => item.Name == "Malloc 112 Bytes");
         Assert.Equal(ReportItem.LiveEstimateMeasure, estimated.SizeMeasure);
         Assert.Equal((long)Math.Round(5 / p), estimated.Count);
-        Assert.Equal((long)Math.Round(5 * 112 / p / 16) * 16, estimated.Size);
+        Assert.Equal((long)Math.Round(5 * 100 / p), estimated.Size);
         Assert.Equal(5, estimated.Samples);
         Assert.True(estimated.SizeBound > 0 && estimated.CountBound > 0);
         Assert.StartsWith("estimate ±", estimated.Info);
@@ -87,6 +87,6 @@ public class SampledEstimateTests
         Assert.Null(report.Head.Sampling);
         Assert.All(report.Items, item => Assert.Null(item.SizeBound));
         Assert.All(report.Callers!.BottomUp, caller => Assert.Null(caller.SizeBound));
-        Assert.Equal((560L, 5L), (report.Head.LiveBytes, report.Head.LiveCount));
+        Assert.Equal((500L, 5L), (report.Head.LiveBytes, report.Head.LiveCount));
     }
 }
