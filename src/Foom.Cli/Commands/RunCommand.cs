@@ -176,7 +176,13 @@ internal static class RunCommand
         var limit = info.Limit is { Bytes: > 0 } l ? $" of {ByteSize.Format(l.Bytes)} ({l.Source})" : "";
         var recording = outcome.RecordingProblem is { } problem ? $"; {problem}" : "";
         var report = outcome.ReportPath is { } path ? $"; report {path}" : "";
-        return $"foom: {status}: {verdict}; live {ByteSize.Format(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks; " +
+        // The victim rule: the process the kernel killed comes first, its own live memory with it.
+        var victim = info.End?.VictimPid is { } victimPid
+            ? $"the OOM killer's victim pid {victimPid} ({info.End.VictimTask}), " +
+              (info.Processes?.LastOrDefault(process => process.Pid == victimPid)?.LiveBytes is { } victimLive ? $"live {ByteSize.Format(victimLive)}" : "not recorded") +
+              "; the program's own "
+            : "";
+        return $"foom: {status}: {verdict}; {victim}live {ByteSize.Format(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks; " +
                $"peak footprint {peak}{limit}; session {outcome.SessionDirectory}{report}{recording}";
     }
 }

@@ -48,8 +48,11 @@ internal sealed class ProcessRecording
 
     public int Pid => Info.Pid;
 
-    /// <summary>Resident bytes at the last reading, and when.</summary>
+    /// <summary>Anonymous and shared-memory resident bytes at the last reading (<see cref="ProcessTreeRecorder.ResidentBytes(int)"/>), and when.</summary>
     public (long Bytes, long Time)? LastRss { get; set; }
+
+    /// <summary>What /proc said of its images while it ran: an exec into a program the hook cannot load into (environment cleared, static, setuid) ends its recording early.</summary>
+    public ProcessSighting? Sighting { get; set; }
 
     /// <summary>Recorded live bytes once it ended.</summary>
     public long? LiveBytes { get; private set; }
@@ -122,7 +125,7 @@ internal sealed class ProcessRecording
             evidence.AddRange(kill.Evidence());
             signal = 9;
             status = 128 + 9;
-            LastRss = ((kill.Killed.AnonRssKilobytes + kill.Killed.FileRssKilobytes + kill.Killed.ShmemRssKilobytes) * 1024, now);
+            LastRss = (ProcessTreeRecorder.ResidentBytes(kill), now);
             Info.LastFootprintBytes = LastRss.Value.Bytes;
         }
         else if (marks.Exit is { } exit)

@@ -21,15 +21,16 @@ internal sealed class ProcessSighting(int pid, int parentPid, long firstSeen)
     /// <summary>The reason read at the last sighting; null when /proc showed none.</summary>
     public string? WhyNotRecorded { get; private set; }
 
-    public void Look(long now)
+    /// <param name="recording">The pid records into a ring: only a reason its current image cannot have the hook counts (a fork is no reason then).</param>
+    public void Look(long now, bool recording = false)
     {
         LastSeen = now;
         if (ProcessTreeRecorder.ResidentBytes(Pid) is { } rss) LastRss = rss;
         if (ReadCommand() is { Count: > 0 } command) Command = command;
-        WhyNotRecorded = Reason() ?? WhyNotRecorded;
+        WhyNotRecorded = Reason(recording) ?? WhyNotRecorded;
     }
 
-    private string? Reason()
+    private string? Reason(bool recording)
     {
         var executable = Link($"/proc/{Pid}/exe");
         if (Ids("Uid:") is { } uids && uids[0] != uids[1] || Ids("Gid:") is { } gids && gids[0] != gids[1])
@@ -43,6 +44,7 @@ internal sealed class ProcessSighting(int pid, int parentPid, long firstSeen)
             if (!environment.Any(v => v.StartsWith("LD_PRELOAD=", StringComparison.Ordinal) && v.Contains("libfoomhook", StringComparison.Ordinal)))
                 return "its environment's LD_PRELOAD does not name the hook (its parent cleared or replaced it)";
         }
+        if (recording) return null;
         var parentExecutable = Link($"/proc/{ParentPid}/exe");
         if (executable is not null && executable == parentExecutable)
             return $"a fork of pid {ParentPid} that had not exec'd when last seen: fork children are recorded from their exec (docs/architecture.md)";

@@ -38,7 +38,7 @@ internal sealed class ProcessTreeRecorder : IDisposable
     private readonly List<Task> _finishing = [];
     private readonly Dictionary<int, ProcessSighting> _seen = [];
     private int _programPid;
-    private long _lastSample = long.MinValue;
+    private long _lastSample;
 
     public ProcessTreeRecorder(EventRing run, string runDirectory, SessionInfo runInfo, KernelOomWatch kernel, MemoryCgroup? group)
     {
@@ -175,6 +175,8 @@ internal sealed class ProcessTreeRecorder : IDisposable
                 continue;
             }
             if (ResidentBytes(recording.Pid) is { } rss) recording.LastRss = (rss, now);
+            recording.Sighting ??= new ProcessSighting(recording.Pid, recording.Info.ParentPid ?? 0, now);
+            recording.Sighting.Look(now, recording: true);
         }
         foreach (var pid in Descendants())
         {
@@ -236,6 +238,9 @@ internal sealed class ProcessTreeRecorder : IDisposable
                 ParentPid = info.ParentPid ?? 0,
                 Command = info.Command,
                 Session = recording.RelativeDirectory,
+                NotRecorded = recording.Sighting?.WhyNotRecorded is { } why
+                    ? $"recorded until it exec'd {string.Join(' ', recording.Sighting.Command.Take(3))}, which was not: {why}"
+                    : null,
                 StartTime = info.StartTime,
                 EndTime = info.End?.EndTime,
                 ExitReason = info.End?.ExitReason,
@@ -264,24 +269,33 @@ internal sealed class ProcessTreeRecorder : IDisposable
         return entries;
     }
 
-    /// <summary>VmRSS of a process, in bytes; null when it is gone or unreadable.</summary>
+    /// <summary>
+    /// A process's anonymous and shared-memory resident bytes (RssAnon + RssShmem of
+    /// /proc/PID/status), what it put into the group itself: file pages (its libraries, the ring
+    /// the recorder touched) are left out, as the share of the group's usage at a kill is asked.
+    /// Null when it is gone or unreadable.
+    /// </summary>
     public static long? ResidentBytes(int pid)
     {
         try
         {
+            long? total = null;
             foreach (var line in File.ReadLines($"/proc/{pid}/status"))
             {
-                if (!line.StartsWith("VmRSS:", StringComparison.Ordinal)) continue;
-                var number = line["VmRSS:".Length..].Trim().Split(' ')[0];
-                return long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var kilobytes) ? kilobytes * 1024 : null;
+                if (!line.StartsWith("RssAnon:", StringComparison.Ordinal) && !line.StartsWith("RssShmem:", StringComparison.Ordinal)) continue;
+                var number = line[(line.IndexOf(':') + 1)..].Trim().Split(' ')[0];
+                if (long.TryParse(number, NumberStyles.None, CultureInfo.InvariantCulture, out var kilobytes)) total = (total ?? 0) + kilobytes * 1024;
             }
-            return null;
+            return total;
         }
         catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
         {
             return null;
         }
     }
+
+    /// <summary>The same figure from the kernel's kill line: anon-rss + shmem-rss.</summary>
+    public static long ResidentBytes(KernelOomKill kill) => (kill.Killed.AnonRssKilobytes + kill.Killed.ShmemRssKilobytes) * 1024;
 
     /// <summary>Stops the thread (when <see cref="StopAsync"/> was not reached) and deletes the spare rings.</summary>
     public void Dispose()

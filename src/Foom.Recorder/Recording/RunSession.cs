@@ -338,12 +338,13 @@ public static class RunSession
             var entry = processes.LastOrDefault(p => p.Pid == victim.Killed.Pid);
             if (entry is not null)
             {
-                entry.RssBytes = (victim.Killed.AnonRssKilobytes + victim.Killed.FileRssKilobytes + victim.Killed.ShmemRssKilobytes) * 1024;
+                entry.RssBytes = ProcessTreeRecorder.ResidentBytes(victim);
                 entry.RssTime = end.EndTime;
             }
         }
         foreach (var unrecorded in processes.Where(p => p.NotRecorded is not null))
-            notes.Add($"pid {unrecorded.Pid} ({string.Join(' ', unrecorded.Command.Take(3))}) was not recorded: {unrecorded.NotRecorded}");
+            notes.Add($"pid {unrecorded.Pid} ({string.Join(' ', unrecorded.Command.Take(3))}): {unrecorded.NotRecorded}");
+        info.ProcessesWithoutRing = tree.PoolExhausted > 0 ? tree.PoolExhausted : null;
         if (tree.PoolExhausted > 0)
             notes.Add($"{tree.PoolExhausted} process(es) of the run found no spare ring ready and were not recorded");
         if (tree.Problem is not null) notes.Add(tree.Problem);

@@ -69,7 +69,7 @@ public static class SessionReport
         for (var at = pid; at != run.Pid && byPid.TryGetValue(at, out var parent) && parent != 0 && !parents.Contains(parent); at = parent)
             parents.Add(parent);
         var usage = run.End?.Evidence.Count > 0 ? GroupUsage(run.End.Evidence) : null;
-        return new ReportProcessTree { Pid = pid, Victim = victim, Parents = parents, Processes = processes, GroupUsageBytes = usage };
+        return new ReportProcessTree { Pid = pid, Victim = victim, Parents = parents, Processes = processes, GroupUsageBytes = usage, PoolExhausted = run.ProcessesWithoutRing ?? 0 };
     }
 
     /// <summary>"kernel: memory usage N kB of limit M kB, ..." of the kill's evidence, in bytes.</summary>

@@ -64,6 +64,8 @@ public sealed class SessionInfo
     [JsonPropertyName("parent_pid")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? ParentPid { get; set; }
     /// <summary>In a run's session: the run's other processes, recorded or not, in the order they were seen.</summary>
     [JsonPropertyName("processes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ProcessEntry>? Processes { get; set; }
+    /// <summary>In a run's session: processes of the run that found no spare ring ready (the hook's count): not recorded, and not known by pid.</summary>
+    [JsonPropertyName("processes_without_ring")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? ProcessesWithoutRing { get; set; }
     /// <summary>In a run's session: the resident bytes of the program itself at the recorder's last /proc reading (for the process tree's shares).</summary>
     [JsonPropertyName("program_rss_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ProgramRssBytes { get; set; }
     /// <summary>In a run's session with other processes: the program's own recorded live bytes at its end.</summary>
