@@ -110,6 +110,9 @@ internal sealed class ProcessRecording
     /// </summary>
     public async Task FinishAsync(KernelOomWatch kernel, bool stillRunning)
     {
+        // A process still running goes on unrecorded: the hook stops publishing (and never waits
+        // for room in a ring nobody drains), and counts what it no longer records.
+        if (stillRunning) _ring.RequestStop();
         await _drain.StopAfterTargetEnded().ConfigureAwait(false);
         var marks = AppMarks.FromRing(_ring.ReadMarks());
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
