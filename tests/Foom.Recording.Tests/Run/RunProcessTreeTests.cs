@@ -69,6 +69,14 @@ public sealed class RunProcessTreeTests : IDisposable
         Assert.Equal([info.Pid], tree.Parents);
         Assert.Contains(tree.Processes, p => p.Command.FirstOrDefault() == "cat" && p.Session is not null && p.ParentPid == info.Pid);
         Assert.Equal(3, tree.Processes.Count);
+
+        // Listed by `foom sessions` under the run, and drawn by `foom report`'s text view.
+        var listed = System.Text.Json.Nodes.JsonNode.Parse((await _foom.RunAsync("sessions", "--app", "pipeline", "--format", "json")).Output)!.AsArray().Single()!;
+        Assert.Equal(Path.Combine(directory, info.End!.VictimSession!), (string?)listed["victim_session"]);
+        Assert.Contains(listed["processes"]!.AsArray(), process => (string?)process!["command"]![0] == "cat" && process["directory"] is not null);
+        var text = await _foom.RunAsync("report", "--app", "pipeline");
+        Assert.Contains("processes of the run", text.Output);
+        Assert.Contains("killed by the OOM killer: this report", text.Output);
     }
 
     [Fact]
