@@ -84,7 +84,16 @@ internal sealed class ProcessTreeRecorder : IDisposable
             _finished.Add(recording);
         }
         _active.Clear();
-        await Task.WhenAll(_finishing).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_finishing).ConfigureAwait(false);
+        }
+        catch (Exception unexpected)
+        {
+            // A drain that failed (it says so itself) or a session that could not be written: the
+            // run's own end is still written.
+            Problem ??= $"the end of a process of the run could not be written: {unexpected.GetType().Name}: {unexpected.Message}";
+        }
         foreach (var (_, ring) in _unattached)
         {
             var path = ring.Path;
@@ -104,14 +113,23 @@ internal sealed class ProcessTreeRecorder : IDisposable
 
     private void Run()
     {
-        while (!_stop.Wait(ClaimPoll))
+        try
         {
-            Replenish();
-            TakeClaims();
-            var now = Environment.TickCount64;
-            if (now - _lastSample < SampleEveryMs) continue;
-            _lastSample = now;
-            Sample();
+            while (!_stop.Wait(ClaimPoll))
+            {
+                Replenish();
+                TakeClaims();
+                var now = Environment.TickCount64;
+                if (now - _lastSample < SampleEveryMs) continue;
+                _lastSample = now;
+                Sample();
+            }
+        }
+        catch (Exception unexpected)
+        {
+            // Never takes `foom run` (and the program's recording) down: what was recorded stays,
+            // and the report says from when the other processes were not followed.
+            Problem ??= $"following the run's other processes stopped: {unexpected.GetType().Name}: {unexpected.Message}";
         }
     }
 
