@@ -1,7 +1,7 @@
 /*
  * Entering the hook: initialisation at the first call, whichever function it is (resolve the next
- * definitions, find the hook's own code, attach to the ring named by FOOM_RING), and the child of
- * a fork leaving the ring.
+ * definitions, find the hook's own code, attach to the ring named by FOOM_RING or, for the run's
+ * other processes, to a spare ring of its pool), and the child of a fork leaving the ring.
  */
 #include "enter.h"
 
@@ -77,36 +77,133 @@ static void publish_attach(uint32_t generation) {
     }
 }
 
-static void attach(void) {
-    const char *path = initial_getenv("FOOM_RING");
-    if (path == NULL || *path == 0) return;
+/* Opens the ring file at path and maps its header; NULL when it is not there or not a valid ring
+   (then nothing stays open). */
+static struct foom_ring_header *map_ring_header(const char *path, int *fd_out) {
     int fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) return;
+    if (fd < 0) return NULL;
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < (off_t)FOOM_RING_HEADER_SIZE) { close(fd); return; }
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)FOOM_RING_HEADER_SIZE) { close(fd); return NULL; }
     long mapped = syscall(SYS_mmap, 0, FOOM_RING_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (mapped < 0 && mapped > -4096) { close(fd); return; }
+    if (mapped < 0 && mapped > -4096) { close(fd); return NULL; }
     struct foom_ring_header *h = (struct foom_ring_header *)mapped;
     if (!valid_header(h, (uint64_t)st.st_size)) {
         syscall(SYS_munmap, h, FOOM_RING_HEADER_SIZE);
         close(fd);
-        return;
+        return NULL;
     }
-    /* The ring belongs to one process: the first to attach, or the same pid after exec. Fork
-       children and other programs started with the inherited environment stay out. */
-    int32_t pid = (int32_t)getpid();
+    *fd_out = fd;
+    return h;
+}
+
+static void unmap_ring_header(struct foom_ring_header *h, int fd) {
+    syscall(SYS_munmap, h, FOOM_RING_HEADER_SIZE);
+    close(fd);
+}
+
+/* A ring belongs to one process: the first to attach, or the same pid after exec. */
+static int take_ring(struct foom_ring_header *h, int32_t pid) {
     int32_t expected = 0;
-    if (!__atomic_compare_exchange_n(&h->target_pid, &expected, pid, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
-        expected != pid) {
-        __atomic_fetch_add(&h->foreign_attaches, 1, __ATOMIC_RELAXED);
-        syscall(SYS_munmap, h, FOOM_RING_HEADER_SIZE);
-        close(fd);
-        return;
+    return __atomic_compare_exchange_n(&h->target_pid, &expected, pid, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+           expected == pid;
+}
+
+/* This process's index in the run's pool: the one it claimed before an exec, else a new one;
+   -1 (counted) when the recorder has no spare ring ready. */
+static int claim_pool_index(struct foom_ring_header *run, int32_t pid) {
+    uint32_t claimed = __atomic_load_n(&run->pool_claimed, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < claimed && i < FOOM_RING_POOL_MAX; i++)
+        if (__atomic_load_n(&run->pool_pids[i], __ATOMIC_ACQUIRE) == pid) return (int)i;
+    for (;;) {
+        uint32_t created = __atomic_load_n(&run->pool_created, __ATOMIC_ACQUIRE);
+        if (claimed >= created || claimed >= FOOM_RING_POOL_MAX) {
+            __atomic_fetch_add(&run->pool_exhausted, 1, __ATOMIC_RELAXED);
+            return -1;
+        }
+        if (__atomic_compare_exchange_n(&run->pool_claimed, &claimed, claimed + 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            __atomic_store_n(&run->pool_pids[claimed], pid, __ATOMIC_RELEASE);
+            return (int)claimed;
+        }
     }
+}
+
+/* <directory of run_path>/rings/<index>.ring into path; 0 when it does not fit. */
+static int pool_ring_path(const char *run_path, int index, char *path, size_t size) {
+    const char *slash = strrchr(run_path, '/');
+    size_t directory = slash == NULL ? 0 : (size_t)(slash - run_path) + 1;
+    static const char middle[] = "rings/";
+    static const char suffix[] = ".ring";
+    char digits[12];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index > 0);
+    if (directory + sizeof middle - 1 + (size_t)n + sizeof suffix > size) return 0;
+    memcpy(path, run_path, directory);
+    memcpy(path + directory, middle, sizeof middle - 1);
+    size_t at = directory + sizeof middle - 1;
+    while (n > 0) path[at++] = digits[--n];
+    memcpy(path + at, suffix, sizeof suffix);
+    return 1;
+}
+
+/* Who this process is, in its ring's header: the parent and the command line (the recorder's
+   session of a process that has already ended takes them from here, /proc being gone). */
+static void note_process(struct foom_ring_header *h) {
+    __atomic_store_n(&h->parent_pid, (int32_t)syscall(SYS_getppid), __ATOMIC_RELAXED);
+    uint32_t length = 0;
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        while (length < FOOM_RING_COMMAND_LINE_SIZE) {
+            long got = syscall(SYS_read, fd, h->command_line + length, FOOM_RING_COMMAND_LINE_SIZE - length);
+            if (got <= 0) break;
+            length += (uint32_t)got;
+        }
+        syscall(SYS_close, fd);
+    }
+    __atomic_store_n(&h->command_line_length, length, __ATOMIC_RELEASE);
+}
+
+/* The ring this process records into: the run's (FOOM_RING) when it is the program, else a spare
+   ring of the run's pool. NULL when it records nowhere. */
+static struct foom_ring_header *find_ring(int *fd_out) {
+    const char *path = initial_getenv("FOOM_RING");
+    if (path == NULL || *path == 0) return NULL;
+    int fd;
+    struct foom_ring_header *h = map_ring_header(path, &fd);
+    if (h == NULL) return NULL;
+    int32_t pid = (int32_t)getpid();
+    if (take_ring(h, pid)) {
+        *fd_out = fd;
+        return h;
+    }
+    /* Another process of the run (a child that exec'd, or any program started with the run's
+       environment): a ring of its own from the pool. */
+    __atomic_fetch_add(&h->foreign_attaches, 1, __ATOMIC_RELAXED);
+    int index = claim_pool_index(h, pid);
+    unmap_ring_header(h, fd);
+    char own_path[FOOM_RING_MAX_PATH + 1];
+    if (index < 0 || !pool_ring_path(path, index, own_path, sizeof own_path)) return NULL;
+    h = map_ring_header(own_path, &fd);
+    if (h == NULL) return NULL;
+    if (!take_ring(h, pid)) {
+        unmap_ring_header(h, fd);
+        return NULL;
+    }
+    *fd_out = fd;
+    return h;
+}
+
+static void attach(void) {
+    int fd;
+    struct foom_ring_header *h = find_ring(&fd);
+    if (h == NULL) return;
+    note_process(h);
     uint64_t data_size = h->data_size;
     syscall(SYS_munmap, h, FOOM_RING_HEADER_SIZE);
     size_t total = FOOM_RING_HEADER_SIZE + data_size;
-    mapped = syscall(SYS_mmap, 0, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    long mapped = syscall(SYS_mmap, 0, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (mapped < 0 && mapped > -4096) return;
     /* Map every page writable now, in one call: otherwise each first write to a ring page is a
@@ -136,8 +233,12 @@ static void attach(void) {
     modules_scan(FOOM_SOURCE_STARTUP, 1);
 }
 
-/* The child of a fork is left untracked: it neither writes events nor marks into the parent's
-   ring (its own exit status would overwrite the parent's). */
+/* The child of a fork is left untracked until it execs (then its new image claims a ring of its
+   own from the pool): it neither writes events nor marks into the parent's ring (its own exit
+   status would overwrite the parent's). Recording a fork child from the fork on would need a ring
+   claimed inside the atfork handler and a copy of the parent's live set; the program's children
+   nearly always exec at once (shells, make, compilers' drivers), so they are recorded from the
+   exec, and a fork that never execs is named in the report as not recorded. */
 static void after_fork_in_child(void) {
     atomic_store_explicit(&foom_mode, FOOM_MODE_OFF, memory_order_relaxed);
     if (foom_header != NULL) {

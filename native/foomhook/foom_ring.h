@@ -37,6 +37,9 @@
 /* The largest record a producer ever writes: a mapping with 64 frames and a full path. */
 #define FOOM_RING_MAX_RECORD 8192u
 #define FOOM_RING_DEFAULT_WAIT_MS 2000u
+/* The run's other processes: at most this many get rings of their own (see pool_created). */
+#define FOOM_RING_POOL_MAX 512u
+#define FOOM_RING_COMMAND_LINE_SIZE 1024u
 
 /* header.stopped: why recording stopped (0 while it runs). */
 enum foom_stop_reason {
@@ -91,7 +94,8 @@ struct foom_ring_header {
     uint64_t attach_position;    /* position of the latest attach record */
     uint64_t attach_ms;          /* wall clock of the latest attach */
     uint32_t stopped;            /* enum foom_stop_reason */
-    uint32_t foreign_attaches;   /* other processes (fork/exec children) that found the ring */
+    uint32_t foreign_attaches;   /* other processes (exec'd children) that found the ring: each
+                                    then claims a spare ring of the pool, or counts in pool_exhausted */
     uint64_t stopped_ms;
     uint64_t target_mapped_bytes; /* ring bytes the target mapped resident at attach (0: left to faults) */
     uint64_t reserved4[2];
@@ -147,7 +151,30 @@ struct foom_ring_header {
     uint64_t warning_ms;
     uint64_t reserved8[4];
 
-    uint8_t reserved_tail[FOOM_RING_HEADER_SIZE - 640];
+    /* [640, 704): the run's process tree. Every process of the run that loads the hook with the
+       run's FOOM_RING finds this ring first; the first (the program) owns it. Any other process
+       claims a spare ring of the pool: the recorder makes the files <directory of FOOM_RING>/
+       rings/0.ring, 1.ring, ... (created, touched, header written) and then raises pool_created;
+       a process claims index pool_claimed by compare-and-swap (while it is below pool_created),
+       writes its pid into pool_pids[index] and owns rings/<index>.ring from then on, its exec'd
+       images included (they find their pid in pool_pids). The recorder drains each claimed ring
+       into a session of its own and makes more spares. In a claimed ring, these fields are the
+       owning process's own (parent_pid, command_line). */
+    uint32_t pool_created;       /* spare ring files the recorder has made (indexes below it exist) */
+    uint32_t pool_claimed;       /* indexes claimed by processes */
+    uint32_t pool_exhausted;     /* processes that found no spare ring left: not recorded */
+    int32_t parent_pid;          /* the owning process's parent at its latest attach (getppid) */
+    uint32_t command_line_length; /* bytes of command_line (NUL-separated arguments, truncated) */
+    uint32_t reserved9;
+    uint64_t reserved10[5];
+
+    /* [704, 2752): the pid that claimed each pool index (0 until it is written, just after the claim). */
+    int32_t pool_pids[FOOM_RING_POOL_MAX];
+
+    uint8_t reserved_tail[FOOM_RING_HEADER_SIZE - 2752 - FOOM_RING_COMMAND_LINE_SIZE];
+
+    /* [3072, 4096): /proc/self/cmdline of the owning process at its latest attach. */
+    char command_line[FOOM_RING_COMMAND_LINE_SIZE];
 };
 
 /* header.options */
@@ -330,6 +357,9 @@ _Static_assert(offsetof(struct foom_ring_header, dropped_events) == 256, "counte
 _Static_assert(offsetof(struct foom_ring_header, state) == 384, "marks");
 _Static_assert(offsetof(struct foom_ring_header, exit_kind) == 480, "exit marks");
 _Static_assert(offsetof(struct foom_ring_header, warning_sequence) == 576, "warnings");
+_Static_assert(offsetof(struct foom_ring_header, pool_created) == 640, "process tree");
+_Static_assert(offsetof(struct foom_ring_header, pool_pids) == 704, "pool pids");
+_Static_assert(offsetof(struct foom_ring_header, command_line) == 3072, "command line");
 _Static_assert(sizeof(struct foom_record) == 8, "record header");
 _Static_assert(sizeof(struct foom_record_alloc) == 40, "alloc record");
 _Static_assert(sizeof(struct foom_record_alloc_failed) == 48, "failed allocation record");

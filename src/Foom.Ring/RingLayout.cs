@@ -12,6 +12,7 @@ public static class RingLayout
 {
     /// <summary>"FOOMRING" as little-endian bytes.</summary>
     public const ulong Magic = 0x474e49524d4f4f46UL;
+    /// <summary>2: sampled mode (sample_bytes, sample_set_overflows) and the process tree's pool (pool_created .. command_line).</summary>
     public const uint Version = 2;
     public const int HeaderSize = 4096;
     public const int MaxFrames = 64;
@@ -20,6 +21,8 @@ public static class RingLayout
     public const int SceneSize = 64;
     public const int MaxRecord = 8192;
     public const uint DefaultWaitMs = 2000;
+    public const int PoolMax = 512;
+    public const int CommandLineSize = 1024;
 }
 
 public enum StopReason : uint
@@ -211,6 +214,15 @@ public unsafe struct RingHeader
     [FieldOffset(584)] public ulong WarningFootprint;
     [FieldOffset(592)] public ulong WarningLimit;
     [FieldOffset(600)] public ulong WarningMs;
+
+    // The run's process tree (foom_ring.h): spare rings for the run's other processes.
+    [FieldOffset(640)] public uint PoolCreated;
+    [FieldOffset(644)] public uint PoolClaimed;
+    [FieldOffset(648)] public uint PoolExhausted;
+    [FieldOffset(652)] public int ParentPid;
+    [FieldOffset(656)] public uint CommandLineLength;
+    [FieldOffset(704)] public fixed int PoolPids[RingLayout.PoolMax];
+    [FieldOffset(3072)] public fixed byte CommandLine[RingLayout.CommandLineSize];
 }
 
 /// <summary>The first 8 bytes of every record, written last by the producer.</summary>

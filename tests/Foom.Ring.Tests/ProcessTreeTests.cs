@@ -4,31 +4,37 @@ using Foom.Ring;
 
 namespace Foom.Ring.Tests;
 
-/// <summary>fork (the child is left untracked), exec of the same pid (a new generation), and
-/// other processes started with the same environment (kept out of the ring).</summary>
+/// <summary>
+/// The run's processes: a fork child that never execs is left untracked; an exec of the same pid
+/// attaches again as a new generation; any other process of the run (a child that exec'd) claims a
+/// spare ring of the recorder's pool and records into it, its later exec'd images included; with
+/// no spare ready it is counted and left out.
+/// </summary>
 public class ProcessTreeTests
 {
-    private static async Task<HookedResult> Run(string mode)
+    private static async Task<HookedResult> Run(string mode, int spares = 0)
     {
         var binary = CProgram.Build("fork_exec.c", CProgram.WithFramePointers);
-        var result = await HookedRun.RunAsync(binary, [mode]);
+        var result = await HookedRun.RunAsync(binary, [mode], new HookedRunOptions { PoolSpares = spares });
         Assert.True(result.ExitCode == 0, result.Describe());
         return result;
     }
 
-    private static int CountOfSize(HookedResult result, ulong size) => result.Of(RecordKind.Alloc).Count(e => e.Size == size);
+    private static int CountOfSize(IEnumerable<RecordedEvent> events, ulong size) => events.Count(e => e.Kind == RecordKind.Alloc && e.Size == size);
 
     [Fact]
-    public async Task AForkedChildIsLeftUntrackedAndTheParentGoesOnRecording()
+    public async Task AForkedChildThatNeverExecsIsLeftUntrackedAndTheParentGoesOnRecording()
     {
-        var result = await Run("fork");
+        var result = await Run("fork", spares: 2);
         Assert.Contains("child 7", result.Output);
-        Assert.Equal(1, CountOfSize(result, 1111));
-        Assert.Equal(0, CountOfSize(result, 2222));
-        Assert.Equal(1, CountOfSize(result, 3333));
-        // The child's _exit(7) did not overwrite the parent's exit marks.
+        Assert.Equal(1, CountOfSize(result.Events, 1111));
+        Assert.Equal(0, CountOfSize(result.Events, 2222));
+        Assert.Equal(1, CountOfSize(result.Events, 3333));
+        // The child's _exit(7) did not overwrite the parent's exit marks, and it claimed no spare ring.
         Assert.Equal((ExitKind.MainReturn, 0), (result.Marks.ExitKind, result.Marks.ExitStatus));
         Assert.Single(result.Of(RecordKind.Attach));
+        Assert.Equal(0u, result.Pool.Claimed);
+        Assert.Empty(result.ClaimedRings);
     }
 
     [Fact]
@@ -55,14 +61,58 @@ public class ProcessTreeTests
     }
 
     [Fact]
-    public async Task AnotherProcessStartedWithTheSameEnvironmentStaysOutOfTheRing()
+    public async Task AChildThatExecsRecordsIntoASpareRingOfItsOwn()
+    {
+        var result = await Run("spawn", spares: 2);
+        Assert.Contains("spawned 0", result.Output);
+        Assert.Equal(1, CountOfSize(result.Events, 6666));
+        Assert.Equal(0, CountOfSize(result.Events, 7777));
+        Assert.Equal(1, CountOfSize(result.Events, 8888));
+        Assert.Single(result.Of(RecordKind.Attach));
+        var parentPid = result.Of(RecordKind.Attach).Single().Pid;
+
+        var child = Assert.Single(result.ClaimedRings);
+        Assert.Equal(0, child.Index);
+        Assert.Equal(1, CountOfSize(child.Events, 7777));
+        Assert.Equal(0, CountOfSize(child.Events, 6666));
+        var attach = Assert.Single(child.Of(RecordKind.Attach));
+        Assert.Equal(child.Pid, attach.Pid);
+        Assert.NotEqual(parentPid, child.Pid);
+        Assert.Equal(parentPid, child.ParentPid);
+        Assert.EndsWith("spawned", child.CommandLine);
+        // Its own end is in its own ring; the parent's marks are the parent's.
+        Assert.Equal((ExitKind.MainReturn, 0), (child.Marks.ExitKind, child.Marks.ExitStatus));
+        Assert.Equal((1u, 0u), (result.Pool.Claimed, result.Pool.Exhausted));
+        Assert.True(child.Of(RecordKind.Alloc).All(e => e.StackKnown));
+    }
+
+    [Fact]
+    public async Task AChildThatExecsAgainKeepsItsRingAsANewGeneration()
+    {
+        var result = await Run("relay", spares: 2);
+        Assert.Contains("spawned 0", result.Output);
+        var child = Assert.Single(result.ClaimedRings);
+        var attaches = child.Of(RecordKind.Attach).ToList();
+        Assert.Equal(2, attaches.Count);
+        Assert.Equal((2u, AttachFlags.Exec), (attaches[1].Generation, attaches[1].AttachFlags));
+        Assert.Equal(attaches[0].Pid, attaches[1].Pid);
+        var relayed = child.Of(RecordKind.Alloc).Single(e => e.Size == 9999);
+        var spawned = child.Of(RecordKind.Alloc).Single(e => e.Size == 7777);
+        Assert.True(relayed.Position < attaches[1].Position && spawned.Position > attaches[1].Position);
+        Assert.Equal(1u, result.Pool.Claimed);
+        Assert.Equal(0, CountOfSize(result.Events, 9999) + CountOfSize(result.Events, 7777));
+    }
+
+    [Fact]
+    public async Task AChildThatFindsNoSpareRingIsCountedAndLeftOut()
     {
         var result = await Run("spawn");
         Assert.Contains("spawned 0", result.Output);
-        Assert.Equal(1, CountOfSize(result, 6666));
-        Assert.Equal(0, CountOfSize(result, 7777));
-        Assert.Equal(1, CountOfSize(result, 8888));
+        Assert.Equal(1, CountOfSize(result.Events, 6666));
+        Assert.Equal(0, CountOfSize(result.Events, 7777));
+        Assert.Equal(1, CountOfSize(result.Events, 8888));
         Assert.True(result.Counters.ForeignAttaches >= 1);
+        Assert.Equal((0u, 0u, 1u), result.Pool);
         Assert.Single(result.Of(RecordKind.Attach));
     }
 }

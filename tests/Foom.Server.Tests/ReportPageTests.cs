@@ -25,6 +25,17 @@ public sealed class ReportPageTests
         report.Head.FootprintSamples = [[start + 2000, 200L << 20], [start + 3000, 260L << 20], [start + 4000, 300L << 20]];
         report.Head.Warnings = [new ReportWarning { Time = start + 500, FootprintBytes = 150L << 20, LimitBytes = 512L << 20, Source = "threshold" }];
         report.Head.PythonFrames = [new ReportPythonFrames { Pid = 4242, State = "missing", Detail = "Python frames missing: CPython 3.12.0 is not supported (Python frames are read from CPython 3.11 only)" }];
+        // Started by a shell script, the server was the OOM killer's victim; a static helper was not recorded.
+        report.ProcessTree = new ReportProcessTree
+        {
+            Pid = 4002, Victim = true, Parents = [4001], GroupUsageBytes = 512L << 20,
+            Processes =
+            [
+                new ReportProcess { Pid = 4001, Command = ["/bin/sh", "/entrypoint.sh"], RssBytes = 1L << 20, ExitReason = "exit" },
+                new ReportProcess { Pid = 4002, ParentPid = 4001, Command = ["/app/server"], RssBytes = 384L << 20, LiveBytes = 230L << 20, ExitReason = "foreground_oom", Session = "processes/4002" },
+                new ReportProcess { Pid = 4003, ParentPid = 4001, Command = ["/app/helper"], RssBytes = 64L << 20, NotRecorded = "statically linked (/app/helper): the hook cannot load into it" },
+            ],
+        };
         return report;
     }
 
@@ -62,6 +73,13 @@ public sealed class ReportPageTests
             var python = driver.FindElement(By.CssSelector("td.python-frames"));
             Assert.Equal("pid 4242: Python frames missing: CPython 3.12.0 is not supported (Python frames are read from CPython 3.11 only)", python.Text);
             Assert.Contains("error", python.GetAttribute("class"));
+            // The run's processes, the server (this report, the victim) under the script, with its share of the group.
+            var processes = driver.FindElements(By.CssSelector("#process-tree tr.process")).Select(r => r.Text).ToList();
+            Assert.Equal(3, processes.Count);
+            Assert.StartsWith("4001 /bin/sh /entrypoint.sh", processes[0]);
+            Assert.Contains("4002 /app/server ◀ this report", processes[1]);
+            Assert.Contains("75 %", processes[1]);
+            Assert.Contains("statically linked", processes[2]);
             var tree = driver.FindElement(By.Id("calltree"));
             Assert.DoesNotContain("malloc", tree.Text);
             Assert.DoesNotContain("foom_malloc", tree.Text);

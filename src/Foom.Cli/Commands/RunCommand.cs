@@ -198,11 +198,17 @@ internal static class RunCommand
         var limit = info.Limit is { Bytes: > 0 } l ? $" of {FrameLabels.Bytes(l.Bytes)} ({l.Source})" : "";
         var recording = outcome.RecordingProblem is { } problem ? $"; {problem}" : "";
         var report = outcome.ReportPath is { } path ? $"; report {path}" : "";
+        // The victim rule: the process the kernel killed comes first, its own live memory with it.
+        var victim = info.End?.VictimPid is { } victimPid
+            ? $"the OOM killer's victim pid {victimPid} ({info.End.VictimTask}), " +
+              (info.Processes?.LastOrDefault(process => process.Pid == victimPid)?.LiveBytes is { } victimLive ? $"live {FrameLabels.Bytes(victimLive)}" : "not recorded") +
+              "; the program's own "
+            : "";
         // A sampled run's tables hold the sampled blocks only: the whole is estimated by the report.
         var live = info.SampleBytes is { } every
             ? $"live {FrameLabels.Bytes(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks recorded by sampling one per {FrameLabels.Bytes(every)} (the report estimates the whole)"
             : $"live {FrameLabels.Bytes(outcome.LiveBytes)} in {outcome.LiveCount:N0} blocks";
-        return $"foom: {status}: {verdict}; {live}; " +
+        return $"foom: {status}: {verdict}; {victim}{live}; " +
                $"peak footprint {peak}{limit}; session {outcome.SessionDirectory}{report}{recording}";
     }
 }

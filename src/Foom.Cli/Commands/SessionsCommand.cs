@@ -106,6 +106,19 @@ internal static class SessionsCommand
             ["oom_score"] = info.OomScore,
             ["oom_score_adj"] = info.OomScoreAdj,
             ["directory"] = session.Directory,
+            ["victim_pid"] = end?.VictimPid,
+            ["victim_session"] = end?.VictimSession is { } victim ? Path.Combine(session.Directory, victim) : null,
+            ["processes"] = new JsonArray([.. (info.Processes ?? []).Select(process => (JsonNode?)new JsonObject
+            {
+                ["pid"] = process.Pid,
+                ["parent_pid"] = process.ParentPid,
+                ["command"] = new JsonArray([.. process.Command.Select(argument => (JsonNode?)argument)]),
+                ["directory"] = process.Session is { } relative ? Path.Combine(session.Directory, relative) : null,
+                ["not_recorded"] = process.NotRecorded,
+                ["start_time"] = process.StartTime,
+                ["end_time"] = process.EndTime,
+                ["exit_reason"] = process.ExitReason,
+            })]),
         };
     }
 
@@ -134,6 +147,20 @@ internal static class SessionsCommand
                 ByteText.Format(info.PeakFootprintBytes),
                 Markup.Escape(end is not null ? string.Join("\n", end.Evidence)
                     : session.State == RecorderDied ? "no end record: the app's next foom run infers why it ended" : ""));
+            // The run's other processes, each in a session of its own under the run's (`foom report DIRECTORY` reads one).
+            foreach (var process in info.Processes ?? [])
+            {
+                table.AddRow(
+                    Markup.Escape("  └ " + (process.Session ?? "not recorded")),
+                    Markup.Escape(process.Command.Count > 0 ? Path.GetFileName(process.Command[0]) : "?"),
+                    DateTimeOffset.FromUnixTimeMilliseconds(process.StartTime).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                    process.EndTime is { } ended ? Duration(ended - process.StartTime) : "-",
+                    process.Pid.ToString(CultureInfo.InvariantCulture),
+                    "-",
+                    Markup.Escape(process.ExitReason ?? "-") + (process.Pid == end?.VictimPid ? " [red](the victim)[/]" : ""),
+                    "", "",
+                    Markup.Escape(process.NotRecorded ?? $"parent {process.ParentPid}"));
+            }
         }
         TextConsole.Create().Write(table);
     }

@@ -50,6 +50,22 @@ public static class ExitClassifier
             return Verdict(OomFor(state), ExitHow.Observed, evidence);
         }
 
+        // The victim rule: the kernel killed another process of the run's group for memory (a
+        // compiler's cc1plus, a pipeline's stage, a server a shell script started). Whatever the
+        // program did after (exit with an error, carry on), the run's memory death is that kill.
+        // (A program the kernel killed itself was judged above.)
+        if (death.OtherKillsInGroup.Count > 0)
+        {
+            var victim = death.OtherKillsInGroup.MaxBy(kill => kill.Sequence)!;
+            evidence.Add($"the OOM killer killed pid {victim.Killed.Pid} ({victim.Killed.Task}), a process of the run's group, not the program itself: the run's memory death is that process's");
+            evidence.AddRange(victim.Evidence());
+            if (death.OtherKillsInGroup.Count > 1)
+                evidence.Add($"{death.OtherKillsInGroup.Count} processes of the group were killed: the last is named");
+            if (death.Marks?.Exit is { } programExit) evidence.Add(ExitMarkEvidence(programExit));
+            evidence.Add(StateEvidence(death.Marks));
+            return Verdict(OomFor(state), ExitHow.Observed, evidence) with { Victim = victim };
+        }
+
         if (death.Signal is { } fatal && CrashSignals.Contains(fatal) && death.DotnetOutOfMemory is { } outOfMemory)
         {
             evidence.AddRange(outOfMemory.Evidence);
@@ -90,7 +106,6 @@ public static class ExitClassifier
         if (death.ExitCode is not null)
         {
             if (death.Marks?.Exit is { } exit) evidence.Add(ExitMarkEvidence(exit));
-            AddGroupKillsOfOthers(death, evidence);
             return Verdict(ExitReason.Exit, ExitHow.Observed, evidence);
         }
 
@@ -231,12 +246,6 @@ public static class ExitClassifier
         if (death.KernelKill is null)
             evidence.Add(death.KernelLogProblem ?? "the kernel log has no OOM kill line for this pid");
         return found;
-    }
-
-    private static void AddGroupKillsOfOthers(ObservedDeath death, List<string> evidence)
-    {
-        foreach (var other in death.OtherKillsInGroup)
-            evidence.Add($"the OOM killer killed pid {other.Killed.Pid} ({other.Killed.Task}) of the program's group, not the program");
     }
 
     private static string WaitEvidence(ObservedDeath death) =>

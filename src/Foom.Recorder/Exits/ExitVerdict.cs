@@ -10,6 +10,9 @@ public sealed record ExitVerdict(ExitReason Reason, ExitHow How, IReadOnlyList<s
     /// <summary>For a memory death inside the process, how it happened ("dotnet_out_of_memory"); null otherwise.</summary>
     public string? Mechanism { get; init; }
 
+    /// <summary>The kernel's kill of another process of the run's group that the verdict names (the victim rule); null otherwise.</summary>
+    public KernelOomKill? Victim { get; init; }
+
     /// <summary>
     /// The end record for session.json. <paramref name="exitStatus"/> is what `foom run`
     /// returned (the code, or 128 + signal), null when nobody saw it.
@@ -24,6 +27,8 @@ public sealed record ExitVerdict(ExitReason Reason, ExitHow How, IReadOnlyList<s
         Evidence = [.. Evidence],
         InferredBySession = inferredBySession,
         Mechanism = Mechanism,
+        VictimPid = Victim?.Killed.Pid,
+        VictimTask = Victim?.Killed.Task,
     };
 
     public override string ToString() => $"{Reason.Name()} ({How.Name()}): {string.Join("; ", Evidence)}";

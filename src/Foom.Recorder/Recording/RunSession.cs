@@ -162,6 +162,8 @@ public static class RunSession
             var (executable, startArgv) = group is null ? (program.Path, (IReadOnlyList<string>)argv) : group.WrapInTrampoline(program.Path, argv);
 
             using var kernel = KernelOomWatch.Start();
+            // The run's other processes get rings of their own; the first spares exist before the program starts.
+            using var tree = staticBinary ? null : StartProcessTree(ring, directory, info, kernel, group, notes, diagnostics);
             // Installed before the program starts, so no signal meant for it can end Foom first.
             var forwarded = new StrongBox<bool>();
             var started = new TaskCompletionSource<TargetProcess>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -192,6 +194,7 @@ public static class RunSession
             }
 
             RunTiming.Mark("program-started");
+            tree?.Start(target.Pid);
             // The drain first: a busy program fills the ring within milliseconds, and then waits
             // for room, so it would wait out everything below.
             var applier = new EventApplier(tables);
@@ -228,6 +231,7 @@ public static class RunSession
             RunTiming.Mark("program-ended");
             var deathTime = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             await drain.StopAfterTargetEnded().ConfigureAwait(false);
+            var processes = tree is null ? [] : await tree.StopAsync().ConfigureAwait(false);
             RunTiming.Mark("events-applied");
             snapshots.Finish();
             // A perf map Foom asked for is Foom's to clean up once the session holds its copy:
@@ -245,7 +249,7 @@ public static class RunSession
                 GroupPath = group?.Group.Path,
                 OomKillsInGroup = group?.ReadOomKillsSinceCreation(),
                 KernelKill = status.Signaled && status.TermSignal == 9 ? kernel.WaitForKill(target.Pid, KernelLineGrace) : kernel.FindKill(target.Pid),
-                OtherKillsInGroup = group is null ? [] : kernel.KillsInGroup(group.Group.Path, target.Pid),
+                OtherKillsInGroup = KillsOfOtherProcesses(kernel, group, target.Pid, tree),
                 KernelLogProblem = kernel.Problem,
                 Marks = AppMarks.FromRing(ring.ReadMarks(), monitor.DebuggerSeen),
                 DotnetOutOfMemory = dotnetOutOfMemory,
@@ -264,8 +268,9 @@ public static class RunSession
             if (snapshots.Problem is not null) notes.Add(snapshots.Problem);
             if (drain.AbandonedBytes > 0) notes.Add($"{drain.AbandonedBytes} bytes of events were reserved but never committed when the program died");
             info.DroppedEvents = (long)counters.DroppedEvents;
-            info.RecordingNotes = notes.Count == 0 ? null : notes;
             info.End = verdict.ToEnd(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), status.ShellStatus, status.Signaled ? status.TermSignal : null);
+            if (tree is not null) NoteProcesses(info, tree, processes, verdict, notes, tables.Live.HeapBytes + tables.Live.MappingBytes);
+            info.RecordingNotes = notes.Count == 0 ? null : notes;
             SessionInfoFile.Write(directory, info);
             RunTiming.Mark("end-written");
 
@@ -291,6 +296,62 @@ public static class RunSession
     {
         if (settingsLeftAlone is not null && File.Exists(Path.Combine(directory, ManagedFiles.StatusFileName))) notes.Add(settingsLeftAlone);
         return status.Signaled ? DotnetDeathEvidence.Find(directory, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), notes) : null;
+    }
+
+    private static ProcessTreeRecorder? StartProcessTree(EventRing ring, string directory, SessionInfo info, KernelOomWatch kernel,
+        OwnedMemoryCgroup? group, List<string> notes, TextWriter diagnostics)
+    {
+        try
+        {
+            var tree = new ProcessTreeRecorder(ring, directory, info, kernel, group?.Group);
+            tree.Prepare();
+            return tree;
+        }
+        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
+        {
+            var why = $"the run's other processes are not recorded: no spare rings could be made beside {ring.Path}: {problem.Message}";
+            diagnostics.WriteLine($"foom run: {why}");
+            notes.Add(why);
+            return null;
+        }
+    }
+
+    /// <summary>The kernel's kills of the run's processes other than the program: in its memory cgroup, and any recorded process wherever it ran.</summary>
+    private static List<KernelOomKill> KillsOfOtherProcesses(KernelOomWatch kernel, OwnedMemoryCgroup? group, int programPid, ProcessTreeRecorder? tree)
+    {
+        kernel.Poll();
+        var kills = group is null ? [] : kernel.KillsInGroup(group.Group.Path, programPid).ToList();
+        foreach (var pid in tree?.RecordedPids ?? [])
+            if (kernel.FindKill(pid) is { } kill && kills.All(k => k.Sequence != kill.Sequence)) kills.Add(kill);
+        return kills;
+    }
+
+    /// <summary>The run's other processes into session.json, the victim's session named in the end, what could not be recorded in the notes.</summary>
+    private static void NoteProcesses(SessionInfo info, ProcessTreeRecorder tree, List<ProcessEntry> processes, ExitVerdict verdict, List<string> notes,
+        long programLiveBytes)
+    {
+        info.Processes = processes.Count > 0 ? processes : null;
+        if (info.Processes is not null) info.ProgramLiveBytes = programLiveBytes;
+        info.ProgramRssBytes = tree.ProgramRss?.Bytes;
+        if (verdict.Victim is { } victim && info.End is { } end)
+        {
+            end.VictimSession = tree.SessionOf(victim.Killed.Pid);
+            if (end.VictimSession is null)
+                notes.Add($"the OOM killer's victim, pid {victim.Killed.Pid} ({victim.Killed.Task}), was not recorded: " +
+                          (processes.FirstOrDefault(p => p.Pid == victim.Killed.Pid)?.NotRecorded ?? "it was never seen with a ring of its own"));
+            var entry = processes.LastOrDefault(p => p.Pid == victim.Killed.Pid);
+            if (entry is not null)
+            {
+                entry.RssBytes = ProcessTreeRecorder.ResidentBytes(victim);
+                entry.RssTime = end.EndTime;
+            }
+        }
+        foreach (var unrecorded in processes.Where(p => p.NotRecorded is not null))
+            notes.Add($"pid {unrecorded.Pid} ({string.Join(' ', unrecorded.Command.Take(3))}): {unrecorded.NotRecorded}");
+        info.ProcessesWithoutRing = tree.PoolExhausted > 0 ? tree.PoolExhausted : null;
+        if (tree.PoolExhausted > 0)
+            notes.Add($"{tree.PoolExhausted} process(es) of the run found no spare ring ready and were not recorded");
+        if (tree.Problem is not null) notes.Add(tree.Problem);
     }
 
     /// <summary>How long to wait for the kernel's kill line after a SIGKILL death (it is logged asynchronously).</summary>

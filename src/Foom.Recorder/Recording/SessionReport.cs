@@ -1,6 +1,7 @@
 using Foom.Report.Building;
 using Foom.Report.Model;
 using Foom.Ring;
+using Foom.Storage.Sessions;
 
 namespace Foom.Recorder.Recording;
 
@@ -12,8 +13,77 @@ namespace Foom.Recorder.Recording;
 /// </summary>
 public static class SessionReport
 {
-    public static Report.Model.Report Build(string sessionDirectory, ReportBuildOptions? options = null) =>
-        ReportBuilder.Build(sessionDirectory, ReadMarks(sessionDirectory), options);
+    /// <summary>
+    /// The report of a session. A run whose verdict names another process of its group as the OOM
+    /// killer's victim (docs/exit-reasons.md, "The victim rule") gets the victim's own report: its
+    /// live memory and stacks, under the run's verdict, with the process tree.
+    /// </summary>
+    public static Report.Model.Report Build(string sessionDirectory, ReportBuildOptions? options = null)
+    {
+        var info = SessionInfoFile.Read(sessionDirectory).Info;
+        var victim = info?.End?.VictimSession is { } relative ? Path.Combine(sessionDirectory, relative) : null;
+        if (victim is null || !Directory.Exists(victim))
+        {
+            var report = ReportBuilder.Build(sessionDirectory, ReadMarks(sessionDirectory), options);
+            if (info?.Processes is { Count: > 0 }) report.ProcessTree = ProcessTree(info, info.Pid, victim: false);
+            return report;
+        }
+        var victimReport = ReportBuilder.Build(victim, ReadMarks(victim), options);
+        var end = info!.End!;
+        var head = victimReport.Head;
+        head.ExitReason = end.ExitReason;
+        head.ExitHow = end.How;
+        head.ExitEvidence = [.. end.Evidence];
+        victimReport.ProcessTree = ProcessTree(info, end.VictimPid ?? 0, victim: true);
+        return victimReport;
+    }
+
+    /// <summary>The run's processes, the program first, with the chain of parents above <paramref name="pid"/>.</summary>
+    private static ReportProcessTree ProcessTree(SessionInfo run, int pid, bool victim)
+    {
+        var processes = new List<ReportProcess>
+        {
+            new()
+            {
+                Pid = run.Pid,
+                Command = [.. run.Command],
+                ExitReason = run.End?.ExitReason,
+                RssBytes = run.ProgramRssBytes,
+                LiveBytes = run.ProgramLiveBytes,
+            },
+        };
+        processes.AddRange(run.Processes!.Select(p => new ReportProcess
+        {
+            Pid = p.Pid,
+            ParentPid = p.ParentPid,
+            Command = [.. p.Command],
+            Session = p.Session,
+            NotRecorded = p.NotRecorded,
+            ExitReason = p.ExitReason,
+            RssBytes = p.RssBytes,
+            RssTime = p.RssTime,
+            LiveBytes = p.LiveBytes,
+        }));
+        var parents = new List<int>();
+        var byPid = run.Processes!.GroupBy(p => p.Pid).ToDictionary(g => g.Key, g => g.Last().ParentPid);
+        for (var at = pid; at != run.Pid && byPid.TryGetValue(at, out var parent) && parent != 0 && !parents.Contains(parent); at = parent)
+            parents.Add(parent);
+        var usage = run.End?.Evidence.Count > 0 ? GroupUsage(run.End.Evidence) : null;
+        return new ReportProcessTree { Pid = pid, Victim = victim, Parents = parents, Processes = processes, GroupUsageBytes = usage, PoolExhausted = run.ProcessesWithoutRing ?? 0 };
+    }
+
+    /// <summary>"kernel: memory usage N kB of limit M kB, ..." of the kill's evidence, in bytes.</summary>
+    private static long? GroupUsage(List<string> evidence)
+    {
+        foreach (var line in evidence)
+        {
+            const string prefix = "kernel: memory usage ";
+            if (!line.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            var number = line[prefix.Length..].Split(' ')[0];
+            if (long.TryParse(number, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var kilobytes)) return kilobytes * 1024;
+        }
+        return null;
+    }
 
     /// <summary>The ring's marks; none when the session has no ring; a damaged ring gives a problem to note instead of failing the report.</summary>
     public static SessionMarks ReadMarks(string sessionDirectory)

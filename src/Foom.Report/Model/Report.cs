@@ -13,6 +13,8 @@ public sealed class Report
     [JsonPropertyName("callers")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportCallers? Callers { get; set; }
     [JsonPropertyName("modules")] public List<ReportModule> Modules { get; set; } = [];
     [JsonPropertyName("items")] public List<ReportItem> Items { get; set; } = [];
+    /// <summary>The run's processes, when it had more than one (Foom reports only).</summary>
+    [JsonPropertyName("process_tree")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ReportProcessTree? ProcessTree { get; set; }
     [JsonExtensionData] public Dictionary<string, System.Text.Json.JsonElement>? Extra { get; set; }
 }
 

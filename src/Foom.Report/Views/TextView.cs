@@ -29,6 +29,7 @@ public static class TextView
         options ??= new TextViewOptions();
         var labels = new FrameLabels(report);
         console.Write(Summary(report));
+        if (Processes(report) is { } processes) console.Write(processes);
         if (Footprint(report, options) is { } chart) console.Write(chart);
         if (CallerTable.Of(report, labels, options.Callers) is { } callers) console.Write(callers);
         console.Write(Categories(report, options));
@@ -99,6 +100,39 @@ public static class TextView
             parts.Add(path.Steps[i].Via is { } via ? $"{path.Steps[i].Type} ← {via} of" : path.Steps[i].Type);
         var root = path.Root ?? path.RootKind.Replace('_', ' ');
         return $"{string.Join(" ", parts)} ← {(path.RootKind == "static" ? "static " : "")}{root}";
+    }
+
+    /// <summary>The run's processes as a tree (parents above children), when it had more than one: the reported process marked, each with its resident bytes and share of the group.</summary>
+    private static Tree? Processes(Model.Report report)
+    {
+        if (report.ProcessTree is not { Processes.Count: > 1 } tree) return null;
+        var program = tree.Processes[0];
+        var known = tree.Processes.Select(p => p.Pid).ToHashSet();
+        var total = tree.GroupUsageBytes ?? tree.Processes.Sum(p => p.RssBytes ?? 0);
+        string Label(ReportProcess process)
+        {
+            var command = process.Command.Count == 0 ? "?" : string.Join(' ', process.Command.Take(4)) + (process.Command.Count > 4 ? " …" : "");
+            var text = $"[bold]{process.Pid.ToString(CultureInfo.InvariantCulture)}[/] {Markup.Escape(command)}";
+            if (process.RssBytes is long rss)
+                text += Markup.Escape(total > 0
+                    ? string.Create(CultureInfo.InvariantCulture, $"  rss {FrameLabels.Bytes(rss)} ({100.0 * rss / total:0.#}%)")
+                    : $"  rss {FrameLabels.Bytes(rss)}");
+            if (process.LiveBytes is long live) text += Markup.Escape($"  live {FrameLabels.Bytes(live)}");
+            if (process.ExitReason is { } reason) text += Markup.Escape($"  {reason}");
+            if (process.NotRecorded is { } why) text += $"  [yellow]not recorded: {Markup.Escape(why)}[/]";
+            if (process.Pid == tree.Pid) text += tree.Victim ? "  [red]◀ killed by the OOM killer: this report[/]" : "  [blue]◀ this report[/]";
+            return text;
+        }
+        var heading = tree.GroupUsageBytes is long usage ? $"processes of the run (group usage {FrameLabels.Bytes(usage)} at the kill)" : "processes of the run";
+        var root = new Tree(Markup.Escape(heading));
+        void AddChildren(IHasTreeNodes node, int parent, HashSet<int> placed)
+        {
+            foreach (var child in tree.Processes.Skip(1).Where(p => (p.ParentPid == parent || parent == program.Pid && !known.Contains(p.ParentPid)) && placed.Add(p.Pid)))
+                AddChildren(node.AddNode(Label(child)), child.Pid, placed);
+        }
+        var top = root.AddNode(Label(program));
+        AddChildren(top, program.Pid, [program.Pid]);
+        return root;
     }
 
     private static string Title(ReportHead head) => head.ExitReason switch

@@ -60,6 +60,19 @@ public sealed class SessionInfo
     /// </summary>
     [JsonPropertyName("ring_leftovers")] public RingLeftoverRecord? RingLeftovers { get; set; }
 
+    /// <summary>In the session of a process of a run besides the program: the run's session id.</summary>
+    [JsonPropertyName("parent_session_id")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? ParentSessionId { get; set; }
+    /// <summary>In the session of a process of a run besides the program: its parent's pid at its attach.</summary>
+    [JsonPropertyName("parent_pid")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? ParentPid { get; set; }
+    /// <summary>In a run's session: the run's other processes, recorded or not, in the order they were seen.</summary>
+    [JsonPropertyName("processes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public List<ProcessEntry>? Processes { get; set; }
+    /// <summary>In a run's session: processes of the run that found no spare ring ready (the hook's count): not recorded, and not known by pid.</summary>
+    [JsonPropertyName("processes_without_ring")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? ProcessesWithoutRing { get; set; }
+    /// <summary>In a run's session: the resident bytes of the program itself at the recorder's last /proc reading (for the process tree's shares).</summary>
+    [JsonPropertyName("program_rss_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ProgramRssBytes { get; set; }
+    /// <summary>In a run's session with other processes: the program's own recorded live bytes at its end.</summary>
+    [JsonPropertyName("program_live_bytes")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? ProgramLiveBytes { get; set; }
+
     /// <summary>Present once the recorder saw the run end; absent when it died with the target.</summary>
     [JsonPropertyName("end")] public SessionEnd? End { get; set; }
 
@@ -118,4 +131,10 @@ public sealed class SessionEnd
     [JsonPropertyName("inferred_by_session")] public string? InferredBySession { get; set; }
     /// <summary>For a memory death inside the process, how it happened ("dotnet_out_of_memory"); docs/exit-reasons.md.</summary>
     [JsonPropertyName("mechanism")] public string? Mechanism { get; set; }
+    /// <summary>When the kernel killed a process of the run's group other than the program: its pid (docs/exit-reasons.md, "The victim rule").</summary>
+    [JsonPropertyName("victim_pid")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public int? VictimPid { get; set; }
+    /// <summary>The victim's name in the kernel's kill line.</summary>
+    [JsonPropertyName("victim_task")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? VictimTask { get; set; }
+    /// <summary>The victim's session, relative to the run's ("processes/1234"); null when it was not recorded.</summary>
+    [JsonPropertyName("victim_session")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? VictimSession { get; set; }
 }

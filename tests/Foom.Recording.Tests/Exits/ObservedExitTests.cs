@@ -186,18 +186,22 @@ public class ObservedExitTests
     }
 
     [Fact]
-    public void AnOomKillOfAChildIsNotTheProgramsDeath()
+    public void AnOomKillOfAChildIsTheRunsMemoryDeathAndNamesTheChild()
     {
         var child = KernelKillOf1234 with { Killed = KernelKillOf1234.Killed with { Pid = 5555, Task = "worker" } };
         // The program itself was SIGKILLed from outside; the group's one OOM kill was its child's.
         var killed = ExitClassifier.Observe(new ObservedDeath { Signal = 9, GroupPath = "/foom-app", OomKillsInGroup = 1, OtherKillsInGroup = [child] });
-        Assert.Equal(ExitReason.Unknown, killed.Reason);
+        Assert.Equal((ExitReason.ForegroundOom, 5555), (killed.Reason, killed.Victim?.Killed.Pid));
         Assert.Contains("memory cgroup /foom-app: 1 OOM kill during the run (oom_kill counter), 1 of them of other processes of the group", killed.Evidence);
 
-        // The program noticed its worker died and exited on its own.
+        // The program noticed its worker died and exited on its own (g++ after cc1plus, sh after a pipeline's stage).
         var exited = ExitClassifier.Observe(new ObservedDeath { ExitCode = 1, GroupPath = "/foom-app", OomKillsInGroup = 1, OtherKillsInGroup = [child] });
-        Assert.Equal(ExitReason.Exit, exited.Reason);
-        Assert.Contains("the OOM killer killed pid 5555 (worker) of the program's group, not the program", exited.Evidence);
+        Assert.Equal((ExitReason.ForegroundOom, ExitHow.Observed), (exited.Reason, exited.How));
+        Assert.Contains("the OOM killer killed pid 5555 (worker), a process of the run's group, not the program itself: the run's memory death is that process's", exited.Evidence);
+        Assert.Equal(("worker", 5555), (exited.ToEnd(0, 1, null).VictimTask, exited.ToEnd(0, 1, null).VictimPid));
+
+        // Without a kill of another process, an exit stays an exit.
+        Assert.Equal(ExitReason.Exit, ExitClassifier.Observe(new ObservedDeath { ExitCode = 1, GroupPath = "/foom-app", OomKillsInGroup = 0 }).Reason);
     }
 
     [Fact]

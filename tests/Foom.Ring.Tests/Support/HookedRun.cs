@@ -53,6 +53,8 @@ public sealed record HookedRunOptions
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(120);
     /// <summary>Changes the fresh ring before the program starts (to damage it, say).</summary>
     public Action<EventRing>? PrepareRing { get; init; }
+    /// <summary>Spare rings offered to the run's other processes (the recorder's pool); 0: none, as a recorder that offers none.</summary>
+    public int PoolSpares { get; init; }
     /// <summary>Runs while the program does (raise a warning, kill something), then the run goes on to its end.</summary>
     public Func<RunningTarget, Task>? WhileRunning { get; init; }
 }
@@ -111,6 +113,12 @@ public sealed record HookedResult(
     long UnknownStacks,
     ulong PendingBytes)
 {
+    /// <summary>The rings the run's other processes claimed from the pool, read after the run.</summary>
+    public IReadOnlyList<ClaimedRing> ClaimedRings { get; init; } = [];
+
+    /// <summary>The run ring's pool counters: (created, claimed, exhausted).</summary>
+    public (uint Created, uint Claimed, uint Exhausted) Pool { get; init; }
+
     public IEnumerable<RecordedEvent> Of(RecordKind kind) => Events.Where(e => e.Kind == kind);
 
     /// <summary>Lines "fn NAME 0xADDRESS" the test programs print, for attributing frames.</summary>
@@ -136,6 +144,8 @@ public static class HookedRun
             var ringPath = System.IO.Path.Combine(directory.FullName, "ring");
             using var ring = EventRing.Create(ringPath, options.RingSize, options.FullWaitMs, options.RingOptions, options.SampleBytes);
             options.PrepareRing?.Invoke(ring);
+            using var pool = options.PoolSpares > 0 ? new RingPool(ring, options.PoolSpares, EventRing.MinimumDataSize) : null;
+            pool?.Replenish();
             var start = new ProcessStartInfo(program)
             {
                 RedirectStandardOutput = true,
@@ -193,12 +203,39 @@ public static class HookedRun
             }
             exited.SetResult();
             await drain.WaitAsync(options.Timeout);
+            var claimed = pool is null ? [] : pool.TakeClaimed().Select(c => ClaimedRing.ReadAll(c.Index, c.Ring)).ToList();
             return new HookedResult(process.ExitCode, running.Output, await error, events, ring.ReadCounters(), ring.ReadMarks(),
-                consumer.UnknownStacks, consumer.PendingBytes);
+                consumer.UnknownStacks, consumer.PendingBytes)
+            {
+                ClaimedRings = claimed,
+                Pool = (Volatile.Read(ref ring.Header.PoolCreated), Volatile.Read(ref ring.Header.PoolClaimed), Volatile.Read(ref ring.Header.PoolExhausted)),
+            };
         }
         finally
         {
             directory.Delete(recursive: true);
+        }
+    }
+}
+
+/// <summary>A ring of the pool that a process of the run claimed: who it was, and every event it published.</summary>
+public sealed record ClaimedRing(int Index, int Pid, int ParentPid, string CommandLine, IReadOnlyList<RecordedEvent> Events, RingMarks Marks)
+{
+    public IEnumerable<RecordedEvent> Of(RecordKind kind) => Events.Where(e => e.Kind == kind);
+
+    /// <summary>Reads (and then closes) a claimed ring whose process has ended.</summary>
+    public static unsafe ClaimedRing ReadAll(int index, EventRing ring)
+    {
+        using (ring)
+        {
+            var consumer = new RingConsumer(ring);
+            var events = new List<RecordedEvent>();
+            while (consumer.TryRead(out var e)) events.Add(RecordedEvent.Copy(e));
+            ref var header = ref ring.Header;
+            string commandLine;
+            fixed (byte* bytes = header.CommandLine)
+                commandLine = Encoding.UTF8.GetString(bytes, (int)Math.Min(header.CommandLineLength, (uint)RingLayout.CommandLineSize)).Replace('\0', ' ').Trim();
+            return new ClaimedRing(index, header.TargetPid, header.ParentPid, commandLine, events, ring.ReadMarks());
         }
     }
 }

@@ -31,6 +31,9 @@ int main(void) {
     FIELD(foom_ring_header, quit_ms);
     FIELD(foom_ring_header, warning_sequence); FIELD(foom_ring_header, warning_footprint); FIELD(foom_ring_header, warning_limit);
     FIELD(foom_ring_header, warning_ms);
+    FIELD(foom_ring_header, pool_created); FIELD(foom_ring_header, pool_claimed); FIELD(foom_ring_header, pool_exhausted);
+    FIELD(foom_ring_header, parent_pid); FIELD(foom_ring_header, command_line_length); FIELD(foom_ring_header, pool_pids);
+    FIELD(foom_ring_header, command_line);
 
     SIZE(foom_record);
     FIELD(foom_record, length); FIELD(foom_record, kind); FIELD(foom_record, source); FIELD(foom_record, frame_count);
@@ -69,7 +72,7 @@ int main(void) {
 
     VALUE(FOOM_RING_MAGIC); VALUE(FOOM_RING_VERSION); VALUE(FOOM_RING_HEADER_SIZE); VALUE(FOOM_RING_MAX_FRAMES);
     VALUE(FOOM_RING_MAX_PATH); VALUE(FOOM_RING_MAX_BUILD_ID); VALUE(FOOM_RING_SCENE_SIZE); VALUE(FOOM_RING_MAX_RECORD);
-    VALUE(FOOM_RING_DEFAULT_WAIT_MS);
+    VALUE(FOOM_RING_DEFAULT_WAIT_MS); VALUE(FOOM_RING_POOL_MAX); VALUE(FOOM_RING_COMMAND_LINE_SIZE);
 
     VALUE(FOOM_STOP_NONE); VALUE(FOOM_STOP_RECORDER_GONE); VALUE(FOOM_STOP_BY_RECORDER); VALUE(FOOM_STOP_RING_INVALID);
     VALUE(FOOM_STATE_UNKNOWN); VALUE(FOOM_STATE_FOREGROUND); VALUE(FOOM_STATE_BACKGROUND); VALUE(FOOM_STATE_SUSPENDED);
