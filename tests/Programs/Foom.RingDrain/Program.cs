@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Foom.Interop;
 using Foom.Recorder.Recording;
 using Foom.Ring;
 using Foom.Storage;
@@ -120,14 +121,14 @@ static int Run(string[] args)
                 continue;
             }
             var drainStart = clock.Elapsed;
-            var cpuStart = ThreadClock.Now();
+            var cpuStart = Threads.CpuTime();
             while (consumer.TryRead(out var e))
             {
                 bytes += e.Length;
                 applier?.Apply(e);
             }
             drainTime += clock.Elapsed - drainStart;
-            drainCpu += ThreadClock.Now() - cpuStart;
+            drainCpu += Threads.CpuTime() - cpuStart;
             if (targetDone.IsCompleted && consumer.PendingBytes == 0) break;
             consumer.WaitForEvent(TimeSpan.FromMilliseconds(5));
         }
@@ -188,20 +189,3 @@ internal static unsafe class NativeHeap
     }
 }
 
-/// <summary>The calling thread's CPU time: what draining cost, whatever else the machine was doing.</summary>
-internal static partial class ThreadClock
-{
-    private const int ThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID
-
-    [LibraryImport("libc")]
-    private static partial int clock_gettime(int clock, out Timespec time);
-
-    private struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    public static TimeSpan Now() =>
-        clock_gettime(ThreadCpuTime, out var time) == 0 ? TimeSpan.FromTicks(time.Seconds * TimeSpan.TicksPerSecond + time.Nanoseconds / 100) : TimeSpan.Zero;
-}
