@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using Foom.Recorder.Recording;
 using Foom.Ring;
 using Foom.Storage.Stacks;
 
@@ -25,8 +24,7 @@ public class DrainStackBenchmarks
     private int[] _pythonEvents = null!;
     private ulong[] _syntheticHashes = null!;
     private int[] _syntheticEvents = null!;
-    private Foom.Ring.StackTable _framesByHash = null!;
-    private StackIdsByHash _idsByHash = null!;
+    private StacksByHash _stacks = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -37,16 +35,15 @@ public class DrainStackBenchmarks
         _syntheticHashes = syntheticPcs.Select(HashOf).ToArray();
         _pythonEvents = SkewedEvents(_pythonPcs.Length, seed: 1);
         _syntheticEvents = SkewedEvents(syntheticPcs.Length, seed: 2);
-        _framesByHash = new Foom.Ring.StackTable();
-        _idsByHash = new StackIdsByHash();
+        _stacks = new StacksByHash();
         for (var i = 0; i < _pythonPcs.Length; i++) Remember(_pythonHashes[i], _pythonPcs[i], i + 1);
         for (var i = 0; i < syntheticPcs.Length; i++) Remember(_syntheticHashes[i], syntheticPcs[i], _pythonPcs.Length + i + 1);
     }
 
     private void Remember(ulong hash, ulong[] pcs, int stackId)
     {
-        _framesByHash.Add(hash, pcs);
-        _idsByHash.Set(hash, stackId, 0);
+        _stacks.AddFrames(hash, pcs);
+        _stacks.SetStackId(hash, stackId, 0);
     }
 
     [Benchmark(OperationsPerInvoke = Events, Description = "by hash: frames, then stack id (Python stacks)")]
@@ -62,8 +59,8 @@ public class DrainStackBenchmarks
         foreach (var e in _pythonEvents)
         {
             var hash = _pythonHashes[e];
-            _framesByHash.Add(hash, _pythonPcs[e]);
-            if (_idsByHash.TryGet(hash, out var stackId, out var epoch) && epoch == 0) sum += stackId;
+            _stacks.AddFrames(hash, _pythonPcs[e]);
+            if (_stacks.TryGetStackId(hash, out var stackId, out var epoch) && epoch == 0) sum += stackId;
         }
         return sum;
     }
@@ -74,8 +71,8 @@ public class DrainStackBenchmarks
         foreach (var e in events)
         {
             var hash = hashes[e];
-            if (!_framesByHash.TryGet(hash, out var frames)) continue;
-            if (_idsByHash.TryGet(hash, out var stackId, out var epoch) && epoch == 0) sum += stackId + frames.Length;
+            if (!_stacks.TryGetFrames(hash, out var frames)) continue;
+            if (_stacks.TryGetStackId(hash, out var stackId, out var epoch) && epoch == 0) sum += stackId + frames.Length;
         }
         return sum;
     }

@@ -170,8 +170,8 @@ public sealed class RingLeftoverTests(ITestOutputHelper output) : IDisposable
             using (var tables = SessionTables.Create(clean))
             using (var ring = EventRing.Open(cleanRing, writable: true))
             {
-                var consumer = new RingConsumer(ring);
                 var applier = new EventApplier(tables);
+                var consumer = new RingConsumer(ring, applier.Stacks);
                 while (consumer.TryRead(out var next)) applier.Apply(next);
                 total = consumer.EventsRead;
             }

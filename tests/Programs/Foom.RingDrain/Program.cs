@@ -98,10 +98,10 @@ static int Run(string[] args)
     {
         var ringOptions = options.TryGetValue("options", out var o) ? (RingOptions)uint.Parse(o, CultureInfo.InvariantCulture) : RingOptions.None;
         using var ring = EventRing.Create(Path.Combine(directory.FullName, "ring"), Size(options), 0, ringOptions);
-        var consumer = new RingConsumer(ring);
         // --apply: each event also goes into a session's tables, as `foom run`'s recorder applies it.
         using var tables = options.ContainsKey("apply") ? SessionTables.Create(Path.Combine(directory.FullName, "session")) : null;
         var applier = tables is null ? null : new EventApplier(tables);
+        var consumer = new RingConsumer(ring, applier?.Stacks);
         var start = new ProcessStartInfo(args[separator + 1]) { UseShellExecute = false };
         foreach (var argument in args[(separator + 2)..]) start.ArgumentList.Add(argument);
         foreach (var (name, value) in ring.TargetEnvironment()) start.Environment[name] = value;
@@ -147,8 +147,8 @@ static int ApplyPart(Dictionary<string, string> options)
 {
     using var ring = EventRing.Open(options["ring"], writable: true);
     using var tables = SessionTables.Create(options["session"]);
-    var consumer = new RingConsumer(ring);
     var applier = new EventApplier(tables);
+    var consumer = new RingConsumer(ring, applier.Stacks);
     var wanted = long.Parse(options["events"], CultureInfo.InvariantCulture);
     ulong lastStart = 0;
     while (consumer.EventsRead < wanted && consumer.TryRead(out var next))
