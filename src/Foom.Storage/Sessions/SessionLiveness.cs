@@ -1,4 +1,3 @@
-using System.Globalization;
 using Foom.Interop;
 
 namespace Foom.Storage.Sessions;
@@ -71,25 +70,6 @@ public static class SessionLiveness
         return boot * 1000 + stat.StartTicks * 1000 / ticksPerSecond;
     }
 
-    private static long? BootTimeSeconds()
-    {
-        if (Read("/proc/stat") is not { } stat) return null;
-        foreach (var line in stat.Split('\n'))
-            if (line.StartsWith("btime ", StringComparison.Ordinal)
-                && long.TryParse(line[6..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
-                return seconds;
-        return null;
-    }
-
-    private static string? Read(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private static long? BootTimeSeconds() =>
+        KernelFiles.Read("/proc/stat") is { } stat ? KernelFiles.NumberAfter(stat, "btime ") : null;
 }
