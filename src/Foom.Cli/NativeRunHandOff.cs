@@ -1,5 +1,6 @@
 #if !FOOM_NATIVE
 using System.Runtime.InteropServices;
+using Foom.Interop;
 
 namespace Foom.Cli;
 
@@ -9,7 +10,7 @@ namespace Foom.Cli;
 /// the recorder then starts without waiting for the JIT to compile the recorder. Where there is no
 /// native build (foom.dll run from a build of the repository), foom.dll runs the command itself.
 /// </summary>
-internal static partial class NativeRunHandOff
+internal static class NativeRunHandOff
 {
     public const string FileName = "foom-native";
 
@@ -22,12 +23,9 @@ internal static partial class NativeRunHandOff
         var argv = new string?[args.Length + 2];
         argv[0] = native;
         args.CopyTo(argv, 1);
-        execv(native, argv);
+        Processes.execv(native, argv);
         // execv returns only when it failed.
         Console.Error.WriteLine($"foom: {native} could not be started ({Marshal.GetLastPInvokeErrorMessage()}); foom run runs in foom.dll instead");
     }
-
-    [LibraryImport("libc", EntryPoint = "execv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int execv(string path, string?[] argv);
 }
 #endif

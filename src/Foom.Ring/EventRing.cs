@@ -1,5 +1,6 @@
 using System.IO.MemoryMappedFiles;
 using System.Numerics;
+using Foom.Interop;
 
 namespace Foom.Ring;
 
@@ -89,7 +90,7 @@ public sealed unsafe class EventRing : IDisposable
             // Touch every page now: the pages are charged to whoever touches them first. The
             // kernel populates them for writing in one call (a tenth of the time a page fault
             // each takes: start-up is on the program's clock); kernels before 5.14 fault them in.
-            if (PageTouch.madvise(ring.mapping, (nuint)total, PageTouch.PopulateWrite) != 0)
+            if (Memory.madvise(ring.mapping, (nuint)total, Memory.MADV_POPULATE_WRITE) != 0)
             {
                 for (long offset = 0; offset < total; offset += 1 << 20)
                     new Span<byte>(ring.mapping + offset, (int)Math.Min(1 << 20, total - offset)).Clear();

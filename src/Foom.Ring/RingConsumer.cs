@@ -29,7 +29,8 @@ public sealed unsafe class RingConsumer
     private ulong stuckAt = ulong.MaxValue;
     private bool countsUnknownStacksInRing = true;
 
-    public RingConsumer(EventRing ring, StackTable? stacks = null)
+    /// <summary>A consumer from the ring's published tail; <paramref name="stacks"/> is the drain's table of stacks by hash, which the applier shares (a new one when none is given).</summary>
+    public RingConsumer(EventRing ring, StacksByHash? stacks = null)
     {
         header = ring.HeaderPointer;
         data = ring.Data;
@@ -40,7 +41,7 @@ public sealed unsafe class RingConsumer
         wrapCopy = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
         keepAlive = pinned;
         tail = publishedTail = Volatile.Read(ref header->Tail);
-        Stacks = stacks ?? new StackTable();
+        Stacks = stacks ?? new StacksByHash();
     }
 
     /// <summary>
@@ -50,9 +51,9 @@ public sealed unsafe class RingConsumer
     /// zeroed with the next publication). It does not know the stacks its predecessor was sent in
     /// full, so it leaves the ring's unknown-stack counter, which is the live consumer's, alone.
     /// </summary>
-    public static RingConsumer TakeOver(EventRing ring, ulong position)
+    public static RingConsumer TakeOver(EventRing ring, ulong position, StacksByHash? stacks = null)
     {
-        var consumer = new RingConsumer(ring) { countsUnknownStacksInRing = false };
+        var consumer = new RingConsumer(ring, stacks) { countsUnknownStacksInRing = false };
         var head = Volatile.Read(ref consumer.header->Head);
         if (position < consumer.tail || position > head || head - consumer.tail > consumer.size || (position & 7) != 0)
             throw new RingFormatException(ring.Path,
@@ -61,8 +62,8 @@ public sealed unsafe class RingConsumer
         return consumer;
     }
 
-    /// <summary>Stack hash → frames of every stack sent in full so far (this generation).</summary>
-    public StackTable Stacks { get; }
+    /// <summary>Stack hash → frames of every stack sent in full so far (this generation), and the stack ids the applier noted.</summary>
+    public StacksByHash Stacks { get; }
 
     /// <summary>Records read.</summary>
     public long EventsRead { get; private set; }
@@ -178,10 +179,10 @@ public sealed unsafe class RingConsumer
         if (full)
         {
             frames = new ReadOnlySpan<ulong>(record + framesAt, frameCount);
-            Stacks.Add(hash, frames);
+            Stacks.AddFrames(hash, frames);
             return true;
         }
-        if (Stacks.TryGet(hash, out frames)) return true;
+        if (Stacks.TryGetFrames(hash, out frames)) return true;
         UnknownStacks++;
         if (countsUnknownStacksInRing) Interlocked.Increment(ref header->UnknownStacks);
         return false;

@@ -28,7 +28,7 @@ public readonly unsafe ref struct RingEvent
     public int Length => (int)*(uint*)record;
 
     /// <summary>Frames innermost first (return address − 1), from the record or, for a stack sent
-    /// before by hash only, from the consumer's <see cref="StackTable"/>.</summary>
+    /// before by hash only, from the consumer's <see cref="StacksByHash"/>.</summary>
     public ReadOnlySpan<ulong> Frames { get; }
 
     /// <summary>False for a hash-only stack the consumer had not seen (counted in the header).</summary>

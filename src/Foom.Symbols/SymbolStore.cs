@@ -1,6 +1,7 @@
 using Foom.Symbols.Elf;
 using Foom.Symbols.IO;
 using Foom.Symbols.MachO;
+using Foom.Interop;
 
 namespace Foom.Symbols;
 
@@ -100,7 +101,7 @@ public sealed class SymbolStore
                     File.Move(copy, target, overwrite: true);
                     results.Add(new StoredSymbolId(id, architecture, Stored: true));
                 }
-                Posix.SyncFolder(Directory);
+                Files.SyncFolder(Directory);
             }
             return new StoredSymbolFile(format, results);
         }

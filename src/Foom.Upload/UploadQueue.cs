@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Foom.Interop;
 using Foom.Report.IO;
 using Foom.Storage.Sessions;
 
@@ -102,7 +102,7 @@ public sealed class UploadQueue
         meta.CopyTo(file, Magic.Length + 4);
         gzip.GetBuffer().AsSpan(0, (int)gzip.Length).CopyTo(file.AsSpan(Magic.Length + 4 + meta.Length));
         ReportWriter.WriteAtomically(path, file);
-        Durable.SyncDirectory(Directory);
+        SyncFolder();
         return new Enqueued(path, Trim(keep: path));
     }
 
@@ -143,7 +143,7 @@ public sealed class UploadQueue
             bytes -= length;
             dropped.Add(System.IO.Path.GetFileNameWithoutExtension(path));
         }
-        Durable.SyncDirectory(Directory);
+        SyncFolder();
         return dropped;
     }
 
@@ -192,7 +192,7 @@ public sealed class UploadQueue
     public void Remove(UploadEntry entry)
     {
         File.Delete(entry.Path);
-        Durable.SyncDirectory(Directory);
+        SyncFolder();
     }
 
     /// <summary>Moves an entry the server refused for good to failed/, with the reason in a .reason file beside it.</summary>
@@ -211,7 +211,7 @@ public sealed class UploadQueue
             File.Delete(old.FullName + ReasonExtension);
             old.Delete();
         }
-        Durable.SyncDirectory(Directory);
+        SyncFolder();
     }
 
     public static UploadEntry Read(string path)
@@ -250,29 +250,15 @@ public sealed class UploadQueue
         return (info, Magic.Length + 4 + metaLength);
     }
 
-    private string PathOf(UploadEntryInfo info) =>
-        System.IO.Path.Combine(Directory, $"{info.Kind.ToString().ToLowerInvariant()}-{System.IO.Path.GetFileNameWithoutExtension(ReportWriter.FileNameOf(info.Id))}{Extension}");
-}
-
-/// <summary>fsync of a folder, so that a rename or a delete in it survives a crash of the machine.</summary>
-internal static partial class Durable
-{
-    public static void SyncDirectory(string directory)
+    /// <summary>fsync of the queue's folder, so that a rename or a delete in it survives a crash of the machine.</summary>
+    private void SyncFolder()
     {
-        var fd = Open(directory, 0 /* O_RDONLY */);
-        if (fd < 0) return;   // best effort: the rename itself is already atomic
-        try { Fsync(fd); }
-        finally { Close(fd); }
+        try { Files.SyncFolder(Directory); }
+        catch (IOException) { }   // best effort: the rename itself is already atomic
     }
 
-    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int Open(string path, int flags);
-
-    [LibraryImport("libc", EntryPoint = "fsync")]
-    private static partial int Fsync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close")]
-    private static partial int Close(int fd);
+    private string PathOf(UploadEntryInfo info) =>
+        System.IO.Path.Combine(Directory, $"{info.Kind.ToString().ToLowerInvariant()}-{System.IO.Path.GetFileNameWithoutExtension(ReportWriter.FileNameOf(info.Id))}{Extension}");
 }
 
 /// <summary>The queue's entry descriptions and the launch records, their serializer metadata generated at compile time.</summary>

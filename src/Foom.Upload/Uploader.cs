@@ -3,29 +3,9 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Foom.Report.IO;
+using Foom.Storage.Sessions;
 
 namespace Foom.Upload;
-
-/// <summary>
-/// A launch record, one per start of an app, carrying how its previous run ended: the server
-/// counts FOOMs per launch from these (POST /api/v1/launches).
-/// </summary>
-public sealed class LaunchRecord
-{
-    [JsonPropertyName("launch_id")] public string LaunchId { get; set; } = "";
-    [JsonPropertyName("app_id")] public string AppId { get; set; } = "";
-    [JsonPropertyName("app_version")] public string? AppVersion { get; set; }
-    [JsonPropertyName("device_id")] public string? DeviceId { get; set; }
-    [JsonPropertyName("user_id")] public string? UserId { get; set; }
-    [JsonPropertyName("phone")] public string? Phone { get; set; }
-    [JsonPropertyName("os_ver")] public string? OsVersion { get; set; }
-    /// <summary>Milliseconds since the Unix epoch.</summary>
-    [JsonPropertyName("launch_time")] public long LaunchTime { get; set; }
-    /// <summary>One of the exit-reason names; "first_run" when there was no previous run.</summary>
-    [JsonPropertyName("prev_exit_reason")] public string PrevExitReason { get; set; } = "first_run";
-    [JsonPropertyName("prev_exit_how")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? PrevExitHow { get; set; }
-    [JsonPropertyName("prev_app_version")] [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? PrevAppVersion { get; set; }
-}
 
 public sealed record UploaderOptions
 {
@@ -113,8 +93,9 @@ public sealed class Uploader : IDisposable
         _queue.Enqueue(new UploadEntryInfo
         {
             Kind = UploadKind.Launch,
-            Id = record.LaunchId,
-            AppId = record.AppId,
+            // The queue names its entries by id and app: a record without them could not be queued.
+            Id = string.IsNullOrEmpty(record.LaunchId) ? throw new ArgumentException("a launch record to upload needs its launch_id", nameof(record)) : record.LaunchId,
+            AppId = string.IsNullOrEmpty(record.AppId) ? throw new ArgumentException("a launch record to upload needs its app_id", nameof(record)) : record.AppId,
             AppVersion = record.AppVersion,
             DeviceId = record.DeviceId,
             UserId = record.UserId,

@@ -19,7 +19,7 @@ public sealed partial class DemoCommandTests : IDisposable
     [Fact]
     public async Task TheDemoUploadsTheReportsOfItsKilledSampleAndSaysWhereToLook()
     {
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         var result = await _foom.RunAsync("demo", "--urls", $"http://127.0.0.1:{port}", "--no-serve");
         Assert.True(result.ExitCode == 0, result.Describe());
         Assert.Contains("4 runs, 3 killed for memory", result.Output);
@@ -70,7 +70,7 @@ public sealed partial class DemoCommandTests : IDisposable
 
         // A second demo on the same data directory keeps its login, so its output stays true.
         await server.DisposeAsync();
-        var again = await _foom.RunAsync("demo", "--urls", $"http://127.0.0.1:{FreePort()}", "--no-serve");
+        var again = await _foom.RunAsync("demo", "--urls", $"http://127.0.0.1:{LoopbackPort.Free()}", "--no-serve");
         Assert.True(again.ExitCode == 0, again.Describe());
         Assert.Equal(password.Groups[1].Value, LoginLine().Match(again.Output).Groups[1].Value);
     }
@@ -85,13 +85,6 @@ public sealed partial class DemoCommandTests : IDisposable
         Assert.True(result.ExitCode == 1, result.Describe());
         Assert.Contains($"{port}", result.Errors);
         Assert.Empty(_foom.Sessions("demo-chat"));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [GeneratedRegex(@"(?m)^foom demo: login: user 'admin', password '([^']+)'\r?$")]

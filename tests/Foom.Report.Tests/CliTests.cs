@@ -29,8 +29,8 @@ public class CliTests : IDisposable
     [Fact]
     public void AReportWithABrokenStringIsAnErrorNamingTheFileAndFieldNotACrash()
     {
-        var json = System.Text.Encoding.UTF8.GetString(ReportJson.ToUtf8(ReaderTests.FoomReport()));
-        var uuid = ReaderTests.FoomReport().Modules[0].Uuid;
+        var json = System.Text.Encoding.UTF8.GetString(ReportJson.ToUtf8(TestHeap.LinuxReport()));
+        var uuid = TestHeap.LinuxReport().Modules[0].Uuid;
         var path = Path.Combine(Data, "broken.json");
         File.WriteAllText(path, json.Replace($"\"uuid\":\"{uuid}\"", "\"uuid\":\"\\ud800\"", StringComparison.Ordinal));
         var run = Foom("report", path);
@@ -109,7 +109,7 @@ public class CliTests : IDisposable
     public void BadInputPrintsNothingButAnErrorNamingTheFile()
     {
         var path = Path.Combine(Data, "cut.json");
-        var whole = ReportJson.ToUtf8(ReaderTests.FoomReport());
+        var whole = ReportJson.ToUtf8(TestHeap.LinuxReport());
         File.WriteAllBytes(path, whole[..(whole.Length / 2)]);
         var cut = Foom("report", path);
         Assert.Equal(1, cut.ExitCode);
@@ -197,7 +197,7 @@ public class CliTests : IDisposable
     public void UploadNeedsAServerAndAKey()
     {
         var report = Path.Combine(Data, "r.json");
-        ReportWriter.Save(ReaderTests.FoomReport(), report);
+        ReportWriter.Save(TestHeap.LinuxReport(), report);
         var noServer = Foom("upload", report);
         Assert.Equal(2, noServer.ExitCode);
         Assert.Contains("--server", noServer.Errors);
@@ -206,7 +206,7 @@ public class CliTests : IDisposable
         Assert.Contains("--ingest-key", noKey.Errors);
 
         // A server that is not there: the report stays queued, and the command says so.
-        var down = Foom("upload", report, "--server", $"http://127.0.0.1:{ScriptedHttpServer.FreePort()}", "--ingest-key", "k");
+        var down = Foom("upload", report, "--server", $"http://127.0.0.1:{LoopbackPort.Free()}", "--ingest-key", "k");
         Assert.Equal(1, down.ExitCode);
         Assert.Contains("1 still queued", down.Output);
         Assert.Single(Directory.EnumerateFiles(Path.Combine(Data, "upload-queue"), "*.upload"));

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Foom.Report.IO;
+using Foom.Report.Tests.Support;
 using Foom.Report.Views;
 
 namespace Foom.Report.Tests;
@@ -74,7 +75,7 @@ public class MatrixTests : IDisposable
     [Fact]
     public void FoomFieldsDoNotDisturbAReaderThatKnowsOnlyMatrixFields()
     {
-        var foom = ReaderTests.FoomReport();
+        var foom = TestHeap.LinuxReport();
         foom.Head.ExitReason = "foreground_oom";
         foom.Head.FootprintSamples = [[1, 2], [3, 4]];
         var json = ReportJson.ToUtf8(foom);

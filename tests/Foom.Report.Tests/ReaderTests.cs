@@ -14,20 +14,6 @@ public class ReaderTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    internal static Model.Report FoomReport()
-    {
-        var heap = new TestHeap();
-        var a = heap.Stack(0x10, 0x20);
-        heap.Malloc(a, 100, 50);
-        heap.Malloc(heap.Stack(0x30), 5000, 2);
-        heap.Mapping(a, 1, "anonymous", 1 << 20);
-        var report = heap.Build();
-        report.Head.Platform = "linux";
-        report.Head.ReportId = "s-20250101-0001";
-        report.Head.AppId = "chat";
-        return report;
-    }
-
     private string Save(string text, string name = "report.json")
     {
         var path = Path.Combine(_dir, name);
@@ -47,7 +33,7 @@ public class ReaderTests : IDisposable
     [InlineData("items", "heap", @"\udfff", "holds a lone UTF-16 surrogate (\\udfff)")]
     public void ABrokenStringIsAnErrorNamingTheFileAndField(string array, string property, string escaped, string problem)
     {
-        var node = AsNode(FoomReport());
+        var node = AsNode(TestHeap.LinuxReport());
         node[array]![0]![property] = "BROKEN-STRING";
         var path = Save(node.ToJsonString().Replace("BROKEN-STRING", escaped, StringComparison.Ordinal));
         var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
@@ -58,7 +44,7 @@ public class ReaderTests : IDisposable
     [Fact]
     public void AnEscapedSurrogatePairInAReportIsReadAsTheCharacter()
     {
-        var node = AsNode(FoomReport());
+        var node = AsNode(TestHeap.LinuxReport());
         var name = node["items"]![0]!["name"]!.GetValue<string>();
         node["items"]![0]!["name"] = "BROKEN-STRING";
         var path = Save(node.ToJsonString().Replace("BROKEN-STRING", name + @" \ud83d\udca5", StringComparison.Ordinal));
@@ -68,7 +54,7 @@ public class ReaderTests : IDisposable
     [Fact]
     public void AFoomReportReadsBackTheSame()
     {
-        var report = FoomReport();
+        var report = TestHeap.LinuxReport();
         var path = Path.Combine(_dir, "r.json");
         ReportWriter.Save(report, path);
         var back = ReportReader.Read(path);
@@ -78,7 +64,7 @@ public class ReaderTests : IDisposable
     [Fact]
     public void AGzipedReportReadsToo()
     {
-        var report = FoomReport();
+        var report = TestHeap.LinuxReport();
         var path = Path.Combine(_dir, "r.json.gz");
         File.WriteAllBytes(path, ReportJson.ToGzip(report));
         Assert.Equal(report.Head.LiveBytes, ReportReader.Read(path).Head.LiveBytes);
@@ -87,7 +73,7 @@ public class ReaderTests : IDisposable
     [Fact]
     public void ATruncatedReportIsAnErrorNamingTheFile()
     {
-        var bytes = ReportJson.ToUtf8(FoomReport());
+        var bytes = ReportJson.ToUtf8(TestHeap.LinuxReport());
         var path = Path.Combine(_dir, "cut.json");
         File.WriteAllBytes(path, bytes[..(bytes.Length * 2 / 3)]);
         var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
@@ -98,7 +84,7 @@ public class ReaderTests : IDisposable
     [Fact]
     public void ATruncatedGzipIsAnErrorToo()
     {
-        var bytes = ReportJson.ToGzip(FoomReport());
+        var bytes = ReportJson.ToGzip(TestHeap.LinuxReport());
         var path = Path.Combine(_dir, "cut.json.gz");
         File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
         var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
@@ -108,7 +94,7 @@ public class ReaderTests : IDisposable
     [Fact]
     public void AnotherProtocolVersionIsRefusedByName()
     {
-        var node = AsNode(FoomReport());
+        var node = AsNode(TestHeap.LinuxReport());
         node["head"]!["protocol_ver"] = 2;
         var path = Save(node.ToJsonString());
         var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(path));
@@ -130,7 +116,7 @@ public class ReaderTests : IDisposable
     [InlineData("modules", "modules")]
     public void AMissingRequiredFieldIsNamed(string remove, string field)
     {
-        var node = AsNode(FoomReport());
+        var node = AsNode(TestHeap.LinuxReport());
         Remove(node, remove);
         var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(Save(node.ToJsonString())));
         Assert.Equal(field, error.Field);
@@ -140,7 +126,7 @@ public class ReaderTests : IDisposable
     [Fact]
     public void AMistypedFieldIsNamed()
     {
-        var node = AsNode(FoomReport());
+        var node = AsNode(TestHeap.LinuxReport());
         node["items"]![1]!["count"] = "many";
         var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(Save(node.ToJsonString())));
         Assert.Equal("items[1].count", error.Field);
@@ -150,7 +136,7 @@ public class ReaderTests : IDisposable
     [Fact]
     public void AFoomReportWhoseCategoriesDoNotAddUpIsRefused()
     {
-        var node = AsNode(FoomReport());
+        var node = AsNode(TestHeap.LinuxReport());
         node["items"]!.AsArray().RemoveAt(1);   // a category cut out: a part is not the whole
         var error = Assert.Throws<ReportFormatException>(() => ReportReader.Read(Save(node.ToJsonString())));
         Assert.Equal("head.live_bytes", error.Field);
@@ -183,7 +169,7 @@ public class ReaderTests : IDisposable
     [Fact]
     public void HexStringOffsetsAreRead()
     {
-        var node = AsNode(FoomReport());
+        var node = AsNode(TestHeap.LinuxReport());
         node["items"]![0]!["stacks"]![0]!["frames"]![0]!["offset"] = "0x9a0e0";
         var report = ReportReader.Read(Save(node.ToJsonString()));
         Assert.Equal(0x9a0e0UL, report.Items[0].Stacks[0].Frames[0].Offset);

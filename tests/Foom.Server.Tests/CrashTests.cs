@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using Dapper;
 using Foom.Server.Data;
@@ -31,16 +30,9 @@ public sealed class CrashTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static async Task<ServeProcess> StartServeAsync(string data, string? db)
     {
-        var url = new Uri($"http://127.0.0.1:{FreePort()}");
+        var url = new Uri($"http://127.0.0.1:{LoopbackPort.Free()}");
         string[] arguments = ["serve", "--urls", url.ToString(), "--data", data, .. db is null ? Array.Empty<string>() : ["--db", db]];
         var foom = new FoomCli(data)
         {

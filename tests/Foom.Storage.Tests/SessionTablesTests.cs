@@ -74,7 +74,7 @@ public class SessionTablesTests : IDisposable
         {
             Assert.Contains(resumed.ResumeNotes, note => note.Contains("did not close"));
             Assert.Equal(4096UL, resumed.Live.SourcePosition);
-            Assert.Equal(stack2, resumed.StackKeys.ReadAll(resumed.Stacks.NodeCount)[0xfeed]);
+            Assert.Equal(stack2, resumed.StackKeys.ReadAll(resumed.Stacks.NodeCount).Last(record => record.Key == 0xfeed).StackId);
             // Known frames, stacks, modules and categories keep their ids; new ones get new ids.
             Span<Frame> frames = stackalloc Frame[3];
             resumed.Modules.Resolve([0x7f00_0000_1000UL, 0x5555_0000_2400UL, 0x5555_0000_3000UL], frames);

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Foom.Storage.Sessions;
 
 namespace Foom.Recorder.Exits;
 
@@ -15,39 +15,20 @@ public static class MachineFacts
     /// learning the machine's own id. Null where the file is missing.
     /// </summary>
     public static string? DeviceId() =>
-        (Read("/etc/machine-id") ?? Read("/var/lib/dbus/machine-id"))?.Trim() is { Length: > 0 } machineId
+        (KernelFiles.Read("/etc/machine-id") ?? KernelFiles.Read("/var/lib/dbus/machine-id"))?.Trim() is { Length: > 0 } machineId
             ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("foom-device:" + machineId)).AsSpan(0, 16))
             : null;
 
     /// <summary>/proc/sys/kernel/random/boot_id: new at every boot.</summary>
-    public static string? BootId() => Read("/proc/sys/kernel/random/boot_id")?.Trim();
+    public static string? BootId() => KernelFiles.Read("/proc/sys/kernel/random/boot_id")?.Trim();
 
     /// <summary>The kernel release, as uname -r prints it.</summary>
-    public static string? KernelRelease() => Read("/proc/sys/kernel/osrelease")?.Trim();
+    public static string? KernelRelease() => KernelFiles.Read("/proc/sys/kernel/osrelease")?.Trim();
 
     /// <summary>A process's name (comm, at most 15 characters); null when it is gone.</summary>
-    public static string? ProcessName(int pid) => Read($"/proc/{pid}/comm")?.TrimEnd('\n');
+    public static string? ProcessName(int pid) => KernelFiles.Read($"/proc/{pid}/comm")?.TrimEnd('\n');
 
     /// <summary>The pid of the process tracing <paramref name="pid"/> (a debugger, strace), or 0; null when it is gone.</summary>
-    public static int? TracerPid(int pid)
-    {
-        if (Read($"/proc/{pid}/status") is not { } status) return null;
-        foreach (var line in status.Split('\n'))
-            if (line.StartsWith("TracerPid:", StringComparison.Ordinal)
-                && int.TryParse(line["TracerPid:".Length..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var tracer))
-                return tracer;
-        return null;
-    }
-
-    private static string? Read(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    public static int? TracerPid(int pid) =>
+        KernelFiles.Read($"/proc/{pid}/status") is { } status && KernelFiles.NumberAfter(status, "TracerPid:") is { } tracer and <= int.MaxValue ? (int)tracer : null;
 }

@@ -1,3 +1,5 @@
+using Foom.Interop;
+
 namespace Foom.Recorder.Launch;
 
 /// <summary>
@@ -51,7 +53,7 @@ public static class ProgramResolver
         var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* pathBytes = bytes)
         {
-            if (Posix.access(pathBytes, ExecuteAccess) != 0)
+            if (Files.access(pathBytes, ExecuteAccess) != 0)
                 throw new ProgramNotRunnableException($"{asGiven}: not executable (permission denied)", NotExecutableStatus);
         }
         return new ResolvedProgram(path);

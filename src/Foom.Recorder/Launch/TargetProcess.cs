@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Foom.Interop;
 
 namespace Foom.Recorder.Launch;
 
@@ -40,25 +41,25 @@ public sealed class TargetProcess
         var argvBlock = strings.AddArray(argv);
         var envBlock = strings.AddArray(environment.Select(pair => pair.Key + "=" + pair.Value).ToList());
 
-        var attributes = stackalloc byte[Posix.SpawnAttributesSize];
-        var signals = stackalloc byte[Posix.SignalSetSize];
-        Check(Posix.posix_spawnattr_init(attributes), "posix_spawnattr_init");
+        var attributes = stackalloc byte[Spawning.SpawnAttributesSize];
+        var signals = stackalloc byte[Spawning.SignalSetSize];
+        Check(Spawning.posix_spawnattr_init(attributes), "posix_spawnattr_init");
         try
         {
-            Posix.sigemptyset(signals);
-            Check(Posix.posix_spawnattr_setsigmask(attributes, signals), "posix_spawnattr_setsigmask");
-            Posix.sigfillset(signals);
-            Check(Posix.posix_spawnattr_setsigdefault(attributes, signals), "posix_spawnattr_setsigdefault");
-            Check(Posix.posix_spawnattr_setflags(attributes, Posix.PosixSpawnSetSigDefault | Posix.PosixSpawnSetSigMask),
+            Spawning.sigemptyset(signals);
+            Check(Spawning.posix_spawnattr_setsigmask(attributes, signals), "posix_spawnattr_setsigmask");
+            Spawning.sigfillset(signals);
+            Check(Spawning.posix_spawnattr_setsigdefault(attributes, signals), "posix_spawnattr_setsigdefault");
+            Check(Spawning.posix_spawnattr_setflags(attributes, Spawning.PosixSpawnSetSigDefault | Spawning.PosixSpawnSetSigMask),
                 "posix_spawnattr_setflags");
-            var error = Posix.posix_spawn(out var pid, path, 0, attributes, argvBlock, envBlock);
+            var error = Spawning.posix_spawn(out var pid, path, 0, attributes, argvBlock, envBlock);
             if (error != 0)
                 throw new TargetStartException($"cannot start {executable}: {Marshal.GetPInvokeErrorMessage(error)}", error);
             return new TargetProcess(pid);
         }
         finally
         {
-            Posix.posix_spawnattr_destroy(attributes);
+            Spawning.posix_spawnattr_destroy(attributes);
         }
     }
 
@@ -68,7 +69,7 @@ public sealed class TargetProcess
         lock (_exit)
         {
             if (HasExited) return false;
-            return Posix.kill(Pid, signal) == 0;
+            return Processes.kill(Pid, signal) == 0;
         }
     }
 
@@ -76,17 +77,17 @@ public sealed class TargetProcess
     {
         // Wait without reaping (WNOWAIT), then reap under the lock that Signal takes: between
         // the two the zombie keeps its pid, so a signal can never reach a stranger that reused it.
-        var info = stackalloc byte[Posix.SignalInfoSize];
-        while (Posix.waitid(Posix.P_PID, Pid, info, Posix.WEXITED | Posix.WNOWAIT) != 0)
+        var info = stackalloc byte[Processes.SignalInfoSize];
+        while (Processes.waitid(Processes.P_PID, Pid, info, Processes.WEXITED | Processes.WNOWAIT) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            if (errno == Posix.EINTR) continue;
+            if (errno == Errno.EINTR) continue;
             Fail($"waitid({Pid}) failed: {Marshal.GetPInvokeErrorMessage(errno)}");
             return;
         }
         lock (_exit)
         {
-            var reaped = Posix.waitpid(Pid, out var status, Posix.WNOHANG);
+            var reaped = Processes.waitpid(Pid, out var status, Processes.WNOHANG);
             Volatile.Write(ref _reaped, 1);
             if (reaped == Pid) _exit.TrySetResult(new WaitStatus(status));
             else Fail($"waitpid({Pid}) found no exited child after waitid said it had exited");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using Foom.Interop;
 
 namespace Foom.Recorder.Limits;
 
@@ -58,17 +59,17 @@ public sealed unsafe class KernelLog : IDisposable
     /// <summary>Opens the log at its end, or says why it cannot be read (no permission, dmesg_restrict, no such device).</summary>
     public static KernelLogOpening OpenAtEnd(string path = DefaultPath)
     {
-        var fd = LinuxCalls.open(path, LinuxCalls.O_RDONLY | LinuxCalls.O_NONBLOCK | LinuxCalls.O_CLOEXEC);
+        var fd = Files.open(path, Files.O_RDONLY | Files.O_NONBLOCK | Files.O_CLOEXEC);
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            return new KernelLogOpening(null, $"{path} is unreadable ({LinuxCalls.ErrorText(errno)}): the kernel's kill lines cannot be checked");
+            return new KernelLogOpening(null, $"{path} is unreadable ({Errno.Text(errno)}): the kernel's kill lines cannot be checked");
         }
-        if (LinuxCalls.lseek(fd, 0, LinuxCalls.SEEK_END) < 0)
+        if (Files.lseek(fd, 0, Files.SEEK_END) < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            LinuxCalls.close(fd);
-            return new KernelLogOpening(null, $"{path} cannot be read from its end ({LinuxCalls.ErrorText(errno)})");
+            Files.close(fd);
+            return new KernelLogOpening(null, $"{path} cannot be read from its end ({Errno.Text(errno)})");
         }
         return new KernelLogOpening(new KernelLog(fd, path), null);
     }
@@ -82,7 +83,7 @@ public sealed unsafe class KernelLog : IDisposable
         {
             while (records.Count < maximum)
             {
-                var count = LinuxCalls.read(_fd, buffer, _buffer.Length);
+                var count = Files.read(_fd, buffer, _buffer.Length);
                 if (count > 0)
                 {
                     if (KernelLogRecord.Parse(Encoding.UTF8.GetString(buffer, (int)count)) is { } record) records.Add(record);
@@ -90,14 +91,14 @@ public sealed unsafe class KernelLog : IDisposable
                 }
                 if (count == 0) break;
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno == LinuxCalls.EINTR) continue;
-                if (errno == LinuxCalls.EPIPE)
+                if (errno == Errno.EINTR) continue;
+                if (errno == Errno.EPIPE)
                 {
                     OverwrittenGaps++;
                     continue;
                 }
-                if (errno == LinuxCalls.EAGAIN) break;
-                throw new IOException($"reading {Path} failed: {LinuxCalls.ErrorText(errno)}");
+                if (errno == Errno.EAGAIN) break;
+                throw new IOException($"reading {Path} failed: {Errno.Text(errno)}");
             }
         }
         return records;
@@ -106,7 +107,7 @@ public sealed unsafe class KernelLog : IDisposable
     public void Dispose()
     {
         if (_fd < 0) return;
-        LinuxCalls.close(_fd);
+        Files.close(_fd);
         _fd = -1;
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Foom.Interop;
 
 namespace Foom.Recorder.Limits;
 
@@ -38,23 +39,23 @@ public static class MemoryNotifications
             Thread.Sleep(timeout);
             return [];
         }
-        var descriptors = new LinuxCalls.PollFd[notifications.Count];
+        var descriptors = new PollFd[notifications.Count];
         for (var i = 0; i < descriptors.Length; i++)
-            descriptors[i] = new LinuxCalls.PollFd { Fd = notifications[i].FileDescriptor, Events = notifications[i].PollEvents };
+            descriptors[i] = new PollFd { Fd = notifications[i].FileDescriptor, Events = notifications[i].PollEvents };
         var milliseconds = (int)Math.Clamp(timeout.TotalMilliseconds, 0, int.MaxValue);
         int ready;
-        fixed (LinuxCalls.PollFd* first = descriptors)
+        fixed (PollFd* first = descriptors)
         {
-            while ((ready = LinuxCalls.poll(first, (nuint)descriptors.Length, milliseconds)) < 0)
+            while ((ready = Polling.poll(first, (nuint)descriptors.Length, milliseconds)) < 0)
             {
                 var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                if (errno != LinuxCalls.EINTR) throw new IOException($"poll failed: {LinuxCalls.ErrorText(errno)}");
+                if (errno != Errno.EINTR) throw new IOException($"poll failed: {Errno.Text(errno)}");
             }
         }
         if (ready == 0) return [];
         var fired = new List<IMemoryNotification>();
         for (var i = 0; i < descriptors.Length; i++)
-            if ((descriptors[i].Revents & (descriptors[i].Events | LinuxCalls.POLLERR)) != 0 && notifications[i].Acknowledge())
+            if ((descriptors[i].Revents & (descriptors[i].Events | Polling.POLLERR)) != 0 && notifications[i].Acknowledge())
                 fired.Add(notifications[i]);
         return fired;
     }
@@ -78,7 +79,7 @@ public sealed class CgroupNotification : IMemoryNotification
 
     public string Source { get; }
 
-    public short PollEvents => LinuxCalls.POLLIN;
+    public short PollEvents => Polling.POLLIN;
 
     public bool Acknowledge() => TryConsume() > 0;
 
@@ -102,22 +103,22 @@ public sealed class CgroupNotification : IMemoryNotification
     {
         if (group.Version != CgroupVersion.V1)
             throw new NotSupportedException($"{file} notifications through cgroup.event_control exist in cgroup v1 only; use PsiTrigger or FileChangeWatch on v2");
-        var eventFd = LinuxCalls.eventfd(0, LinuxCalls.EFD_CLOEXEC | LinuxCalls.EFD_NONBLOCK);
-        if (eventFd < 0) throw new IOException($"eventfd failed: {LinuxCalls.ErrorText(Marshal.GetLastPInvokeError())}");
-        var watchedFd = LinuxCalls.open(group.File(file), LinuxCalls.O_RDONLY | LinuxCalls.O_CLOEXEC);
+        var eventFd = Polling.eventfd(0, Polling.EFD_CLOEXEC | Polling.EFD_NONBLOCK);
+        if (eventFd < 0) throw new IOException($"eventfd failed: {Errno.Text(Marshal.GetLastPInvokeError())}");
+        var watchedFd = Files.open(group.File(file), Files.O_RDONLY | Files.O_CLOEXEC);
         if (watchedFd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            LinuxCalls.close(eventFd);
-            throw new IOException($"cannot open {group.File(file)}: {LinuxCalls.ErrorText(errno)}");
+            Files.close(eventFd);
+            throw new IOException($"cannot open {group.File(file)}: {Errno.Text(errno)}");
         }
         var line = arguments is null ? $"{eventFd} {watchedFd}" : $"{eventFd} {watchedFd} {arguments}";
         var error = CgroupFiles.Write(group.File("cgroup.event_control"), line);
         if (error != 0)
         {
-            LinuxCalls.close(watchedFd);
-            LinuxCalls.close(eventFd);
-            throw new IOException($"cannot register for {file} notifications in {group.Directory}: {LinuxCalls.ErrorText(error)}");
+            Files.close(watchedFd);
+            Files.close(eventFd);
+            throw new IOException($"cannot register for {file} notifications in {group.Directory}: {Errno.Text(error)}");
         }
         return new CgroupNotification(eventFd, watchedFd, description, source);
     }
@@ -127,7 +128,7 @@ public sealed class CgroupNotification : IMemoryNotification
     public bool Wait(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_eventFd < 0, this);
-        return (TryConsume() > 0) || (LinuxCalls.PollOne(_eventFd, LinuxCalls.POLLIN, timeout) && TryConsume() > 0);
+        return (TryConsume() > 0) || (Polling.PollOne(_eventFd, Polling.POLLIN, timeout) && TryConsume() > 0);
     }
 
     /// <summary>How many events arrived since the last call (0 when none), without blocking.</summary>
@@ -135,15 +136,15 @@ public sealed class CgroupNotification : IMemoryNotification
     {
         ObjectDisposedException.ThrowIf(_eventFd < 0, this);
         ulong count;
-        var read = LinuxCalls.read(_eventFd, (byte*)&count, sizeof(ulong));
+        var read = Files.read(_eventFd, (byte*)&count, sizeof(ulong));
         return read == sizeof(ulong) ? (long)count : 0;
     }
 
     public void Dispose()
     {
         if (_eventFd < 0) return;
-        LinuxCalls.close(_watchedFd);
-        LinuxCalls.close(_eventFd);
+        Files.close(_watchedFd);
+        Files.close(_eventFd);
         _eventFd = _watchedFd = -1;
     }
 }
@@ -163,7 +164,7 @@ public sealed class PsiTrigger : IMemoryNotification
 
     public string Source => "pressure";
 
-    public short PollEvents => LinuxCalls.POLLPRI;
+    public short PollEvents => Polling.POLLPRI;
 
     /// <summary>A PSI trigger reports once per window; there is nothing to read.</summary>
     public bool Acknowledge() => true;
@@ -183,7 +184,7 @@ public sealed class PsiTrigger : IMemoryNotification
         var (fd, error) = TryOpen(pressureFile, kind, stallMicroseconds, windowMicroseconds);
         var adjusted = "";
         const long unprivilegedGranule = 2_000_000;
-        if (error == LinuxCalls.EINVAL && windowMicroseconds % unprivilegedGranule != 0)
+        if (error == Errno.EINVAL && windowMicroseconds % unprivilegedGranule != 0)
         {
             var widened = (windowMicroseconds / unprivilegedGranule + 1) * unprivilegedGranule;
             var scaledStall = stallMicroseconds * widened / windowMicroseconds;
@@ -197,19 +198,19 @@ public sealed class PsiTrigger : IMemoryNotification
         }
         if (error != 0)
             throw new IOException(string.Create(CultureInfo.InvariantCulture,
-                $"cannot set the PSI trigger '{kind} {(long)stall.TotalMicroseconds} {(long)window.TotalMicroseconds}' on {pressureFile}: {LinuxCalls.ErrorText(error)}"));
+                $"cannot set the PSI trigger '{kind} {(long)stall.TotalMicroseconds} {(long)window.TotalMicroseconds}' on {pressureFile}: {Errno.Text(error)}"));
         return new PsiTrigger(fd, string.Create(CultureInfo.InvariantCulture,
             $"memory stall ({kind}) over {stallMicroseconds / 1000} ms in {windowMicroseconds / 1000} ms ({pressureFile}){adjusted}"));
     }
 
     private static (int Fd, int Error) TryOpen(string pressureFile, string kind, long stallMicroseconds, long windowMicroseconds)
     {
-        var fd = LinuxCalls.open(pressureFile, LinuxCalls.O_RDWR | LinuxCalls.O_NONBLOCK | LinuxCalls.O_CLOEXEC);
+        var fd = Files.open(pressureFile, Files.O_RDWR | Files.O_NONBLOCK | Files.O_CLOEXEC);
         if (fd < 0) return (-1, Marshal.GetLastPInvokeError());
         // The kernel reads the trigger up to its terminating NUL.
-        var error = LinuxCalls.WriteAll(fd, string.Create(CultureInfo.InvariantCulture, $"{kind} {stallMicroseconds} {windowMicroseconds}\0"));
+        var error = Files.WriteAll(fd, string.Create(CultureInfo.InvariantCulture, $"{kind} {stallMicroseconds} {windowMicroseconds}\0"));
         if (error == 0) return (fd, 0);
-        LinuxCalls.close(fd);
+        Files.close(fd);
         return (-1, error);
     }
 
@@ -218,13 +219,13 @@ public sealed class PsiTrigger : IMemoryNotification
     public bool Wait(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_fd < 0, this);
-        return LinuxCalls.PollOne(_fd, LinuxCalls.POLLPRI, timeout);
+        return Polling.PollOne(_fd, Polling.POLLPRI, timeout);
     }
 
     public void Dispose()
     {
         if (_fd < 0) return;
-        LinuxCalls.close(_fd);
+        Files.close(_fd);
         _fd = -1;
     }
 }
@@ -245,7 +246,7 @@ public sealed class FileChangeWatch : IMemoryNotification
 
     public int FileDescriptor => _fd;
 
-    public short PollEvents => LinuxCalls.POLLPRI;
+    public short PollEvents => Polling.POLLPRI;
 
     public bool Acknowledge()
     {
@@ -256,8 +257,8 @@ public sealed class FileChangeWatch : IMemoryNotification
     /// <param name="source">The warning source it stands for ("oom" for memory.events, "events" otherwise).</param>
     public static FileChangeWatch Open(string path, string source = "events")
     {
-        var fd = LinuxCalls.open(path, LinuxCalls.O_RDONLY | LinuxCalls.O_CLOEXEC);
-        if (fd < 0) throw new IOException($"cannot open {path}: {LinuxCalls.ErrorText(Marshal.GetLastPInvokeError())}");
+        var fd = Files.open(path, Files.O_RDONLY | Files.O_CLOEXEC);
+        if (fd < 0) throw new IOException($"cannot open {path}: {Errno.Text(Marshal.GetLastPInvokeError())}");
         var watch = new FileChangeWatch(fd, $"changes of {path}", source);
         watch.Rearm();
         return watch;
@@ -266,7 +267,7 @@ public sealed class FileChangeWatch : IMemoryNotification
     public bool Wait(TimeSpan timeout)
     {
         ObjectDisposedException.ThrowIf(_fd < 0, this);
-        if (!LinuxCalls.PollOne(_fd, LinuxCalls.POLLPRI, timeout)) return false;
+        if (!Polling.PollOne(_fd, Polling.POLLPRI, timeout)) return false;
         Rearm();
         return true;
     }
@@ -275,8 +276,8 @@ public sealed class FileChangeWatch : IMemoryNotification
     private unsafe void Rearm()
     {
         var buffer = stackalloc byte[4096];
-        LinuxCalls.lseek(_fd, 0, 0);
-        while (LinuxCalls.read(_fd, buffer, 4096) > 0)
+        Files.lseek(_fd, 0, 0);
+        while (Files.read(_fd, buffer, 4096) > 0)
         {
         }
     }
@@ -284,7 +285,7 @@ public sealed class FileChangeWatch : IMemoryNotification
     public void Dispose()
     {
         if (_fd < 0) return;
-        LinuxCalls.close(_fd);
+        Files.close(_fd);
         _fd = -1;
     }
 }

@@ -30,7 +30,7 @@ public static class MemoryPriorityList
             if (IsKernelThread(pid)) continue;
             if (ProcessMemory.ReadOomScore(pid) is not { } score) continue;
             if (ProcessMemory.Read(pid) is not { } usage) continue;
-            var name = ProcessMemory.TryRead($"/proc/{pid}/comm")?.TrimEnd('\n');
+            var name = KernelFiles.Read($"/proc/{pid}/comm")?.TrimEnd('\n');
             if (name is null) continue;
             var group = MemoryCgroup.OfProcess(pid, mounts);
             long? limit = null;

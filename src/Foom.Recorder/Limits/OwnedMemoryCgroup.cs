@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Foom.Storage.Sessions;
+using Foom.Interop;
 
 namespace Foom.Recorder.Limits;
 
@@ -94,7 +95,7 @@ public sealed class OwnedMemoryCgroup : IDisposable
             var errno = CgroupFiles.Write(parent.File("cgroup.subtree_control"), "+memory");
             if (errno != 0)
             {
-                problems.Add($"cannot enable the memory controller below {parent.Directory}: {LinuxCalls.ErrorText(errno)}");
+                problems.Add($"cannot enable the memory controller below {parent.Directory}: {Errno.Text(errno)}");
                 return null;
             }
         }
@@ -116,7 +117,7 @@ public sealed class OwnedMemoryCgroup : IDisposable
         var limitError = CgroupFiles.Write(group.File(limitFile), limitText);
         if (limitError != 0)
         {
-            problems.Add($"cannot set {group.File(limitFile)}: {LinuxCalls.ErrorText(limitError)}");
+            problems.Add($"cannot set {group.File(limitFile)}: {Errno.Text(limitError)}");
             TryRemoveDirectory(directory);
             return null;
         }
@@ -132,7 +133,7 @@ public sealed class OwnedMemoryCgroup : IDisposable
         {
             var swapError = CgroupFiles.Write(group.File("memory.swap.max"), "0");
             notes.Add(swapError == 0 ? "swap off in the group (memory.swap.max = 0)"
-                : $"swap not bounded: memory.swap.max: {LinuxCalls.ErrorText(swapError)}");
+                : $"swap not bounded: memory.swap.max: {Errno.Text(swapError)}");
         }
         else
         {
@@ -141,7 +142,7 @@ public sealed class OwnedMemoryCgroup : IDisposable
             {
                 var swapError = CgroupFiles.Write(memsw, limitText);
                 notes.Add(swapError == 0 ? "RAM + swap bounded by the same limit (memory.memsw.limit_in_bytes)"
-                    : $"swap not bounded: memory.memsw.limit_in_bytes: {LinuxCalls.ErrorText(swapError)}");
+                    : $"swap not bounded: memory.memsw.limit_in_bytes: {Errno.Text(swapError)}");
             }
             else notes.Add("swap not bounded: the kernel does not account swap per group (no memory.memsw.limit_in_bytes)");
         }
@@ -169,7 +170,7 @@ public sealed class OwnedMemoryCgroup : IDisposable
     public void AddProcess(int pid)
     {
         var errno = CgroupFiles.Write(Group.ProcsFile, pid.ToString(CultureInfo.InvariantCulture));
-        if (errno != 0) throw new IOException($"cannot move process {pid} into {Group.Directory}: {LinuxCalls.ErrorText(errno)}");
+        if (errno != 0) throw new IOException($"cannot move process {pid} into {Group.Directory}: {Errno.Text(errno)}");
     }
 
     /// <summary>
@@ -264,15 +265,15 @@ internal static class CgroupFiles
 {
     public static int Write(string path, string text)
     {
-        var fd = LinuxCalls.open(path, LinuxCalls.O_WRONLY | LinuxCalls.O_CLOEXEC);
+        var fd = Files.open(path, Files.O_WRONLY | Files.O_CLOEXEC);
         if (fd < 0) return Marshal.GetLastPInvokeError();
         try
         {
-            return LinuxCalls.WriteAll(fd, text);
+            return Files.WriteAll(fd, text);
         }
         finally
         {
-            LinuxCalls.close(fd);
+            Files.close(fd);
         }
     }
 }

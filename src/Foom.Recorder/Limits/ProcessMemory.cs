@@ -1,4 +1,5 @@
 using System.Globalization;
+using Foom.Storage.Sessions;
 
 namespace Foom.Recorder.Limits;
 
@@ -23,9 +24,9 @@ public static class ProcessMemory
     /// </summary>
     public static ProcessMemoryUsage? Read(int pid)
     {
-        if (TryRead($"/proc/{pid}/smaps_rollup") is { } rollup && ParseSmapsRollup(rollup) is { } fromRollup) return fromRollup;
-        if (TryRead($"/proc/{pid}/statm") is not { } statm || ParseStatmResidentPages(statm) is not { } residentPages) return null;
-        var swap = TryRead($"/proc/{pid}/status") is { } status ? ParseStatusKilobytes(status, "VmSwap") * 1024 : null;
+        if (KernelFiles.Read($"/proc/{pid}/smaps_rollup") is { } rollup && ParseSmapsRollup(rollup) is { } fromRollup) return fromRollup;
+        if (KernelFiles.Read($"/proc/{pid}/statm") is not { } statm || ParseStatmResidentPages(statm) is not { } residentPages) return null;
+        var swap = KernelFiles.Read($"/proc/{pid}/status") is { } status ? ParseStatusKilobytes(status, "VmSwap") * 1024 : null;
         return new ProcessMemoryUsage(residentPages * PageSize, swap ?? 0, null, null, "statm");
     }
 
@@ -39,7 +40,7 @@ public static class ProcessMemory
     /// </summary>
     public static long? ReadFootprintBytes(int pid, long foreignFileBytes = 0)
     {
-        if (TryRead($"/proc/{pid}/status") is not { } status || ParseStatusKilobytes(status, "VmRSS") is not { } resident) return null;
+        if (KernelFiles.Read($"/proc/{pid}/status") is not { } status || ParseStatusKilobytes(status, "VmRSS") is not { } resident) return null;
         var foreign = Math.Min(foreignFileBytes, (ParseStatusKilobytes(status, "RssFile") ?? 0) * 1024);
         return (resident + (ParseStatusKilobytes(status, "VmSwap") ?? 0)) * 1024 - foreign;
     }
@@ -86,8 +87,8 @@ public static class ProcessMemory
     /// <summary>The OOM killer's score for the process (0–1000 and above, higher dies first) and its adjustment (−1000 to 1000).</summary>
     public static OomScore? ReadOomScore(int pid)
     {
-        var score = TryRead($"/proc/{pid}/oom_score");
-        var adjust = TryRead($"/proc/{pid}/oom_score_adj");
+        var score = KernelFiles.Read($"/proc/{pid}/oom_score");
+        var adjust = KernelFiles.Read($"/proc/{pid}/oom_score_adj");
         if (score is null || adjust is null) return null;
         return int.TryParse(score.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var s)
                && int.TryParse(adjust.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var a)
@@ -101,18 +102,6 @@ public static class ProcessMemory
         if (trimmed.EndsWith(" kB", StringComparison.Ordinal)) trimmed = trimmed[..^3].TrimEnd();
         return long.TryParse(trimmed, NumberStyles.None, CultureInfo.InvariantCulture, out var kilobytes) ? kilobytes : null;
     }
-
-    internal static string? TryRead(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
 }
 
 /// <summary>/proc/PID/oom_score and oom_score_adj: Linux's counterpart of XNU's memorystatus priority.</summary>
@@ -121,7 +110,7 @@ public readonly record struct OomScore(int Score, int Adjust);
 /// <summary>The machine's memory from /proc/meminfo.</summary>
 public sealed record MachineMemory(long TotalBytes, long? AvailableBytes, long SwapTotalBytes, long SwapFreeBytes)
 {
-    public static MachineMemory? Read() => ProcessMemory.TryRead("/proc/meminfo") is { } text ? Parse(text) : null;
+    public static MachineMemory? Read() => KernelFiles.Read("/proc/meminfo") is { } text ? Parse(text) : null;
 
     public static MachineMemory? Parse(string meminfo)
     {

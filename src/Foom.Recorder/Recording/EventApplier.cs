@@ -20,14 +20,6 @@ public sealed class EventApplier
     private const int MaxFrames = 64;
 
     private readonly SessionTables _tables;
-    /// <summary>
-    /// The hook's stack hash → the stack id its frames were interned as, with the module epoch of
-    /// that resolution: a module loaded or unloaded since may turn the same raw pcs into other
-    /// frames, so an older entry is resolved again when the frames are at hand. Every new or
-    /// changed entry is also written to the session's <see cref="StackKeyTable"/>, for a recorder
-    /// that resumes this session after this one died.
-    /// </summary>
-    private readonly StackIdsByHash _stackIdByRawHash = new();
     private int _moduleEpoch;
     private readonly Frame[] _frames = new Frame[MaxFrames];
     private readonly Dictionary<string, int> _fileCategoryByPath = new(StringComparer.Ordinal);
@@ -54,10 +46,22 @@ public sealed class EventApplier
     public static EventApplier Resume(SessionTables tables, int attachedPid)
     {
         var applier = new EventApplier(tables) { AttachedPid = attachedPid };
+        // In the order written: a later record for a key supersedes an earlier one.
         foreach (var (key, stackId) in tables.StackKeys.ReadAll(tables.Stacks.NodeCount))
-            applier._stackIdByRawHash.Set(key, stackId, 0);
+            applier.Stacks.SetStackId(key, stackId, 0);
         return applier;
     }
+
+    /// <summary>
+    /// The hook's stack hash → the stack id its frames were interned as, with the module epoch of
+    /// that resolution: a module loaded or unloaded since may turn the same raw pcs into other
+    /// frames, so an older entry is resolved again when the frames are at hand. Every new or
+    /// changed entry is also written to the session's <see cref="StackKeyTable"/>, for a recorder
+    /// that resumes this session after this one died. The ring consumer that feeds this applier
+    /// is given the same table for the frames (<see cref="RingConsumer(EventRing, StacksByHash?)"/>):
+    /// one lookup of the hash finds both.
+    /// </summary>
+    public StacksByHash Stacks { get; } = new();
 
     /// <summary>Events applied since the session started.</summary>
     public long Applied { get; private set; }
@@ -224,7 +228,8 @@ public sealed class EventApplier
                 else _tables.Live.RemoveMappingRange(allocation.Address, allocation.Size);
             }
             foreach (var module in _tables.Modules.All.Where(m => m.Loaded)) _tables.Modules.Unload(module.Id);
-            _stackIdByRawHash.Clear();
+            // The ring consumer sharing the table cleared it on reading this record already.
+            Stacks.Clear();
         }
         AttachedPid = ring.Pid;
     }
@@ -239,12 +244,12 @@ public sealed class EventApplier
             if (ring.StackKnown) return 0;
             // Sent by hash alone, and the ring consumer has not seen the frames: they went to a
             // recorder that died (this one resumes its session), which wrote down the stack id.
-            if (hash != 0 && _stackIdByRawHash.TryGet(hash, out var learnt, out _)) return learnt;
+            if (hash != 0 && Stacks.TryGetStackId(hash, out var learnt, out _)) return learnt;
             UnknownStacks++;
             return 0;
         }
         var knownStackId = 0;
-        if (hash != 0 && _stackIdByRawHash.TryGet(hash, out knownStackId, out var knownEpoch) && knownEpoch == _moduleEpoch) return knownStackId;
+        if (hash != 0 && Stacks.TryGetStackId(hash, out knownStackId, out var knownEpoch) && knownEpoch == _moduleEpoch) return knownStackId;
         var depth = Math.Min(pcs.Length, MaxFrames);
         var frames = _frames.AsSpan(0, depth);
         _tables.Modules.Resolve(pcs[..depth], frames);
@@ -253,7 +258,7 @@ public sealed class EventApplier
         {
             // Written down only when new or changed: a resolution again after a module event usually finds the same stack.
             if (knownStackId != stackId) _tables.StackKeys.Append(hash, stackId);
-            _stackIdByRawHash.Set(hash, stackId, _moduleEpoch);
+            Stacks.SetStackId(hash, stackId, _moduleEpoch);
         }
         return stackId;
     }

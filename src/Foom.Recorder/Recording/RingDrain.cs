@@ -30,7 +30,8 @@ public sealed class RingDrain
     public RingDrain(EventRing ring, EventApplier applier)
     {
         _ring = ring;
-        _consumer = new RingConsumer(ring);
+        // One table of stacks by hash for both: the consumer's frames, the applier's stack ids.
+        _consumer = new RingConsumer(ring, applier.Stacks);
         _applier = applier;
         _thread = new Thread(Run) { IsBackground = true, Name = "foom ring drain" };
     }

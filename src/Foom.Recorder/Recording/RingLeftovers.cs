@@ -92,8 +92,8 @@ public static class RingLeftovers
             try
             {
                 // 0: a recorder that did not keep the position (before Foom did); its published tail is all there is.
-                var consumer = RingConsumer.TakeOver(ring, Math.Max(position, Volatile.Read(ref ring.Header.Tail)));
                 var applier = EventApplier.Resume(tables, pid);
+                var consumer = RingConsumer.TakeOver(ring, Math.Max(position, Volatile.Read(ref ring.Header.Tail)), applier.Stacks);
                 var first = position != 0;
                 while (consumer.TryRead(out var next))
                 {

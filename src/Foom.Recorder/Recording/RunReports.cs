@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using Foom.Recorder.Exits;
 using Foom.Report.IO;
 using Foom.Recorder.Retention;
 using Foom.Upload;
 using Foom.Storage;
 using Foom.Storage.Sessions;
+using Foom.Interop;
 
 namespace Foom.Recorder.Recording;
 
@@ -19,7 +19,7 @@ namespace Foom.Recorder.Recording;
 /// Reports are built one at a time on a thread of their own at a lower CPU priority, never on the
 /// ring drain's thread, so the drain keeps pace with the program while a snapshot is made.
 /// </summary>
-internal sealed partial class RunReports : IDisposable
+internal sealed class RunReports : IDisposable
 {
     /// <summary>How long the end of a run waits for the server at most: uploading never holds the program's status longer.</summary>
     public static readonly TimeSpan FinalUploadDeadline = TimeSpan.FromSeconds(3);
@@ -351,15 +351,9 @@ internal sealed partial class RunReports : IDisposable
     private void Work()
     {
         // Best effort: without it reports are still made, only at the program's priority.
-        _ = SetPriority(0 /* PRIO_PROCESS: with a thread id, that thread alone */, GetThreadId(), ReportThreadNice);
+        _ = Threads.setpriority(Threads.PRIO_PROCESS, Threads.gettid(), ReportThreadNice);
         foreach (var job in _jobs.GetConsumingEnumerable()) job();
     }
-
-    [LibraryImport("libc", EntryPoint = "setpriority")]
-    private static partial int SetPriority(int which, int who, int priority);
-
-    [LibraryImport("libc", EntryPoint = "gettid")]
-    private static partial int GetThreadId();
 
     public void Dispose()
     {

@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
+using Foom.Interop;
 
 namespace Foom.Storage.Sessions;
 
@@ -17,7 +16,7 @@ namespace Foom.Storage.Sessions;
 /// A pid can be reused: a process counts as the session's only if it started around the session
 /// (the recorder no later than the session's start, the program within a minute of it).
 /// </summary>
-public static partial class SessionLiveness
+public static class SessionLiveness
 {
     /// <summary>Clock slop between a recorder starting and it writing its session's start_time.</summary>
     private const long RecorderSlopMilliseconds = 2_000;
@@ -66,33 +65,11 @@ public static partial class SessionLiveness
     {
         if (ProcessStat.Read(pid) is not { IsZombie: false } stat) return null;
         if (BootTimeSeconds() is not { } boot) return null;
-        var ticksPerSecond = sysconf(ClockTicksName);
+        var ticksPerSecond = SystemConfiguration.sysconf(ClockTicksName);
         if (ticksPerSecond <= 0) ticksPerSecond = 100;
         return boot * 1000 + stat.StartTicks * 1000 / ticksPerSecond;
     }
 
-    private static long? BootTimeSeconds()
-    {
-        if (Read("/proc/stat") is not { } stat) return null;
-        foreach (var line in stat.Split('\n'))
-            if (line.StartsWith("btime ", StringComparison.Ordinal)
-                && long.TryParse(line[6..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
-                return seconds;
-        return null;
-    }
-
-    [LibraryImport("libc")]
-    private static partial long sysconf(int name);
-
-    private static string? Read(string path)
-    {
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception problem) when (problem is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private static long? BootTimeSeconds() =>
+        KernelFiles.Read("/proc/stat") is { } stat ? KernelFiles.NumberAfter(stat, "btime ") : null;
 }

@@ -50,18 +50,23 @@ public sealed unsafe class StackKeyTable : IDisposable
         Volatile.Write(ref _file.Header.Count, count + 1);
     }
 
-    /// <summary>Every key with the stack it names last. A stack id at or beyond <paramref name="stackCount"/> (the stack table's nodes) is a fault naming the file.</summary>
-    public Dictionary<ulong, int> ReadAll(int stackCount)
+    /// <summary>
+    /// Every record, in the order written: a later record for a key supersedes an earlier one. A
+    /// recorder that resumes the session notes them in that order in its own table of stacks by
+    /// hash, so the last wins there, with no table of their own built here. A stack id at or beyond <paramref name="stackCount"/> (the stack table's nodes) is a fault
+    /// naming the file.
+    /// </summary>
+    public List<(ulong Key, int StackId)> ReadAll(int stackCount)
     {
         var count = Volatile.Read(ref _file.Header.Count);
         var records = (StackKeyRecord*)_file.Records;
-        var keys = new Dictionary<ulong, int>((int)Math.Min(count, 1 << 20));
+        var keys = new List<(ulong Key, int StackId)>((int)Math.Min(count, 1 << 20));
         for (long i = 0; i < count; i++)
         {
             var record = records[i];
             if ((uint)record.StackId >= (uint)stackCount)
                 throw _file.Fault($"record {i} names stack {record.StackId}, but the stack table holds {stackCount} nodes: the files do not belong together or one is damaged");
-            keys[record.Key] = record.StackId;
+            keys.Add((record.Key, record.StackId));
         }
         return keys;
     }

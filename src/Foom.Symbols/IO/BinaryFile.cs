@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Foom.Interop;
 
 namespace Foom.Symbols.IO;
 
@@ -49,7 +50,7 @@ internal sealed class BinaryFile : IDisposable
     public static BinaryFile Open(string path)
     {
         if (string.IsNullOrEmpty(path)) throw new SymbolFileException("(no path)", "no file path was given");
-        var fd = Posix.Open(path, Posix.OpenReadOnly | Posix.OpenNonBlock | Posix.OpenCloseOnExec);
+        var fd = Files.open(path, Files.O_RDONLY | Files.O_NONBLOCK | Files.O_CLOEXEC);
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();

@@ -7,6 +7,7 @@ using Foom.Report.IO;
 using Foom.Testing;
 
 using Foom.Recorder.Recording;
+using Foom.Interop;
 
 namespace Foom.Recording.Tests.Run;
 
@@ -31,7 +32,7 @@ public sealed class RecorderKillTests(ITestOutputHelper output) : IDisposable
             Assert.Equal("running", await foom.StandardOutput.ReadLineAsync(cancel).AsTask().WaitAsync(TimeSpan.FromMinutes(1), cancel));
             await _foom.RunningSession("gap");
             session = _foom.Sessions("gap").Single();
-            Posix.Kill(foom.Id, 9);
+            Processes.kill(foom.Id, 9);
             await foom.WaitForExitAsync(cancel);
         }
         var truth = await Finished(truthPath, cancel);
@@ -102,8 +103,8 @@ public sealed class RecorderKillTests(ITestOutputHelper output) : IDisposable
             var info = await _foom.RunningSession(app);
             session = _foom.Sessions(app).Single();
             await Task.Delay(delayMs, cancel);
-            if (victim is Victim.Program or Victim.Both) Posix.Kill(info.Pid, 9);
-            if (victim is Victim.Recorder or Victim.Both) Posix.Kill(foom.Id, 9);
+            if (victim is Victim.Program or Victim.Both) Processes.kill(info.Pid, 9);
+            if (victim is Victim.Recorder or Victim.Both) Processes.kill(foom.Id, 9);
             await foom.WaitForExitAsync(cancel).WaitAsync(TimeSpan.FromMinutes(2), cancel);
             // A killed recorder leaves its program running: the truth is its end.
             if (victim == Victim.Recorder) await Finished(truthPath, cancel);

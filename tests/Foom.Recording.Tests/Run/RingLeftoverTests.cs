@@ -7,6 +7,7 @@ using Foom.Report.IO;
 using Foom.Ring;
 using Foom.Storage;
 using Foom.Storage.Sessions;
+using Foom.Interop;
 
 namespace Foom.Recording.Tests.Run;
 
@@ -68,7 +69,7 @@ public sealed class RingLeftoverTests(ITestOutputHelper output) : IDisposable
 
             // The recorder stops applying (stopped, not dead: the hook keeps writing into the
             // ring); the program goes on, says what it holds, and both are killed.
-            Posix.Kill(foom.Id, 19);   // SIGSTOP
+            Processes.kill(foom.Id, 19);   // SIGSTOP
             try
             {
                 // kill returns before every thread has stopped: a drain thread still running could
@@ -79,8 +80,8 @@ public sealed class RingLeftoverTests(ITestOutputHelper output) : IDisposable
             }
             finally
             {
-                Posix.Kill(foom.Id, 9);
-                Posix.Kill(_foom.Info(session).Pid, 9);
+                Processes.kill(foom.Id, 9);
+                Processes.kill(_foom.Info(session).Pid, 9);
                 await foom.WaitForExitAsync(cancel);
             }
         }
@@ -169,8 +170,8 @@ public sealed class RingLeftoverTests(ITestOutputHelper output) : IDisposable
             using (var tables = SessionTables.Create(clean))
             using (var ring = EventRing.Open(cleanRing, writable: true))
             {
-                var consumer = new RingConsumer(ring);
                 var applier = new EventApplier(tables);
+                var consumer = new RingConsumer(ring, applier.Stacks);
                 while (consumer.TryRead(out var next)) applier.Apply(next);
                 total = consumer.EventsRead;
             }

@@ -1,6 +1,7 @@
 using Foom.Recording.Tests.Support;
 using Foom.Testing;
 using Foom.Report.IO;
+using Foom.Interop;
 
 namespace Foom.Recording.Tests.Run;
 
@@ -50,8 +51,8 @@ public sealed class RunAutoReportTests : IDisposable
             while (((_foom.Info(session).LastFootprintBytes ?? 0) < 50L << 20 || AppliedBytes(session) < 48L << 20) && DateTime.UtcNow < deadline)
                 await Task.Delay(100, TestContext.Current.CancellationToken);
             var pid = _foom.Info(session).Pid;
-            Posix.Kill(foom.Id, 9);
-            Posix.Kill(pid, 9);
+            Processes.kill(foom.Id, 9);
+            Processes.kill(pid, 9);
             await foom.WaitForExitAsync(TestContext.Current.CancellationToken);
         }
         var old = Assert.Single(_foom.Sessions("late-report"));
@@ -90,7 +91,7 @@ public sealed class RunAutoReportTests : IDisposable
         // The oldest finished run is gone; the older session still being recorded stays.
         Assert.Equal([recorded, finished[1], finished[2]], SessionIds());
 
-        Posix.Kill(running.Id, 15);   // foom passes it to the program and records the end
+        Processes.kill(running.Id, 15);   // foom passes it to the program and records the end
         await running.WaitForExitAsync(TestContext.Current.CancellationToken);
         var last = await _foom.RunAsync("run", "--keep", "2", "--app", "kept", "--", hello);
         Assert.True(last.ExitCode == 0, last.Describe());
@@ -111,7 +112,7 @@ public sealed class RunAutoReportTests : IDisposable
         string[] snapshots;
         while ((snapshots = Directory.GetFiles(session, SessionDirectories.SnapshotPrefix + "*.json")).Length == 0 && DateTime.UtcNow < deadline)
             await Task.Delay(100, TestContext.Current.CancellationToken);
-        Posix.Kill(foom.Id, 15);   // passed on to the program, which has shown what it holds
+        Processes.kill(foom.Id, 15);   // passed on to the program, which has shown what it holds
         await foom.WaitForExitAsync(TestContext.Current.CancellationToken);
         var snapshot = Assert.Single(snapshots);
         Assert.Contains($"live snapshot at a memory warning: {snapshot}", await errors);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Foom.Recording.Tests.Support;
 
 using Foom.Testing;
+using Foom.Interop;
 
 namespace Foom.Recording.Tests.Run;
 
@@ -32,10 +33,10 @@ public sealed class RunEarlyKillTests : IDisposable
         using (var foom = _foom.Start("run", "--app", app, "--", "/bin/sleep", sleepFor))
         {
             await Task.Delay(killAfterMilliseconds, TestContext.Current.CancellationToken);
-            Posix.Kill(foom.Id, 9);
+            Processes.kill(foom.Id, 9);
             await foom.WaitForExitAsync(TestContext.Current.CancellationToken);
         }
-        foreach (var pid in ProcessesRunning("/bin/sleep", sleepFor)) Posix.Kill(pid, 9);
+        foreach (var pid in ProcessesRunning("/bin/sleep", sleepFor)) Processes.kill(pid, 9);
 
         // A directory still named .ID is one killed before its session.json was renamed into place.
         var sessions = _foom.Sessions(app).Where(directory => !Path.GetFileName(directory).StartsWith('.')).ToList();

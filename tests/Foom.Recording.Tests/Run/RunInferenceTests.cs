@@ -1,6 +1,7 @@
 using Foom.Recording.Tests.Support;
 using Foom.Storage.Sessions;
 using Foom.Testing;
+using Foom.Interop;
 
 namespace Foom.Recording.Tests.Run;
 
@@ -25,8 +26,8 @@ public sealed class RunInferenceTests : IDisposable
             var deadline = DateTime.UtcNow.AddMinutes(1);
             while (( _foom.Info(session).LastFootprintBytes ?? 0) < 50L << 20 && DateTime.UtcNow < deadline) await Task.Delay(100, TestContext.Current.CancellationToken);
             var pid = _foom.Info(session).Pid;
-            Posix.Kill(foom.Id, 9);
-            Posix.Kill(pid, 9);
+            Processes.kill(foom.Id, 9);
+            Processes.kill(pid, 9);
             await foom.WaitForExitAsync(TestContext.Current.CancellationToken);
         }
         Assert.Null(_foom.Info(_foom.Sessions("both-killed")[0]).End);
@@ -72,8 +73,8 @@ public sealed class RunInferenceTests : IDisposable
                 if (foom.HasExited) Assert.Fail($"foom run ended before the kill: {await foom.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken)}");
                 await Task.Delay(50, TestContext.Current.CancellationToken);
             }
-            Posix.Kill(foom.Id, 9);
-            Posix.Kill(running.Pid, 9);
+            Processes.kill(foom.Id, 9);
+            Processes.kill(running.Pid, 9);
             await foom.WaitForExitAsync(TestContext.Current.CancellationToken);
         }
         Assert.InRange(lastLogged, limit * 3 / 4, limit - 1);

@@ -3,6 +3,7 @@ using Foom.Report.IO;
 using Foom.Storage.Managed;
 
 using Foom.Testing;
+using Foom.Interop;
 
 namespace Foom.Recording.Tests.Run;
 
@@ -36,7 +37,7 @@ public sealed class RunSurvivedOutOfMemoryTests
         const string Named = "ManagedLeaks.OrderBook.AddOrder(int64) ← ManagedLeaks.OrderBook.Grow(int64)";
         while (DateTime.UtcNow < deadline && !foom.Info(session).Warnings.Any(w => w.Detail?.Contains(Named, StringComparison.Ordinal) == true))
             await Task.Delay(200, TestContext.Current.CancellationToken);
-        Posix.Kill(run.Id, 15);   // foom run passes it on to the program
+        Processes.kill(run.Id, 15);   // foom run passes it on to the program
         await run.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
         Assert.True(snapshot is not null, "no snapshot report in the session after the OutOfMemoryException: " + await errors);
 

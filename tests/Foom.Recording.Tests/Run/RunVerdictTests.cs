@@ -1,5 +1,6 @@
 using Foom.Recording.Tests.Support;
 using Foom.Testing;
+using Foom.Interop;
 
 namespace Foom.Recording.Tests.Run;
 
@@ -46,7 +47,7 @@ public sealed class RunVerdictTests : IDisposable
         using var foom = _foom.Start("run", "--app", "quits", "--", program, "wait");
         Assert.Equal("ready", await foom.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken));
         var pid = (await _foom.RunningSession("quits")).Pid;
-        Assert.Equal(0, Posix.Kill(pid, 15));
+        Assert.Equal(0, Processes.kill(pid, 15));
         await foom.WaitForExitAsync(TestContext.Current.CancellationToken);
         Assert.Equal(143, foom.ExitCode);
         var end = _foom.OnlySession("quits").End!;
@@ -60,7 +61,7 @@ public sealed class RunVerdictTests : IDisposable
         using var foom = _foom.Start("run", "--app", "forwarded", "--", program, "wait");
         Assert.Equal("ready", await foom.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken));
         await _foom.RunningSession("forwarded");
-        Assert.Equal(0, Posix.Kill(foom.Id, 15));
+        Assert.Equal(0, Processes.kill(foom.Id, 15));
         await foom.WaitForExitAsync(TestContext.Current.CancellationToken);
         var errors = await foom.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         Assert.True(foom.ExitCode == 143, errors);

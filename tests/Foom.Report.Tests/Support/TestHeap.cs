@@ -69,6 +69,21 @@ internal sealed class TestHeap(long sampleBytes = 0)
     public Model.Report Build(ReportOptions? options = null) =>
         ReportAssembler.Assemble(Heap, Context, options ?? new ReportOptions { FindCaller = FirstAppFrame });
 
+    /// <summary>A small Linux report of app "chat": two malloc stacks and an anonymous mapping.</summary>
+    public static Model.Report LinuxReport()
+    {
+        var heap = new TestHeap();
+        var a = heap.Stack(0x10, 0x20);
+        heap.Malloc(a, 100, 50);
+        heap.Malloc(heap.Stack(0x30), 5000, 2);
+        heap.Mapping(a, 1, "anonymous", 1 << 20);
+        var report = heap.Build();
+        report.Head.Platform = "linux";
+        report.Head.ReportId = "s-20250101-0001";
+        report.Head.AppId = "chat";
+        return report;
+    }
+
     /// <summary>A caller rule for the tests: the first frame outside libc.</summary>
     public static int FirstAppFrame(IReadOnlyList<Model.ReportFrame> frames, Func<string, string?> moduleName)
     {

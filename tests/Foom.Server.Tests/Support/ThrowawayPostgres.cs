@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
+using Foom.Testing;
 
 namespace Foom.Server.Tests.Support;
 
@@ -36,7 +36,7 @@ internal static class ThrowawayPostgres
         // A port found free can be taken before the server binds it: a few tries.
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreePort();
+            var port = LoopbackPort.Free();
             try
             {
                 RunAsServer(bin, "pg_ctl", "-D", data, "-l", Path.Combine(root, "server.log"), "-w", "-t", "120",
@@ -130,10 +130,4 @@ internal static class ThrowawayPostgres
             throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed ({process.ExitCode}): {error.Result}{output.Result}");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Foom.Interop;
 using Foom.Recorder.Recording;
 using Foom.Ring;
 using Foom.Storage;
@@ -97,10 +98,10 @@ static int Run(string[] args)
     {
         var ringOptions = options.TryGetValue("options", out var o) ? (RingOptions)uint.Parse(o, CultureInfo.InvariantCulture) : RingOptions.None;
         using var ring = EventRing.Create(Path.Combine(directory.FullName, "ring"), Size(options), 0, ringOptions);
-        var consumer = new RingConsumer(ring);
         // --apply: each event also goes into a session's tables, as `foom run`'s recorder applies it.
         using var tables = options.ContainsKey("apply") ? SessionTables.Create(Path.Combine(directory.FullName, "session")) : null;
         var applier = tables is null ? null : new EventApplier(tables);
+        var consumer = new RingConsumer(ring, applier?.Stacks);
         var start = new ProcessStartInfo(args[separator + 1]) { UseShellExecute = false };
         foreach (var argument in args[(separator + 2)..]) start.ArgumentList.Add(argument);
         foreach (var (name, value) in ring.TargetEnvironment()) start.Environment[name] = value;
@@ -120,14 +121,14 @@ static int Run(string[] args)
                 continue;
             }
             var drainStart = clock.Elapsed;
-            var cpuStart = ThreadClock.Now();
+            var cpuStart = Threads.CpuTime();
             while (consumer.TryRead(out var e))
             {
                 bytes += e.Length;
                 applier?.Apply(e);
             }
             drainTime += clock.Elapsed - drainStart;
-            drainCpu += ThreadClock.Now() - cpuStart;
+            drainCpu += Threads.CpuTime() - cpuStart;
             if (targetDone.IsCompleted && consumer.PendingBytes == 0) break;
             consumer.WaitForEvent(TimeSpan.FromMilliseconds(5));
         }
@@ -146,8 +147,8 @@ static int ApplyPart(Dictionary<string, string> options)
 {
     using var ring = EventRing.Open(options["ring"], writable: true);
     using var tables = SessionTables.Create(options["session"]);
-    var consumer = new RingConsumer(ring);
     var applier = new EventApplier(tables);
+    var consumer = new RingConsumer(ring, applier.Stacks);
     var wanted = long.Parse(options["events"], CultureInfo.InvariantCulture);
     ulong lastStart = 0;
     while (consumer.EventsRead < wanted && consumer.TryRead(out var next))
@@ -188,20 +189,3 @@ internal static unsafe class NativeHeap
     }
 }
 
-/// <summary>The calling thread's CPU time: what draining cost, whatever else the machine was doing.</summary>
-internal static partial class ThreadClock
-{
-    private const int ThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID
-
-    [LibraryImport("libc")]
-    private static partial int clock_gettime(int clock, out Timespec time);
-
-    private struct Timespec
-    {
-        public long Seconds;
-        public long Nanoseconds;
-    }
-
-    public static TimeSpan Now() =>
-        clock_gettime(ThreadCpuTime, out var time) == 0 ? TimeSpan.FromTicks(time.Seconds * TimeSpan.TicksPerSecond + time.Nanoseconds / 100) : TimeSpan.Zero;
-}

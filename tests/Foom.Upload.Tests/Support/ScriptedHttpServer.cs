@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using Foom.Testing;
 
-namespace Foom.Report.Tests.Support;
+namespace Foom.Upload.Tests.Support;
 
 /// <summary>A request as the server saw it, body un-gzip'ed when it came gzip'ed.</summary>
 internal sealed record SeenRequest(string Method, string PathAndQuery, string? Authorization, string? ContentEncoding, byte[] Body)
@@ -28,7 +28,7 @@ internal sealed class ScriptedHttpServer : IDisposable
     public ScriptedHttpServer(Func<SeenRequest, Answer> script)
     {
         _script = script;
-        var port = FreePort();
+        var port = LoopbackPort.Free();
         Url = new Uri($"http://127.0.0.1:{port}/");
         _listener.Prefixes.Add(Url.ToString());
         _listener.Start();
@@ -37,15 +37,6 @@ internal sealed class ScriptedHttpServer : IDisposable
 
     public Uri Url { get; }
     public ConcurrentQueue<SeenRequest> Requests { get; } = new();
-
-    public static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
 
     private async Task Serve()
     {

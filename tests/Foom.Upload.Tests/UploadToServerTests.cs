@@ -1,11 +1,13 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Foom.Report.Tests.Support;
+using Foom.Testing;
+using Foom.Upload.Tests.Support;
 using Foom.Upload;
 using Foom.Server;
 using Foom.Storage.Sessions;
 
-namespace Foom.Report.Tests;
+namespace Foom.Upload.Tests;
 
 /// <summary>The upload client against the real `foom serve`, in process on 127.0.0.1 and a free port, over SQLite.</summary>
 public class UploadToServerTests : IAsyncLifetime
@@ -21,7 +23,7 @@ public class UploadToServerTests : IAsyncLifetime
         _server = await FoomServer.StartAsync(new FoomServerOptions
         {
             Data = new DataDirectory(_serverRoot),
-            Urls = [$"http://127.0.0.1:{ScriptedHttpServer.FreePort()}"],
+            Urls = [$"http://127.0.0.1:{LoopbackPort.Free()}"],
             IngestKey = IngestKey,
             AdminToken = AdminToken,
             AdminPassword = "report-tests-password",
@@ -49,7 +51,7 @@ public class UploadToServerTests : IAsyncLifetime
     public async Task ReportsAndLaunchesAreStoredOnceAndTheDefaultPolicyLetsThemThrough()
     {
         var cancel = TestContext.Current.CancellationToken;
-        var report = ReaderTests.FoomReport();
+        var report = TestHeap.LinuxReport();
         report.Head.ReportId = "session-0001";
         report.Head.AppVersion = "2.0.0";
         report.Head.DeviceId = "host-a";
@@ -79,7 +81,7 @@ public class UploadToServerTests : IAsyncLifetime
     public async Task AWrongKeyIsRefusedAndNothingIsLost()
     {
         using var client = Client("not-the-key");
-        client.EnqueueReport(ReaderTests.FoomReport(), sampled: false);
+        client.EnqueueReport(TestHeap.LinuxReport(), sampled: false);
         var result = await client.FlushAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
         Assert.Contains("refused the ingest key", result.StoppedBecause);
         Assert.Single(client.Queue.Entries());

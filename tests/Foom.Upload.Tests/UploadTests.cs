@@ -2,10 +2,12 @@ using System.Diagnostics;
 using System.Text.Json;
 using Foom.Report.IO;
 using Foom.Report.Tests.Support;
+using Foom.Testing;
+using Foom.Upload.Tests.Support;
 using Foom.Upload;
 using Foom.Storage.Sessions;
 
-namespace Foom.Report.Tests;
+namespace Foom.Upload.Tests;
 
 /// <summary>The upload queue and client against a real local HTTP listener that follows a script.</summary>
 public class UploadTests : IDisposable
@@ -25,9 +27,9 @@ public class UploadTests : IDisposable
         RequestTimeout = TimeSpan.FromSeconds(20),
     });
 
-    private static Model.Report Report(string id)
+    private static Foom.Report.Model.Report Report(string id)
     {
-        var report = ReaderTests.FoomReport();
+        var report = TestHeap.LinuxReport();
         report.Head.ReportId = id;
         report.Head.DeviceId = "host-1";
         report.Head.UserId = "alice";
@@ -195,7 +197,7 @@ public class UploadTests : IDisposable
     [Fact]
     public async Task AnUnreachableServerLeavesTheQueueForNextTime()
     {
-        using var client = Client(new Uri($"http://127.0.0.1:{ScriptedHttpServer.FreePort()}/"), maxAttempts: 3);
+        using var client = Client(new Uri($"http://127.0.0.1:{LoopbackPort.Free()}/"), maxAttempts: 3);
         client.EnqueueReport(Report("r-down"), sampled: false);
 
         var result = await client.FlushAsync(Deadline, TestContext.Current.CancellationToken);

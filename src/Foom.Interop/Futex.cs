@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 
-namespace Foom.Ring;
+namespace Foom.Interop;
 
 /// <summary>Shared (not process-private) futex operations on words of the ring file, which the
 /// hook's watcher thread waits on from its own mapping of the same file.</summary>
-internal static unsafe partial class Futex
+public static unsafe partial class Futex
 {
     private const long SysFutex = 202; // x86-64
     private const int FutexWait = 0;

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Foom.Ring;
+namespace Foom.Interop;
 
 /// <summary>madvise, to populate the ring's pages from the recorder.</summary>
-internal static unsafe partial class PageTouch
+public static unsafe partial class Memory
 {
     /// <summary>MADV_POPULATE_WRITE (Linux 5.14): fault every page in for writing, as if written.</summary>
-    public const int PopulateWrite = 23;
+    public const int MADV_POPULATE_WRITE = 23;
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int madvise(void* address, nuint length, int advice);
