@@ -27,6 +27,7 @@ public sealed unsafe class RingConsumer
     private uint pendingLength;
     private long emptySince;
     private ulong stuckAt = ulong.MaxValue;
+    private ulong peekPosition;
     private bool countsUnknownStacksInRing = true;
 
     /// <summary>A consumer from the ring's published tail; <paramref name="stacks"/> is the drain's table of stacks by hash, which the applier shares (a new one when none is given).</summary>
@@ -156,6 +157,30 @@ public sealed unsafe class RingConsumer
         pendingLength = length;
         EventsRead++;
         next = new RingEvent(record, tail, frames, known);
+        return true;
+    }
+
+    /// <summary>
+    /// Looks at the next committed record past the last one looked at (at first, past the record
+    /// handed out last) without consuming it: <paramref name="address"/> is an allocation's or a
+    /// free's address, 0 for any other record. It is a hint for prefetching, nothing more: false
+    /// when that record is not committed yet or its length is not one <see cref="TryRead"/> would
+    /// accept (TryRead judges it when it gets there), and nothing read here is trusted.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPeekAhead(out ulong address)
+    {
+        address = 0;
+        var position = Math.Max(peekPosition, tail + pendingLength);
+        // Records are 8-aligned and the ring a power of two, so the word never wraps.
+        var offset = position & mask;
+        var word = Volatile.Read(ref *(ulong*)(data + offset));
+        var length = (uint)word;
+        if (word == 0 || length < 8 || (length & 7) != 0 || length > RingLayout.MaxRecord) return false;
+        var kind = (RecordKind)data[offset + 4];
+        if ((kind == RecordKind.Alloc || kind == RecordKind.Free) && offset + 24 <= size)
+            address = *(ulong*)(data + offset + 16);
+        peekPosition = position + length;
         return true;
     }
 

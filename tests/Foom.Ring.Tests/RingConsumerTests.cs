@@ -126,6 +126,46 @@ public sealed unsafe class RingConsumerTests : IDisposable
         }
     }
 
+    [Fact]
+    public void LookingAheadGivesTheNextCommittedRecordsAddressesWithoutConsumingThem()
+    {
+        var (ring, producer) = NewRing();
+        using (ring)
+        using (producer)
+        {
+            var consumer = new RingConsumer(ring);
+            Assert.False(consumer.TryPeekAhead(out _));
+            producer.Publish(Alloc(0x1000, 8, 0x5555, [7, 8, 9]));
+            producer.Publish(Attach(1));
+            producer.Publish(Alloc(0x2000, 16, 0x5555, null));
+            var uncommitted = producer.Reserve(sizeof(AllocRecord));
+            producer.Write(uncommitted, Alloc(0x3000, 24, 0x5555, null), commit: false);
+
+            Assert.True(consumer.TryRead(out var first));
+            Assert.Equal(0x1000ul, first.Address);
+            Assert.True(consumer.TryPeekAhead(out var afterFirst));
+            Assert.Equal(0ul, afterFirst); // the attach: no address
+            Assert.True(consumer.TryPeekAhead(out var afterAttach));
+            Assert.Equal(0x2000ul, afterAttach);
+            // A reserved record not yet committed is not looked at, however often asked.
+            Assert.False(consumer.TryPeekAhead(out _));
+            Assert.False(consumer.TryPeekAhead(out _));
+
+            // Nothing looked at was consumed: the records come out of TryRead in order, whole.
+            Assert.True(consumer.TryRead(out var attach) && attach.Kind == RecordKind.Attach);
+            Assert.True(consumer.TryRead(out var second));
+            Assert.Equal((0x2000ul, 16ul, 3), (second.Address, second.Size, second.Frames.Length));
+
+            producer.Write(uncommitted, Alloc(0x3000, 24, 0x5555, null));
+            Assert.True(consumer.TryPeekAhead(out var third));
+            Assert.Equal(0x3000ul, third);
+            Assert.True(consumer.TryRead(out var read) && read.Address == 0x3000);
+            // Behind the consumer now: looking ahead starts again after the record just read.
+            Assert.False(consumer.TryPeekAhead(out _));
+            Assert.False(consumer.TryRead(out _));
+        }
+    }
+
     private static ReadOnlySpan<byte> DataArea(EventRing ring) =>
         new((byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref ring.Header) + RingLayout.HeaderSize, (int)ring.DataSize);
 

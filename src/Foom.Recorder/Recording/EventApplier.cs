@@ -24,6 +24,7 @@ public sealed class EventApplier
     private readonly Frame[] _frames = new Frame[MaxFrames];
     private readonly Dictionary<string, int> _fileCategoryByPath = new(StringComparer.Ordinal);
     private readonly RecentlyUnmapped _recentlyUnmapped = new();
+    private readonly HeapLookahead _lookahead = new();
     private readonly int _anonymousCategory;
     private readonly int _stackCategory;
     private readonly int _sharedCategory;
@@ -80,6 +81,13 @@ public sealed class EventApplier
 
     /// <summary>Stacks that arrived by hash only and were unknown to the ring consumer.</summary>
     public long UnknownStacks { get; private set; }
+
+    /// <summary>
+    /// Called with the consumer right after it handed out an event, before <see cref="Apply"/>:
+    /// starts loading what the next events will touch in the live table (<see cref="HeapLookahead"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void LookAhead(RingConsumer consumer) => _lookahead.AfterRead(consumer, _tables.Live);
 
     /// <summary>
     /// Applies one event, then records in the tables that the ring is applied up to its end

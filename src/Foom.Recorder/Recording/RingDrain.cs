@@ -99,6 +99,7 @@ public sealed class RingDrain
         var count = 0;
         while (_consumer.TryRead(out var next))
         {
+            _applier.LookAhead(_consumer);
             _applier.Apply(next);
             count++;
         }

@@ -217,6 +217,21 @@ public sealed unsafe class LiveAllocations : IDisposable
     /// <summary>Removes the heap block at <paramref name="address"/>; false (and counted) when it was not live.</summary>
     public bool RemoveHeap(ulong address) => RemoveHeap(address, out _);
 
+    /// <summary>
+    /// A hint that <paramref name="address"/> will be inserted or removed soon: its place in the
+    /// heap index starts loading into the cache. Changes nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchHeapIndex(ulong address) => _heapIndex.PrefetchHome(address);
+
+    /// <summary>
+    /// A hint that the block at <paramref name="address"/> will be removed soon, given after
+    /// <see cref="PrefetchHeapIndex"/> had time to load its bucket: its record starts loading into
+    /// the cache. Changes nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrefetchHeapRecord(ulong address) => _heapIndex.PrefetchRecord(address, _n);
+
     /// <summary>The heap block starting at <paramref name="address"/>.</summary>
     public bool TryGetHeap(ulong address, out LiveAllocation allocation)
     {

@@ -125,7 +125,9 @@ static int Run(string[] args)
             while (consumer.TryRead(out var e))
             {
                 bytes += e.Length;
-                applier?.Apply(e);
+                if (applier is null) continue;
+                applier.LookAhead(consumer);
+                applier.Apply(e);
             }
             drainTime += clock.Elapsed - drainStart;
             drainCpu += Threads.CpuTime() - cpuStart;
