@@ -34,7 +34,7 @@ public sealed class RunPerfMapTests : IDisposable
         var printed = await _foom.RunAsync("report", session, "--format", "json");
         Assert.True(printed.ExitCode == 0, printed.Describe());
         var report = JsonSerializer.Deserialize<Foom.Report.Model.Report>(printed.Output) ?? throw new InvalidDataException("foom report printed null");
-        var held = report.Items.SelectMany(item => item.Stacks).Where(stack => stack.Size == 7777792 && stack.Count == 1).ToList();
+        var held = report.Items.SelectMany(item => item.Stacks).Where(stack => stack.Size == 7777777 && stack.Count == 1).ToList();
         var stack = Assert.Single(held);
         // The managed method that called malloc is JIT code: only the perf map knows its name.
         Assert.Contains(stack.Frames, frame => frame.Uuid == "" && frame.Function is { } name && name.Contains("NativeHeap::Hold", StringComparison.Ordinal));

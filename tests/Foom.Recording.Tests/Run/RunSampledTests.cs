@@ -31,7 +31,7 @@ public sealed class RunSampledTests : IDisposable
         Assert.Contains("holding", result.Output);
         Assert.Equal("foreground_oom", info.End?.ExitReason);
         Assert.Equal(64L * 1024, info.SampleBytes);
-        Assert.Contains("blocks recorded by sampling one per 64.0 KiB (the report estimates the whole)", result.Errors);
+        Assert.Contains("blocks recorded by sampling one per 64.00 KiB (the report estimates the whole)", result.Errors);
 
         var printed = await _foom.RunAsync("report", session, "--format", "json");
         Assert.True(printed.ExitCode == 0, printed.Describe());
